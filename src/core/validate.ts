@@ -1,0 +1,73 @@
+/**
+ * Validation of names read from disk, the network or the command line: checksums, refs,
+ * remote names, file names. Everything untrusted passes through here before it is used as a path.
+ */
+import { ArborError } from "../errors.js";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+// OSTree: OSTREE_REF_FRAGMENT_REGEXP "[\w\d][-._\w\d]*" (ASCII \w), fragments joined by "/"
+const REF_FRAGMENT = /^[A-Za-z0-9_][-._A-Za-z0-9_]*$/;
+
+/** True if `s` is a full lower-case hex SHA-256. */
+export function isChecksum(s: string): boolean {
+  return HEX64.test(s);
+}
+
+/** @throws ArborError BAD_CHECKSUM */
+export function validateChecksum(s: string): string {
+  if (!HEX64.test(s))
+    throw new ArborError("BAD_CHECKSUM", `Invalid checksum "${shorten(s)}": expected 64 hex characters`);
+  return s;
+}
+
+/** True if `s` is a valid ref name (fragments joined by "/"). */
+export function isRef(s: string): boolean {
+  if (s.length === 0 || s.length > 4096) return false;
+  for (const f of s.split("/")) if (!REF_FRAGMENT.test(f)) return false;
+  return true;
+}
+
+/** @throws ArborError BAD_REF naming the offending ref. */
+export function validateRef(s: string): string {
+  if (!isRef(s)) throw new ArborError("BAD_REF", `Invalid ref name "${shorten(s)}"`);
+  return s;
+}
+
+/** @throws ArborError BAD_NAME for an invalid remote name. */
+export function validateRemoteName(s: string): string {
+  if (!REF_FRAGMENT.test(s)) throw new ArborError("BAD_NAME", `Invalid remote name "${shorten(s)}"`);
+  return s;
+}
+
+/** A refspec `[REMOTE:]REF`. */
+export interface Refspec {
+  remote: string | null;
+  ref: string;
+}
+
+/** @throws ArborError BAD_REF */
+export function parseRefspec(s: string): Refspec {
+  const i = s.indexOf(":");
+  if (i < 0) return { remote: null, ref: validateRef(s) };
+  const remote = s.slice(0, i);
+  const ref = s.slice(i + 1);
+  if (!REF_FRAGMENT.test(remote))
+    throw new ArborError("BAD_REF", `Invalid remote name in refspec "${shorten(s)}"`);
+  return { remote, ref: validateRef(ref) };
+}
+
+/** True if `name` may be a dirtree entry: non-empty, not `.`/`..`, no `/` or NUL. */
+export function isValidFilename(name: string): boolean {
+  return name.length > 0 && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");
+}
+
+/** @throws ArborError BAD_NAME */
+export function validateFilename(name: string): string {
+  if (!isValidFilename(name)) throw new ArborError("BAD_NAME", `Invalid file name "${shorten(name)}"`);
+  return name;
+}
+
+function shorten(s: string): string {
+  const clean = JSON.stringify(s).slice(1, -1);
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
+}

@@ -1,0 +1,262 @@
+/**
+ * Reading content objects in every repo mode (fact sheet §3.3, §3.4):
+ *  - bare: the object is the file itself (real owner, mode, xattrs) or a real symlink;
+ *  - bare-user: a regular file; owner/mode/xattrs in the `user.ostreemeta` xattr; symlinks are
+ *    regular files holding "target\0";
+ *  - bare-user-only: regular file or real symlink; owner 0:0, no xattrs;
+ *  - archive: `.filez` = framed `(tuuuusa(ayay))` header + raw-deflate data.
+ * Everything read is checked for consistency (sizes, modes); hashes are checked by fsck and pull.
+ */
+import { closeSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { createInflateRaw, inflateRawSync } from "node:zlib";
+import {
+  type FileHeader,
+  decodeArchiveHeader,
+  decodeUserMeta,
+  splitFramedHeader,
+} from "../core/content-header.js";
+import { S_IFMT, isLnk, isReg } from "../core/mode.js";
+import { validateChecksum } from "../core/validate.js";
+import { ArborError, errnoCode, fromSystemError } from "../errors.js";
+import { native } from "../io/native.js";
+import type { Repo } from "./repo.js";
+
+/** A content object's header and where its data is. */
+export interface FileObject {
+  checksum: string;
+  header: FileHeader;
+  /** Uncompressed data size (0 for symlinks). */
+  size: number;
+  /** Absolute path of the loose object. */
+  path: string;
+  /** For archive objects: offset of the deflate stream in the file. */
+  dataOffset: number;
+  compressed: boolean;
+}
+
+const MAX_HEADER = 16 * 1024 * 1024;
+
+function readXattrs(path: string): Array<[string, Uint8Array]> {
+  const out: Array<[string, Uint8Array]> = [];
+  for (const name of native().llistxattr(path).sort()) {
+    const v = native().lgetxattr(path, name);
+    if (v) out.push([name, new Uint8Array(v)]);
+  }
+  return out;
+}
+
+/**
+ * Look up a content object's header (no data read except for archive headers).
+ * @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT
+ */
+export function statFileObject(repo: Repo, checksum: string): FileObject {
+  validateChecksum(checksum);
+  const path = repo.objectPath(checksum, "file");
+  const what = `content object ${checksum}`;
+  try {
+    if (repo.mode === "archive") return statArchive(path, checksum, what);
+    const st = lstatSync(path);
+    if (repo.mode === "bare") {
+      const xattrs = readXattrsMaybe(path);
+      if (st.isSymbolicLink()) {
+        return {
+          checksum,
+          header: { uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: readlinkSync(path), xattrs },
+          size: 0,
+          path,
+          dataOffset: 0,
+          compressed: false,
+        };
+      }
+      if (!st.isFile()) throw new ArborError("OBJECT_CORRUPT", `${what} is not a regular file or symlink`);
+      return {
+        checksum,
+        header: { uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: "", xattrs },
+        size: st.size,
+        path,
+        dataOffset: 0,
+        compressed: false,
+      };
+    }
+    if (repo.mode === "bare-user-only") {
+      if (st.isSymbolicLink()) {
+        return {
+          checksum,
+          header: { uid: 0, gid: 0, mode: st.mode, symlinkTarget: readlinkSync(path), xattrs: [] },
+          size: 0,
+          path,
+          dataOffset: 0,
+          compressed: false,
+        };
+      }
+      if (!st.isFile()) throw new ArborError("OBJECT_CORRUPT", `${what} is not a regular file or symlink`);
+      return {
+        checksum,
+        header: { uid: 0, gid: 0, mode: st.mode, symlinkTarget: "", xattrs: [] },
+        size: st.size,
+        path,
+        dataOffset: 0,
+        compressed: false,
+      };
+    }
+    // bare-user
+    if (!st.isFile()) throw new ArborError("OBJECT_CORRUPT", `${what} is not a regular file`);
+    const meta = native().lgetxattr(path, "user.ostreemeta");
+    if (!meta) throw new ArborError("OBJECT_CORRUPT", `${what} has no user.ostreemeta xattr`);
+    let m: ReturnType<typeof decodeUserMeta>;
+    try {
+      m = decodeUserMeta(new Uint8Array(meta));
+    } catch (e) {
+      throw new ArborError("OBJECT_CORRUPT", `${what}: invalid user.ostreemeta: ${(e as Error).message}`);
+    }
+    if (isLnk(m.mode)) {
+      const data = readFileSync(path);
+      if (data.length < 2 || data[data.length - 1] !== 0) {
+        throw new ArborError(
+          "OBJECT_CORRUPT",
+          `${what}: symlink object does not hold a NUL-terminated target`,
+        );
+      }
+      const target = data.subarray(0, data.length - 1).toString("utf8");
+      return {
+        checksum,
+        header: { uid: m.uid, gid: m.gid, mode: m.mode, symlinkTarget: target, xattrs: m.xattrs },
+        size: 0,
+        path,
+        dataOffset: 0,
+        compressed: false,
+      };
+    }
+    if (!isReg(m.mode))
+      throw new ArborError(
+        "OBJECT_CORRUPT",
+        `${what}: invalid mode 0${m.mode.toString(8)} in user.ostreemeta`,
+      );
+    return {
+      checksum,
+      header: { uid: m.uid, gid: m.gid, mode: m.mode, symlinkTarget: "", xattrs: m.xattrs },
+      size: st.size,
+      path,
+      dataOffset: 0,
+      compressed: false,
+    };
+  } catch (e) {
+    if (e instanceof ArborError) throw e;
+    if (errnoCode(e) === "ENOENT") {
+      throw new ArborError("OBJECT_NOT_FOUND", `No such content object ${checksum}`, {
+        data: { checksum, type: "file" },
+      });
+    }
+    throw fromSystemError(`Cannot read ${what}`, e);
+  }
+}
+
+function readXattrsMaybe(path: string): Array<[string, Uint8Array]> {
+  try {
+    return readXattrs(path);
+  } catch (e) {
+    if (errnoCode(e) === "ENOTSUP" || errnoCode(e) === "EOPNOTSUPP") return [];
+    throw e;
+  }
+}
+
+function statArchive(path: string, checksum: string, what: string): FileObject {
+  const fd = openSync(path, "r");
+  try {
+    const fileSize = fstatSync(fd).size;
+    const pre = new Uint8Array(8);
+    if (readSync(fd, pre, 0, 8, 0) !== 8) throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
+    const len = new DataView(pre.buffer).getUint32(0, false);
+    if (len > MAX_HEADER || len > fileSize - 8) {
+      throw new ArborError("OBJECT_CORRUPT", `${what}: header length ${len} exceeds the object`);
+    }
+    const hb = new Uint8Array(len);
+    if (readSync(fd, hb, 0, len, 8) !== len)
+      throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
+    let parsed: ReturnType<typeof decodeArchiveHeader>;
+    try {
+      parsed = decodeArchiveHeader(hb);
+    } catch (e) {
+      throw new ArborError("OBJECT_CORRUPT", `${what}: ${(e as Error).message}`);
+    }
+    const { header, size } = parsed;
+    if (isLnk(header.mode) && size !== 0)
+      throw new ArborError("OBJECT_CORRUPT", `${what}: symlink with data`);
+    return {
+      checksum,
+      header,
+      size: isLnk(header.mode) ? 0 : size,
+      path,
+      dataOffset: 8 + len,
+      compressed: true,
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Read a content object's whole data into memory (for small files). Archive data is inflated
+ * and must have exactly the declared size.
+ * @throws ArborError OBJECT_CORRUPT
+ */
+export function readFileDataSync(obj: FileObject): Uint8Array {
+  if (isLnk(obj.header.mode)) return new Uint8Array(0);
+  const raw = readFileSync(obj.path);
+  if (!obj.compressed) return raw;
+  let out: Buffer;
+  try {
+    out = inflateRawSync(raw.subarray(obj.dataOffset), { maxOutputLength: Math.max(obj.size, 1) });
+  } catch (e) {
+    throw new ArborError(
+      "OBJECT_CORRUPT",
+      `Content object ${obj.checksum}: invalid compressed data: ${(e as Error).message}`,
+    );
+  }
+  if (out.length !== obj.size) {
+    throw new ArborError(
+      "OBJECT_CORRUPT",
+      `Content object ${obj.checksum}: data is ${out.length} bytes, header says ${obj.size}`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Stream a content object's data (inflated for archive repos). Yields exactly `obj.size` bytes
+ * or throws OBJECT_CORRUPT; never yields more than the header declares.
+ */
+export async function* fileDataStream(obj: FileObject, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+  if (isLnk(obj.header.mode) || obj.size === 0) {
+    if (obj.compressed) readFileDataSync(obj); // still validate the (empty) stream
+    return;
+  }
+  const fh = await open(obj.path, "r");
+  try {
+    const src = fh.createReadStream({ start: obj.dataOffset, highWaterMark: chunkSize, autoClose: false });
+    let total = 0;
+    const bad = (why: string) => new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum}: ${why}`);
+    const stream = obj.compressed ? src.pipe(createInflateRaw()) : src;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > obj.size) throw bad(`data exceeds the declared ${obj.size} bytes`);
+        yield chunk;
+      }
+    } catch (e) {
+      if (e instanceof ArborError) throw e;
+      throw bad(`invalid data: ${(e as Error).message}`);
+    } finally {
+      src.destroy();
+    }
+    if (total !== obj.size) throw bad(`data is ${total} bytes, header says ${obj.size}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** File type bits of a header, for callers that only need the kind. */
+export function fileKind(h: FileHeader): "file" | "symlink" {
+  return (h.mode & S_IFMT) === 0o120000 ? "symlink" : "file";
+}

@@ -1,0 +1,302 @@
+/**
+ * An OSTree repository on disk (fact sheet §3): `config`, `objects/XX/REST.EXT`, `refs/`,
+ * `state/`, `tmp/`. This class owns the layout and the reading of metadata objects; content
+ * objects are read in read-object.ts and everything is written through a Transaction
+ * (transaction.ts), so no other code decides where bytes go.
+ *
+ * Invariants: an object under `objects/` is complete and durable, named by the checksum of its
+ * canonical form; a ref names a commit whose objects are all present unless the commit is marked
+ * partial in `state/`.
+ */
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
+import {
+  type Commit,
+  type Dirmeta,
+  type Dirtree,
+  type VarDict,
+  decodeCommit,
+  decodeDirmeta,
+  decodeDirtree,
+  decodeVarDict,
+} from "../core/metadata.js";
+import { objectRelPath } from "../core/object-path.js";
+import { type ObjectType, isMetadataType } from "../core/object-type.js";
+import { validateChecksum } from "../core/validate.js";
+import { ArborError, errnoCode, fromSystemError } from "../errors.js";
+import { writeFileAtomicSync } from "../io/atomic-write.js";
+import { KeyFile } from "./config.js";
+
+export type RepoMode = "bare" | "bare-user" | "bare-user-only" | "archive";
+
+/** Largest metadata object we accept (OSTree: OSTREE_MAX_METADATA_SIZE, 128 MiB). */
+export const MAX_METADATA_SIZE = 128 * 1024 * 1024;
+
+/** Parse a mode name as `ostree init --mode` and `core.mode` accept it. */
+export function parseRepoMode(s: string): RepoMode {
+  switch (s) {
+    case "bare":
+    case "bare-user":
+    case "bare-user-only":
+      return s;
+    case "archive":
+    case "archive-z2":
+      return "archive";
+    default:
+      throw new ArborError("UNSUPPORTED", `Unsupported repository mode "${s}"`);
+  }
+}
+
+/** The `core.mode` value written for a mode (`archive` is written `archive-z2`, as ostree does). */
+export function repoModeConfigName(m: RepoMode): string {
+  return m === "archive" ? "archive-z2" : m;
+}
+
+export interface RepoCreateOptions {
+  mode?: RepoMode;
+  collectionId?: string;
+}
+
+export class Repo {
+  /** Absolute path of the repository directory. */
+  readonly path: string;
+  readonly mode: RepoMode;
+  config: KeyFile;
+
+  private constructor(path: string, mode: RepoMode, config: KeyFile) {
+    this.path = path;
+    this.mode = mode;
+    this.config = config;
+  }
+
+  get archive(): boolean {
+    return this.mode === "archive";
+  }
+
+  /**
+   * Open an existing repository.
+   * @throws ArborError NOT_FOUND if there is no repository, BAD_CONFIG / UNSUPPORTED for a bad config.
+   */
+  static open(path: string): Repo {
+    const abs = resolve(path);
+    let text: string;
+    try {
+      text = readFileSync(join(abs, "config"), "utf8");
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") {
+        throw new ArborError(
+          "NOT_FOUND",
+          `Cannot open repository "${path}": no config file (not an OSTree repository?)`,
+        );
+      }
+      throw fromSystemError(`Cannot open repository "${path}"`, e);
+    }
+    const config = KeyFile.parse(text, `repository config "${join(path, "config")}"`);
+    const version = config.get("core", "repo_version");
+    if (version === undefined)
+      throw new ArborError("BAD_CONFIG", `Cannot open repository "${path}": config has no core.repo_version`);
+    if (version.trim() !== "1") {
+      throw new ArborError(
+        "UNSUPPORTED",
+        `Cannot open repository "${path}": unsupported repo_version "${version}"`,
+      );
+    }
+    const modeStr = config.get("core", "mode") ?? "bare";
+    let mode: RepoMode;
+    try {
+      mode = parseRepoMode(modeStr.trim());
+    } catch {
+      throw new ArborError(
+        "UNSUPPORTED",
+        `Cannot open repository "${path}": unsupported mode "${modeStr}" in config`,
+      );
+    }
+    return new Repo(abs, mode, config);
+  }
+
+  /**
+   * Create a repository (as `ostree init`); an existing repository of the same mode is opened.
+   * @throws ArborError EXISTS if a repository of another mode is there.
+   */
+  static create(path: string, opts: RepoCreateOptions = {}): Repo {
+    const abs = resolve(path);
+    const mode = opts.mode ?? "bare";
+    let existing: Repo | null = null;
+    try {
+      existing = Repo.open(abs);
+    } catch (e) {
+      if (!(e instanceof ArborError && e.code === "NOT_FOUND")) throw e;
+    }
+    if (existing) {
+      if (existing.mode !== mode) {
+        throw new ArborError(
+          "EXISTS",
+          `Cannot create repository "${path}": it exists with mode "${repoModeConfigName(existing.mode)}"`,
+        );
+      }
+      return existing;
+    }
+    try {
+      mkdirSync(abs, { recursive: true });
+      for (const d of [
+        "objects",
+        "tmp",
+        "tmp/cache",
+        "extensions",
+        "state",
+        "refs",
+        "refs/heads",
+        "refs/mirrors",
+        "refs/remotes",
+      ]) {
+        mkdirSync(join(abs, d), { recursive: true });
+      }
+    } catch (e) {
+      throw fromSystemError(`Cannot create repository "${path}"`, e);
+    }
+    const config = new KeyFile();
+    config.set("core", "repo_version", "1");
+    config.set("core", "mode", repoModeConfigName(mode));
+    if (opts.collectionId) config.set("core", "collection-id", opts.collectionId);
+    const repo = new Repo(abs, mode, config);
+    repo.saveConfig();
+    return repo;
+  }
+
+  /** Write `config` atomically (temp file, fsync, rename). */
+  saveConfig(): void {
+    writeFileAtomicSync(join(this.path, "config"), this.config.toString(), { mode: 0o644 });
+  }
+
+  /** Re-read `config` from disk (another process may have changed it). */
+  reloadConfig(): void {
+    this.config = KeyFile.parse(readFileSync(join(this.path, "config"), "utf8"), "repository config");
+  }
+
+  /** Absolute path of a loose object. */
+  objectPath(checksum: string, type: ObjectType): string {
+    return join(this.path, objectRelPath(checksum, type, this.archive));
+  }
+
+  /** True if the object is stored (an lstat: symlinks count for bare content). */
+  hasObject(type: ObjectType, checksum: string): boolean {
+    try {
+      lstatSync(this.objectPath(checksum, type));
+      return true;
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return false;
+      throw fromSystemError(`Cannot check for object ${checksum}.${type}`, e);
+    }
+  }
+
+  /**
+   * Read a metadata object's bytes.
+   * @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT (too large), IO
+   */
+  readMetadata(type: ObjectType, checksum: string): Uint8Array {
+    const b = this.readMetadataMaybe(type, checksum);
+    if (!b)
+      throw new ArborError("OBJECT_NOT_FOUND", `No such metadata object ${checksum}.${type}`, {
+        data: { checksum, type },
+      });
+    return b;
+  }
+
+  /** Like {@link readMetadata} but null if absent. */
+  readMetadataMaybe(type: ObjectType, checksum: string): Uint8Array | null {
+    if (!isMetadataType(type)) throw new ArborError("USAGE", `${type} is not a metadata object type`);
+    validateChecksum(checksum);
+    let fd: number;
+    try {
+      fd = openSync(this.objectPath(checksum, type), "r");
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return null;
+      throw fromSystemError(`Cannot read object ${checksum}.${type}`, e);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size > MAX_METADATA_SIZE) {
+        throw new ArborError(
+          "OBJECT_CORRUPT",
+          `Object ${checksum}.${type} is ${size} bytes, over the ${MAX_METADATA_SIZE} limit`,
+        );
+      }
+      const buf = new Uint8Array(size);
+      let off = 0;
+      while (off < size) {
+        const n = readSync(fd, buf, off, size - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      return off === size ? buf : buf.subarray(0, off);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT */
+  loadCommit(checksum: string): Commit {
+    return decodeCommit(this.readMetadata("commit", checksum), `commit ${checksum}`);
+  }
+
+  /** @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT */
+  loadDirtree(checksum: string): Dirtree {
+    return decodeDirtree(this.readMetadata("dirtree", checksum), `dirtree ${checksum}`);
+  }
+
+  /** @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT */
+  loadDirmeta(checksum: string): Dirmeta {
+    return decodeDirmeta(this.readMetadata("dirmeta", checksum), `dirmeta ${checksum}`);
+  }
+
+  /** Detached metadata of a commit, or null if there is none. */
+  loadCommitMeta(checksum: string): VarDict | null {
+    const b = this.readMetadataMaybe("commitmeta", checksum);
+    return b ? decodeVarDict(b, `detached metadata of ${checksum}`) : null;
+  }
+
+  /** Path of the marker that says a commit's tree is incomplete. */
+  commitPartialPath(checksum: string): string {
+    return join(this.path, "state", `${checksum}.commitpartial`);
+  }
+
+  /** True if the commit is marked partial (interrupted pull, --commit-metadata-only…). */
+  isCommitPartial(checksum: string): boolean {
+    try {
+      lstatSync(this.commitPartialPath(checksum));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** All commits marked partial. */
+  listPartialCommits(): string[] {
+    try {
+      return readdirSync(join(this.path, "state"))
+        .filter((n) => n.endsWith(".commitpartial"))
+        .map((n) => n.slice(0, -".commitpartial".length));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Path of the repo lock file. */
+  get lockPath(): string {
+    return join(this.path, ".lock");
+  }
+
+  /** `core.collection-id`, if set. */
+  get collectionId(): string | undefined {
+    return this.config.get("core", "collection-id");
+  }
+}

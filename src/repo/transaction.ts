@@ -1,0 +1,512 @@
+/**
+ * The only way bytes enter `objects/`: a Transaction.
+ *
+ * Why this shape (durability essay):
+ *  1. Every object is written into a private staging dir `tmp/staging-<bootid>-<random>/XX/REST.EXT`,
+ *     named by the checksum we computed from the bytes we wrote, so nothing half-written or
+ *     unverified is ever visible under `objects/`.
+ *  2. At commit, one `syncfs()` makes all staged data durable at once (as ostree does by default):
+ *     far cheaper than an fsync per object one after another, and just as strong.
+ *  3. Objects are renamed into `objects/` in two phases: first everything a commit references
+ *     (content, dirtree, dirmeta), fsync of the touched `objects/XX` dirs, then the commit objects
+ *     and their fsync. So a commit object is never durable without its tree, and a crash at any
+ *     point leaves at worst unreferenced objects (fsck-clean).
+ *  4. Refs move last, each written atomically (temp, fsync, rename, fsync dir).
+ * A shared lock on the repo's `.lock` is held throughout, so `prune` (exclusive) never deletes
+ * objects this transaction is about to reference; ostree uses the same OFD lock, so the tools
+ * exclude each other.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  futimesSync,
+  lchownSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { deflateRaw as deflateRawCb } from "node:zlib";
+import { sha256Hex } from "../core/checksum.js";
+import {
+  type FileHeader,
+  contentHasher,
+  encodeArchiveHeader,
+  encodeUserMeta,
+} from "../core/content-header.js";
+import { isLnk, isReg } from "../core/mode.js";
+import { objectRelPath } from "../core/object-path.js";
+import type { ObjectType } from "../core/object-type.js";
+import { ArborError, errnoCode, fromSystemError } from "../errors.js";
+import { faultPoint } from "../io/fs.js";
+import { type LockHandle, acquireLock } from "../io/lock.js";
+import { native } from "../io/native.js";
+import { writeRefFile } from "./refs.js";
+import type { Repo } from "./repo.js";
+
+const deflateRaw = promisify(deflateRawCb);
+
+/** Files at or above this size are streamed rather than held in memory. */
+export const STREAM_THRESHOLD = 8 * 1024 * 1024;
+
+export interface TransactionStats {
+  metadataWritten: number;
+  contentWritten: number;
+  contentBytesWritten: number;
+}
+
+interface Staged {
+  type: ObjectType;
+  rel: string;
+}
+
+let bootId: string | undefined;
+function getBootId(): string {
+  if (bootId === undefined) {
+    try {
+      bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().replace(/-/g, "");
+    } catch {
+      bootId = "noboot";
+    }
+  }
+  return bootId;
+}
+
+export class Transaction {
+  readonly repo: Repo;
+  readonly stagingDir: string;
+  readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
+  private staged = new Map<string, Staged>();
+  private stagedDirs = new Set<string>();
+  private refUpdates: Array<{ ref: string; remote: string | null; checksum: string | null }> = [];
+  private lock: LockHandle | null;
+  private done = false;
+  private tmpCounter = 0;
+
+  private constructor(repo: Repo, lock: LockHandle | null) {
+    this.repo = repo;
+    this.lock = lock;
+    this.stagingDir = join(repo.path, "tmp", `staging-${getBootId()}-${randomBytes(6).toString("hex")}`);
+    try {
+      mkdirSync(this.stagingDir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      lock?.release();
+      throw fromSystemError(`Cannot start a transaction in "${repo.path}"`, e);
+    }
+  }
+
+  /**
+   * Start a transaction: takes the repo lock (shared) and creates the staging dir.
+   * @throws ArborError LOCKED if another process holds the repo exclusively past the timeout.
+   */
+  static async begin(
+    repo: Repo,
+    opts: { onWait?: (msg: string) => void; signal?: AbortSignal } = {},
+  ): Promise<Transaction> {
+    const timeoutSecs = Number(repo.config.get("core", "lock-timeout-secs") ?? "300");
+    const locking = repo.config.getBool("core", "locking", true);
+    const lock = locking
+      ? await acquireLock(repo.lockPath, "shared", {
+          timeoutMs: timeoutSecs * 1000,
+          onWait: opts.onWait,
+          signal: opts.signal,
+        })
+      : null;
+    return new Transaction(repo, lock);
+  }
+
+  /** True if the object is already in the repo or staged in this transaction. */
+  has(type: ObjectType, checksum: string): boolean {
+    return (
+      this.staged.has(objectRelPath(checksum, type, this.repo.archive)) || this.repo.hasObject(type, checksum)
+    );
+  }
+
+  private stagePath(rel: string): string {
+    // rel = objects/XX/REST.EXT -> staging/XX/REST.EXT
+    const sub = rel.slice("objects/".length);
+    const dir = sub.slice(0, 2);
+    if (!this.stagedDirs.has(dir)) {
+      mkdirSync(join(this.stagingDir, dir), { recursive: true });
+      this.stagedDirs.add(dir);
+    }
+    return join(this.stagingDir, sub);
+  }
+
+  private ensureOpen(): void {
+    if (this.done) throw new ArborError("USAGE", "Transaction already committed or aborted");
+  }
+
+  /**
+   * Store a metadata object; returns its checksum. With `expected`, the bytes must hash to it.
+   * @throws ArborError OBJECT_CORRUPT if `expected` does not match.
+   */
+  writeMetadata(type: ObjectType, bytes: Uint8Array, expected?: string): string {
+    this.ensureOpen();
+    const checksum = sha256Hex(bytes);
+    if (expected !== undefined && expected !== checksum) {
+      throw new ArborError(
+        "OBJECT_CORRUPT",
+        `Corrupted ${type} object ${expected}: content hashes to ${checksum}`,
+      );
+    }
+    return this.writeMetadataNamed(type, checksum, bytes);
+  }
+
+  /** Store a metadata object under a given name without hashing (commitmeta, tombstones). */
+  writeMetadataNamed(type: ObjectType, checksum: string, bytes: Uint8Array, replace = false): string {
+    this.ensureOpen();
+    const rel = objectRelPath(checksum, type, this.repo.archive);
+    if (!replace && (this.staged.has(rel) || this.repo.hasObject(type, checksum))) return checksum;
+    const p = this.stagePath(rel);
+    faultPoint("write-object");
+    writeWhole(p, bytes, 0o644);
+    this.staged.set(rel, { type, rel });
+    this.stats.metadataWritten++;
+    return checksum;
+  }
+
+  /**
+   * Store a content object whose data is in memory. With `expected`, the canonical stream must
+   * hash to it (pull, pull-local); otherwise the computed checksum is returned.
+   * @throws ArborError OBJECT_CORRUPT on mismatch, NO_SPACE, IO
+   */
+  async writeContent(header: FileHeader, data: Uint8Array, expected?: string): Promise<string> {
+    this.ensureOpen();
+    const checksum = contentHasher(header).update(data).digest("hex");
+    if (expected !== undefined && expected !== checksum) {
+      throw new ArborError(
+        "OBJECT_CORRUPT",
+        `Corrupted content object ${expected}: content hashes to ${checksum}`,
+      );
+    }
+    const rel = objectRelPath(checksum, "file", this.repo.archive);
+    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) return checksum;
+    this.staged.set(rel, { type: "file", rel }); // reserve before any await so concurrent writers dedupe
+    try {
+      const p = this.stagePath(rel);
+      if (this.repo.archive) {
+        const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
+        faultPoint("write-object");
+        const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
+        writeWhole(p, concat(hdr, body), 0o644);
+      } else {
+        faultPoint("write-object");
+        this.writeBareContent(p, header, () => writeWhole(p, data, 0o600));
+      }
+    } catch (e) {
+      this.staged.delete(rel);
+      throw fromSystemError(`Cannot write content object ${checksum}`, e);
+    }
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += data.length;
+    return checksum;
+  }
+
+  /**
+   * Store a content object from a stream of `size` bytes (large files). Data is hashed (and
+   * compressed for archive repos) as it is written to a temp file, which is then renamed to its
+   * checksum inside the staging dir.
+   */
+  async writeContentStream(
+    header: FileHeader,
+    size: number,
+    data: AsyncIterable<Uint8Array>,
+    expected?: string,
+  ): Promise<string> {
+    this.ensureOpen();
+    if (!isReg(header.mode)) throw new ArborError("USAGE", "Only regular files can be streamed");
+    const tmp = join(this.stagingDir, `tmp-${process.pid}-${this.tmpCounter++}`);
+    const hasher = contentHasher(header);
+    let written = 0;
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      if (this.repo.archive) {
+        writeAll(fd, encodeArchiveHeader(header, size));
+        const { createDeflateRaw } = await import("node:zlib");
+        const z = createDeflateRaw({ level: 6 });
+        const pump = (async () => {
+          for await (const chunk of z as AsyncIterable<Buffer>) writeAll(fd, chunk);
+        })();
+        for await (const chunk of data) {
+          written += chunk.length;
+          if (written > size)
+            throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
+          hasher.update(chunk);
+          if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
+        }
+        z.end();
+        await pump;
+      } else {
+        for await (const chunk of data) {
+          written += chunk.length;
+          if (written > size)
+            throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
+          hasher.update(chunk);
+          writeAll(fd, chunk);
+        }
+      }
+      if (written !== size)
+        throw new ArborError("OBJECT_CORRUPT", `Content data is ${written} bytes, expected ${size}`);
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e instanceof ArborError ? e : fromSystemError("Cannot write content object", e);
+    }
+    closeSync(fd);
+    const checksum = hasher.digest("hex");
+    if (expected !== undefined && expected !== checksum) {
+      rmSync(tmp, { force: true });
+      throw new ArborError(
+        "OBJECT_CORRUPT",
+        `Corrupted content object ${expected}: content hashes to ${checksum}`,
+      );
+    }
+    const rel = objectRelPath(checksum, "file", this.repo.archive);
+    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) {
+      rmSync(tmp, { force: true });
+      return checksum;
+    }
+    const p = this.stagePath(rel);
+    renameSync(tmp, p);
+    if (!this.repo.archive) this.writeBareContent(p, header, () => {});
+    else this.fixupArchive(p);
+    this.staged.set(rel, { type: "file", rel });
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
+    return checksum;
+  }
+
+  private fixupArchive(p: string): void {
+    const fd = openSync(p, "r");
+    try {
+      fchmodSync(fd, 0o644);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Give a staged bare-mode object its on-disk form. `writeData` writes the regular-file data
+   * at `p` (already done for streamed objects).
+   */
+  private writeBareContent(p: string, h: FileHeader, writeData: () => void): void {
+    const mode = this.repo.mode;
+    if (mode === "bare-user") {
+      // Regular file in every case; symlinks hold "target\0"; real metadata in user.ostreemeta.
+      if (isLnk(h.mode)) writeWhole(p, new TextEncoder().encode(`${h.symlinkTarget}\0`), 0o644);
+      else writeData();
+      const fd = openSync(p, "r");
+      try {
+        fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
+        native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
+        futimesSync(fd, 0, 0);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    if (mode === "bare-user-only") {
+      if (h.uid !== 0 || h.gid !== 0 || h.xattrs.length) {
+        throw new ArborError(
+          "UNSUPPORTED",
+          "Content with owner or xattrs cannot be stored in a bare-user-only repository",
+        );
+      }
+      if (isLnk(h.mode)) {
+        symlinkSync(h.symlinkTarget, p);
+        lutimesSync(p, 0, 0);
+        return;
+      }
+      if ((h.mode & 0o7777 & ~0o775) !== 0) {
+        throw new ArborError(
+          "UNSUPPORTED",
+          `Invalid mode 0${h.mode.toString(8)} for a bare-user-only repository (setuid/setgid/sticky or world-writable)`,
+        );
+      }
+      writeData();
+      const fd = openSync(p, "r");
+      try {
+        fchmodSync(fd, h.mode & 0o7777);
+        futimesSync(fd, 0, 0);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    // bare: the object is the file, with real owner, mode and xattrs
+    if (isLnk(h.mode)) {
+      symlinkSync(h.symlinkTarget, p);
+      lchownSync(p, h.uid, h.gid);
+      for (const [k, v] of h.xattrs) native().lsetxattr(p, k, v);
+      lutimesSync(p, 0, 0);
+      return;
+    }
+    writeData();
+    const fd = openSync(p, "r");
+    try {
+      fchownSync(fd, h.uid, h.gid);
+      fchmodSync(fd, h.mode & 0o7777);
+      for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
+      futimesSync(fd, 0, 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Queue a ref update (null deletes); applied after all objects are durable. */
+  setRef(ref: string, checksum: string | null, remote: string | null = null): void {
+    this.ensureOpen();
+    this.refUpdates.push({ ref, remote, checksum });
+  }
+
+  /** Number of objects staged so far. */
+  get stagedCount(): number {
+    return this.staged.size;
+  }
+
+  /**
+   * Make everything durable and visible, then move the refs. See the essay at the top.
+   * @throws ArborError NO_SPACE, IO
+   */
+  async commit(): Promise<TransactionStats> {
+    this.ensureOpen();
+    this.done = true;
+    try {
+      if (this.staged.size) {
+        this.syncStaging();
+        const first: Staged[] = [];
+        const last: Staged[] = [];
+        for (const s of this.staged.values())
+          (s.type === "commit" || s.type === "commitmeta" ? last : first).push(s);
+        this.publish(first);
+        this.publish(last.filter((s) => s.type === "commitmeta"));
+        this.publish(last.filter((s) => s.type === "commit"));
+      }
+      for (const u of this.refUpdates) {
+        faultPoint("write-ref");
+        writeRefFile(this.repo, u.ref, u.checksum, u.remote);
+      }
+    } catch (e) {
+      throw fromSystemError("Cannot commit transaction", e);
+    } finally {
+      rmSync(this.stagingDir, { recursive: true, force: true });
+      this.lock?.release();
+      this.lock = null;
+    }
+    return this.stats;
+  }
+
+  private syncStaging(): void {
+    if (!this.repo.config.getBool("core", "fsync", true)) return;
+    const fd = openSync(this.stagingDir, "r");
+    try {
+      native().syncfs(fd);
+    } catch {
+      // no syncfs: fsync each staged file
+      for (const s of this.staged.values()) fsyncFile(join(this.stagingDir, s.rel.slice("objects/".length)));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private publish(items: Staged[]): void {
+    if (!items.length) return;
+    const dirs = new Set<string>();
+    let newDir = false;
+    for (const s of items) {
+      const dir = s.rel.slice(0, "objects/XX".length);
+      if (!dirs.has(dir)) {
+        try {
+          mkdirSync(join(this.repo.path, dir), { mode: 0o775 });
+          newDir = true;
+        } catch (e) {
+          if (errnoCode(e) !== "EEXIST") throw e;
+        }
+        dirs.add(dir);
+      }
+      faultPoint("publish-object");
+      renameSync(join(this.stagingDir, s.rel.slice("objects/".length)), join(this.repo.path, s.rel));
+    }
+    if (!this.repo.config.getBool("core", "fsync", true)) return;
+    for (const d of dirs) fsyncFile(join(this.repo.path, d));
+    if (newDir) fsyncFile(join(this.repo.path, "objects"));
+  }
+
+  /** Discard everything staged; refs are not touched. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    rmSync(this.stagingDir, { recursive: true, force: true });
+    this.lock?.release();
+    this.lock = null;
+  }
+}
+
+function writeAll(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
+
+function writeWhole(p: string, b: Uint8Array, mode: number): void {
+  const fd = openSync(p, "w", mode);
+  try {
+    writeAll(fd, b);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncFile(p: string): void {
+  const fd = openSync(p, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Remove staging dirs left behind by crashed processes (older than `maxAgeMs`). */
+export function cleanStaleStaging(repo: Repo, maxAgeMs = 24 * 3600 * 1000): number {
+  let n = 0;
+  const tmp = join(repo.path, "tmp");
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return 0;
+  }
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.startsWith("staging-")) continue;
+    const p = join(tmp, name);
+    try {
+      const { mtimeMs } = statSync(p);
+      if (now - mtimeMs > maxAgeMs) {
+        rmSync(p, { recursive: true, force: true });
+        n++;
+      }
+    } catch {
+      // vanished
+    }
+  }
+  return n;
+}
