@@ -1,0 +1,113 @@
+/**
+ * The native addon (`native/arbor_native.c`): the few Linux system calls Node's fs lacks — OFD
+ * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
+ * (`chattr +i` on deployment roots), syncfs and renameat2.
+ *
+ * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
+ * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
+ *
+ * Errors thrown by the addon's functions are shaped like Node's system errors: `code` is the errno
+ * name ("ENOENT", "ENODATA", "EAGAIN", "ENOTSUP", "EPERM"…), `errno` the negated errno value,
+ * `syscall`, and `path`/`dest` where a path was involved. Callers wrap them with
+ * `fromSystemError()` where they add meaning.
+ */
+import { createRequire } from "node:module";
+import { ArborError } from "../errors.js";
+
+/** A path or attribute name as the addon accepts it: a string, or raw bytes (no NUL bytes). */
+export type NativePath = string | Uint8Array;
+
+/** The functions exported by `arbor_native.node`. All are synchronous. */
+export interface NativeAddon {
+  /**
+   * Take a whole-file OFD lock on `fd` (`F_OFD_SETLK`/`F_OFD_SETLKW`): a write lock if `exclusive`,
+   * else a read lock. A write lock needs `fd` opened for writing. Falls back to `flock(2)` when the
+   * kernel rejects OFD commands with EINVAL.
+   * @returns true if taken; false when `wait` is false and another open file description holds a
+   *   conflicting lock.
+   * @throws Node system error (EBADF, EDEADLK, ENOLCK, EINTR…).
+   */
+  ofdLock(fd: number, exclusive: boolean, wait: boolean): boolean;
+  /** Release the OFD (or fallback flock) lock held through `fd`. @throws Node system error (EBADF). */
+  ofdUnlock(fd: number): void;
+  /** Value of xattr `name` on `path` (a final symlink is not followed); null if absent (ENODATA). @throws Node system error (ENOENT, ENOTSUP, EACCES…). */
+  lgetxattr(path: NativePath, name: NativePath): Buffer | null;
+  /** Value of xattr `name` on the open file `fd`; null if absent. @throws Node system error. */
+  fgetxattr(fd: number, name: NativePath): Buffer | null;
+  /** Names of all xattrs on `path` (not following a final symlink), in kernel order. @throws Node system error. */
+  llistxattr(path: NativePath): string[];
+  /** Names of all xattrs on the open file `fd`. @throws Node system error. */
+  flistxattr(fd: number): string[];
+  /** Create or replace xattr `name` on `path` (not following a final symlink). @throws Node system error (ENOTSUP, EPERM, ENOSPC, E2BIG…). */
+  lsetxattr(path: NativePath, name: NativePath, value: Uint8Array): void;
+  /** Create or replace xattr `name` on the open file `fd`. @throws Node system error. */
+  fsetxattr(fd: number, name: NativePath, value: Uint8Array): void;
+  /** Remove xattr `name` from `path` (not following a final symlink). @throws Node system error (ENODATA if absent). */
+  lremovexattr(path: NativePath, name: NativePath): void;
+  /** Remove xattr `name` from the open file `fd`. @throws Node system error (ENODATA if absent). */
+  fremovexattr(fd: number, name: NativePath): void;
+  /**
+   * Inode flags (`FS_IOC_GETFLAGS`, what `lsattr` shows) of a regular file or directory; never
+   * follows a final symlink and never opens device nodes.
+   * @throws Node system error: ENOTSUP for other file types or filesystems without flags, ELOOP…
+   */
+  getInodeFlags(path: NativePath): number;
+  /** Set inode flags (`FS_IOC_SETFLAGS`); changing the immutable/append bits needs CAP_LINUX_IMMUTABLE. @throws Node system error (EPERM, ENOTSUP…). */
+  setInodeFlags(path: NativePath, flags: number): void;
+  /** syncfs(2): flush the whole filesystem containing `fd`. @throws Node system error. */
+  syncfs(fd: number): void;
+  /** renameat2(RENAME_NOREPLACE): rename, failing with EEXIST if `newPath` exists. @throws Node system error. */
+  renameNoReplace(oldPath: NativePath, newPath: NativePath): void;
+  /** renameat2(RENAME_EXCHANGE): atomically swap two existing paths. @throws Node system error. */
+  renameExchange(a: NativePath, b: NativePath): void;
+  /** `FS_IMMUTABLE_FL` (`chattr +i`). */
+  readonly FS_IMMUTABLE_FL: number;
+  /** `FS_APPEND_FL` (`chattr +a`). */
+  readonly FS_APPEND_FL: number;
+}
+
+/** `FS_IMMUTABLE_FL` from `<linux/fs.h>`, available without loading the addon. */
+export const FS_IMMUTABLE_FL = 0x10;
+/** `FS_APPEND_FL` from `<linux/fs.h>`, available without loading the addon. */
+export const FS_APPEND_FL = 0x20;
+
+// Relative to this module: `src/io/` under vitest/tsx and `dist/io/` after tsc are both two levels
+// below the package root, so the same relative path finds `native/build/Release/`.
+const ADDON_PATH = "../../native/build/Release/arbor_native.node";
+
+let addon: NativeAddon | undefined;
+let loadError: ArborError | undefined;
+
+/**
+ * The native addon, loaded on first use.
+ * @throws ArborError `UNSUPPORTED` if the addon has not been built (or cannot be loaded on this
+ *   platform); the message says how to build it.
+ */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  if (loadError) throw loadError;
+  try {
+    const require = createRequire(import.meta.url);
+    addon = require(ADDON_PATH) as NativeAddon;
+    return addon;
+  } catch (e) {
+    loadError = new ArborError(
+      "UNSUPPORTED",
+      `Cannot load the native addon "native/build/Release/arbor_native.node": ${
+        e instanceof Error ? e.message.split("\n")[0] : String(e)
+      }: run "npm ci" or "npm run build:native" (needs a C compiler and Node headers)`,
+      { cause: e },
+    );
+    throw loadError;
+  }
+}
+
+/** True if the native addon can be loaded (loads it as a side effect). Never throws. */
+export function hasNative(): boolean {
+  try {
+    native();
+    return true;
+  } catch {
+    return false;
+  }
+}
