@@ -246,7 +246,7 @@ export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean
   if (isChecksum(rev)) return rev;
   if (/^[0-9a-f]{1,63}$/.test(rev)) {
     const hits = findCommitsByPrefix(repo, rev);
-    if (hits.length > 1) throw new ArborError("USAGE", `Refspec "${rev}" is ambiguous`);
+    if (hits.length > 1) throw new ArborError("USAGE", `Refspec '${rev}' is ambiguous`);
     if (hits.length === 1) return hits[0]!;
   }
   const colon = rev.indexOf(":");
@@ -258,7 +258,7 @@ export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean
     const cs = readRef(repo, ref, remote);
     if (cs) return cs;
     if (opts.allowNoent) return null;
-    throw new ArborError("NOT_FOUND", `Refspec "${rev}" not found`);
+    throw new ArborError("NOT_FOUND", `Refspec '${rev}' not found`);
   }
   validateRef(rev);
   const local = readRef(repo, rev);
@@ -275,5 +275,5 @@ export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean
     if (cs) return cs;
   }
   if (opts.allowNoent) return null;
-  throw new ArborError("NOT_FOUND", `Refspec "${rev}" not found`);
+  throw new ArborError("NOT_FOUND", `Refspec '${rev}' not found`);
 }
