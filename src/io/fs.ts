@@ -206,6 +206,7 @@ interface FaultSpec {
 interface FaultConfig {
   kill?: FaultSpec;
   enospc?: FaultSpec;
+  pause?: FaultSpec;
 }
 
 /** undefined: environment not read yet; null: no faults configured (the fast path). */
@@ -235,7 +236,9 @@ function parseFaultSpec(variable: string, value: string | undefined): FaultSpec 
 export function resetFaultPoints(env: NodeJS.ProcessEnv = process.env): void {
   const kill = parseFaultSpec("ARBOR_FAULT", env.ARBOR_FAULT);
   const enospc = parseFaultSpec("ARBOR_FAULT_ENOSPC", env.ARBOR_FAULT_ENOSPC);
-  faults = kill || enospc ? { ...(kill ? { kill } : {}), ...(enospc ? { enospc } : {}) } : null;
+  const pause = parseFaultSpec("ARBOR_FAULT_PAUSE", env.ARBOR_FAULT_PAUSE);
+  faults =
+    kill || enospc || pause ? { ...(kill ? { kill } : {}), ...(enospc ? { enospc } : {}), ...(pause ? { pause } : {}) } : null;
 }
 
 /**
@@ -253,9 +256,14 @@ export function faultPoint(name: string): void {
     resetFaultPoints();
     if (faults === null) return;
   }
-  const { kill, enospc } = faults as FaultConfig;
+  const { kill, enospc, pause } = faults as FaultConfig;
   if (kill && kill.name === name && ++kill.hits === kill.at) {
     process.kill(process.pid, "SIGKILL");
+  }
+  if (pause && pause.name === name && ++pause.hits === pause.at) {
+    // ARBOR_FAULT_PAUSE: freeze here (holding whatever locks are held) so a test can observe
+    // the state mid-operation; the test kills the process. Bounded to 120 s.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120_000);
   }
   if (enospc && enospc.name === name && ++enospc.hits >= enospc.at) {
     throw Object.assign(new Error(`ENOSPC: no space left on device, fault point "${name}"`), {

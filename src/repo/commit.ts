@@ -324,8 +324,9 @@ export function buildCommitMetadata(opts: {
   if (opts.collectionId && opts.bindRefs.length)
     put("ostree.collection-binding", new Variant("s", opts.collectionId));
   if (opts.bootable) {
-    if (opts.bootable.linux) put("ostree.linux", new Variant("s", opts.bootable.linux));
+    // insertion order matters for hash collisions: ostree adds ostree.bootable, then ostree.linux
     put("ostree.bootable", new Variant("b", true));
+    if (opts.bootable.linux) put("ostree.linux", new Variant("s", opts.bootable.linux));
     // `ostree_commit_metadata_for_bootable` round-trips through a GVariantDict: hash-table order
     return ghashOrderPairs(md);
   }

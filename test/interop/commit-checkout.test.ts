@@ -37,7 +37,9 @@ describe.skipIf(!hasOstree)("commit and checkout interop with ostree", () => {
 
   for (const mode of ["archive", "bare-user", "bare", "bare-user-only"] as const) {
     describe(`mode ${mode}`, () => {
-      for (const fs of flagSets) {
+      // the full flag matrix for the two modes that matter most; a representative subset for the others
+      const sets = mode === "archive" || mode === "bare-user" ? flagSets : flagSets.filter((f) => /plain|bootable|canonical/.test(f.name));
+      for (const fs of sets) {
         it(`same commit checksum as ostree: ${fs.name}`, () => {
           const ra = join(t.dir, `a-${mode}-${fs.name.replace(/\W+/g, "_")}`);
           const ro = join(t.dir, `o-${mode}-${fs.name.replace(/\W+/g, "_")}`);
