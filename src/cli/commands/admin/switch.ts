@@ -1,0 +1,55 @@
+/** `arbor admin switch REFSPEC`: change the origin to another branch/remote and deploy it (as ostree). */
+import type { CommandSpec } from "../../command.js";
+import { messages, OPT_OS, withSysroot } from "./common.js";
+
+export const command: CommandSpec = {
+  name: "admin switch",
+  summary: "Construct new tree from REFSPEC and deploy it",
+  usage: "[OPTION…] REFSPEC",
+  minArgs: 1,
+  argsError: "REFSPEC must be specified",
+  options: [{ long: "reboot", short: "r", help: "Reboot after switching trees" }, OPT_OS],
+  async run(ctx, args) {
+    const { ArborError } = await import("../../../errors.js");
+    const { parseRefspec } = await import("../../../core/validate.js");
+    const { Upgrader } = await import("../../../sysroot/upgrade.js");
+    const { originFromRefspec } = await import("../../../sysroot/origin.js");
+    const { writeRefFile } = await import("../../../repo/refs.js");
+    const { cliPuller } = await import("./puller.js");
+    await withSysroot(ctx, async (sysroot) => {
+      if (args.has("reboot") && !sysroot.booted) {
+        throw new ArborError("SYSROOT", "Cannot reboot: not running in the booted system of this sysroot");
+      }
+      const osname = args.str("os");
+      const up = Upgrader.create(sysroot, {
+        ignoreUnconfigured: true,
+        ...(osname !== undefined ? { osname } : {}),
+      });
+      const oldRefspec = up.origin.get("origin", "refspec")!;
+      const old = parseRefspec(oldRefspec);
+      const given = args.positional[0]!;
+      let newRemote: string | null;
+      let newRef: string;
+      if (given.endsWith(":")) {
+        newRemote = given.slice(0, -1);
+        newRef = old.ref;
+      } else {
+        const p = parseRefspec(given);
+        newRemote = p.remote;
+        newRef = p.ref;
+      }
+      const remote = newRemote ?? old.remote;
+      const refspec = remote ? `${remote}:${newRef}` : newRef;
+      if (refspec === oldRefspec) throw new ArborError("USAGE", `Old and new refs are equal: ${refspec}`);
+      up.setOrigin(originFromRefspec(refspec));
+      await up.pull({ allowOlder: true, puller: await cliPuller(), signal: ctx.signal });
+      await up.deploy(messages(ctx));
+      ctx.out.write(`Deleting ref '${old.remote}:${old.ref}'\n`);
+      writeRefFile(sysroot.repo(), old.ref, null, old.remote);
+      if (args.has("reboot")) {
+        const { spawnSync } = await import("node:child_process");
+        spawnSync("systemctl", ["reboot"], { stdio: "inherit" });
+      }
+    });
+  },
+};

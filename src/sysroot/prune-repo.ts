@@ -1,0 +1,120 @@
+/**
+ * Pruning the system repository after a deployment change, as `ostree_sysroot_cleanup` does:
+ * keep every commit a ref points to (depth 0: not its parents) and every deployed commit, with
+ * their trees; delete every other loose object. Holds the repo lock exclusively meanwhile.
+ *
+ * This is the narrow prune the sysroot needs (refs-only, depth 0); the general `ostree prune`
+ * (depths, --keep-younger-than, static deltas) belongs to the repository layer.
+ */
+import { lstatSync, readdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { ArborError, errnoCode, fromSystemError } from "../errors.js";
+import { acquireLock } from "../io/lock.js";
+import { listRefs } from "../repo/refs.js";
+import type { Repo } from "../repo/repo.js";
+
+/** What a prune did. */
+export interface PruneResult {
+  total: number;
+  pruned: number;
+  freedBytes: number;
+}
+
+function key(cs: string, type: string): string {
+  return `${cs}.${type}`;
+}
+
+/** Add a commit and everything below it to `reachable`; missing objects are skipped (partial commits). */
+function traverseCommit(repo: Repo, cs: string, reachable: Set<string>): void {
+  if (reachable.has(key(cs, "commit"))) return;
+  reachable.add(key(cs, "commit"));
+  reachable.add(key(cs, "commitmeta"));
+  let commit: ReturnType<Repo["loadCommit"]>;
+  try {
+    commit = repo.loadCommit(cs);
+  } catch (e) {
+    if (e instanceof ArborError && e.code === "OBJECT_NOT_FOUND") return;
+    throw e;
+  }
+  const stack: Array<[string, string]> = [[commit.rootTree, commit.rootMeta]];
+  while (stack.length > 0) {
+    const [tree, meta] = stack.pop()!;
+    reachable.add(key(meta, "dirmeta"));
+    if (reachable.has(key(tree, "dirtree"))) continue;
+    reachable.add(key(tree, "dirtree"));
+    let dt: ReturnType<Repo["loadDirtree"]>;
+    try {
+      dt = repo.loadDirtree(tree);
+    } catch (e) {
+      if (e instanceof ArborError && e.code === "OBJECT_NOT_FOUND") continue;
+      throw e;
+    }
+    for (const f of dt.files) reachable.add(key(f.checksum, "file"));
+    for (const d of dt.dirs) stack.push([d.tree, d.meta]);
+  }
+}
+
+const OBJECT_RE =
+  /^([0-9a-f]{62})\.(commit|commitmeta|dirtree|dirmeta|file|filez|tombstone-commit|payload-link)$/;
+
+/**
+ * Delete loose objects not reachable from refs (depth 0) or from `extraCommits`.
+ * @throws ArborError LOCKED, IO
+ */
+export async function pruneSystemRepo(repo: Repo, extraCommits: readonly string[]): Promise<PruneResult> {
+  const lock = await acquireLock(repo.lockPath, "exclusive", { timeoutMs: 30_000 });
+  try {
+    const reachable = new Set<string>();
+    for (const r of listRefs(repo, { kind: "all" })) traverseCommit(repo, r.checksum, reachable);
+    for (const cs of extraCommits) traverseCommit(repo, cs, reachable);
+    const objects = join(repo.path, "objects");
+    const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0 };
+    let prefixes: string[];
+    try {
+      prefixes = readdirSync(objects);
+    } catch (e) {
+      throw fromSystemError(`Cannot list "${objects}"`, e);
+    }
+    for (const p of prefixes) {
+      if (!/^[0-9a-f]{2}$/.test(p)) continue;
+      for (const name of readdirSync(join(objects, p))) {
+        const m = OBJECT_RE.exec(name);
+        if (!m) continue;
+        result.total++;
+        let type = m[2]!;
+        if (type === "filez") type = "file";
+        if (type === "tombstone-commit" || type === "payload-link") continue;
+        if (reachable.has(key(p + m[1]!, type))) continue;
+        const path = join(objects, p, name);
+        try {
+          result.freedBytes += lstatSync(path).size;
+          if (type === "commit") {
+            try {
+              unlinkSync(join(repo.path, "state", `${p + m[1]!}.commitpartial`));
+            } catch {}
+          }
+          unlinkSync(path);
+          result.pruned++;
+        } catch (e) {
+          if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot delete "${path}"`, e);
+        }
+      }
+    }
+    return result;
+  } finally {
+    lock.release();
+  }
+}
+
+/** GLib's g_format_size (SI units): "512 bytes", "1.2 kB", "3.4 MB". */
+export function formatSize(n: number): string {
+  if (n < 1000) return `${n} ${n === 1 ? "byte" : "bytes"}`;
+  const units = ["kB", "MB", "GB", "TB", "PB", "EB"];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
