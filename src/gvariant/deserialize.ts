@@ -7,10 +7,14 @@
  * {@link isNormalForm} where OSTree requires it (commit, dirtree, dirmeta).
  */
 import { ArborError } from "../errors.js";
-import { type GVValue, Variant, serialize } from "./serialize.js";
-import { type GVType, alignUp, parseType } from "./type.js";
+import { type GVValue, Just, serialize, Variant } from "./serialize.js";
+import { alignUp, type GVType, isObjectPath, isSignature, parseType } from "./type.js";
 
-const dec = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the string, not a byte-order mark to drop
+const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** GLib's G_VARIANT_MAX_RECURSION_DEPTH: containers nested deeper than this are rejected. */
+const MAX_DEPTH = 128;
 
 function invalid(t: GVType, why: string): never {
   throw new ArborError("GVARIANT_INVALID", `Malformed GVariant of type "${t.str}": ${why}`);
@@ -43,8 +47,11 @@ function readOffset(buf: Uint8Array, dv: DataView, pos: number, width: number): 
 class Reader {
   readonly dv: DataView;
   depth = 0;
-  constructor(readonly buf: Uint8Array) {
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  readonly buf: Uint8Array;
+  constructor(input: Uint8Array) {
+    // a plain view even for a Buffer, whose slice() would alias the input instead of copying
+    this.buf = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    this.dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
   }
 
   /** Read value of type t from buf[start, end). */
@@ -53,16 +60,30 @@ class Reader {
     if (t.fixedSize !== null && size !== t.fixedSize) {
       invalid(t, `expected ${t.fixedSize} bytes, found ${size}`);
     }
+    if (t.kind === "basic") return this.basic(t, start, end);
+    if (++this.depth > MAX_DEPTH) invalid(t, `containers nested more than ${MAX_DEPTH} deep`);
+    try {
+      return this.container(t, start, end);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  container(t: GVType, start: number, end: number): GVValue {
+    const size = end - start;
     switch (t.kind) {
       case "basic":
         return this.basic(t, start, end);
       case "variant":
         return this.variant(t, start, end);
-      case "maybe":
+      case "maybe": {
         if (size === 0) return null;
         if (t.elem.fixedSize !== null) return this.read(t.elem, start, end);
         if (this.buf[end - 1] !== 0) invalid(t, "maybe value lacks its trailing 0 byte");
-        return this.read(t.elem, start, end - 1);
+        const inner = this.read(t.elem, start, end - 1);
+        // Just Nothing (or Just Just …) of a nested maybe must stay distinguishable from Nothing
+        return t.elem.kind === "maybe" && (inner === null || inner instanceof Just) ? new Just(inner) : inner;
+      }
       case "array":
         return this.array(t, t.elem, start, end);
       case "tuple":
@@ -97,8 +118,12 @@ class Reader {
         return dv.getBigUint64(start, true);
       case "d":
         return dv.getFloat64(start, true);
-      default:
-        return this.string(t, start, end);
+      default: {
+        const s = this.string(t, start, end);
+        if (t.code === "o" && !isObjectPath(s)) invalid(t, "not a valid object path");
+        if (t.code === "g" && !isSignature(s)) invalid(t, "not a valid signature");
+        return s;
+      }
     }
   }
 
@@ -127,12 +152,7 @@ class Reader {
     } catch {
       return invalid(t, `variant has invalid type "${typeStr.slice(0, 40)}"`);
     }
-    if (++this.depth > 64) invalid(t, "variants nested too deeply");
-    try {
-      return new Variant(typeStr, this.read(inner, start, z));
-    } finally {
-      this.depth--;
-    }
+    return new Variant(typeStr, this.read(inner, start, z));
   }
 
   array(t: GVType, elem: GVType, start: number, end: number): GVValue {

@@ -8,7 +8,7 @@
  * fields are byte-swapped by the caller (see formats.ts), exactly as libostree does.
  */
 import { ArborError } from "../errors.js";
-import { type GVType, alignUp, parseType } from "./type.js";
+import { alignUp, type GVType, isObjectPath, isSignature, parseType } from "./type.js";
 
 /** A boxed value of type `v`: its own type string plus the value. */
 export class Variant {
@@ -18,8 +18,19 @@ export class Variant {
   ) {}
 }
 
+/**
+ * An explicit Just, needed only where a maybe's element is itself a maybe: in type `mmi`,
+ * `null` is Nothing, `new Just(null)` is Just Nothing and `5` is Just Just 5. The serializer
+ * accepts a Just for any maybe; the deserializer produces one only where a bare value would be
+ * ambiguous (the element is a maybe and it holds Nothing or another Just).
+ */
+export class Just {
+  constructor(readonly value: GVValue) {}
+}
+
 export type GVValue =
   | boolean
+  | Just
   | number
   | bigint
   | string
@@ -30,6 +41,7 @@ export type GVValue =
   | readonly GVValue[];
 
 const enc = new TextEncoder();
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A growable byte buffer; positions are absolute so alignment is relative to the top-level start. */
 class Writer {
@@ -108,7 +120,8 @@ function writeOffsets(w: Writer, start: number, ends: number[]): void {
 function writeValue(w: Writer, t: GVType, v: GVValue): void {
   switch (t.kind) {
     case "basic":
-      return writeBasic(w, t.code, v, t);
+      writeBasic(w, t.code, v, t);
+      return;
     case "variant": {
       if (!(v instanceof Variant)) typeError(t, v);
       writeValue(w, parseType(v.type), v.value);
@@ -118,7 +131,7 @@ function writeValue(w: Writer, t: GVType, v: GVValue): void {
     }
     case "maybe": {
       if (v === null || v === undefined) return;
-      writeValue(w, t.elem, v);
+      writeValue(w, t.elem, v instanceof Just ? v.value : v);
       if (t.elem.fixedSize === null) w.byte(0);
       return;
     }
@@ -176,10 +189,12 @@ function writeBasic(w: Writer, code: string, v: GVValue, t: GVType): void {
   switch (code) {
     case "b":
       if (typeof v !== "boolean") typeError(t, v);
-      return w.byte(v ? 1 : 0);
+      w.byte(v ? 1 : 0);
+      return;
     case "y":
       if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xff) typeError(t, v);
-      return w.byte(v);
+      w.byte(v);
+      return;
     case "n":
     case "q": {
       if (typeof v !== "number" || !Number.isInteger(v)) typeError(t, v);
@@ -223,8 +238,9 @@ function writeBasic(w: Writer, code: string, v: GVValue, t: GVType): void {
       w.pos += 8;
       return;
     default: {
-      // s, o, g
-      if (typeof v !== "string" || v.includes("\0")) typeError(t, v);
+      // s, o, g; a lone surrogate has no UTF-8 form (TextEncoder would silently write U+FFFD)
+      if (typeof v !== "string" || v.includes("\0") || LONE_SURROGATE.test(v)) typeError(t, v);
+      if ((code === "o" && !isObjectPath(v)) || (code === "g" && !isSignature(v))) typeError(t, v);
       w.bytes(enc.encode(v));
       w.byte(0);
       return;

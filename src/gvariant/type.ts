@@ -122,3 +122,20 @@ export function isValidType(s: string): boolean {
     return false;
   }
 }
+
+/** True if `s` is a D-Bus object path (`/` or `/seg/seg`, segments of `[A-Za-z0-9_]`), as type `o` requires. */
+export function isObjectPath(s: string): boolean {
+  return s === "/" || /^(\/[A-Za-z0-9_]+)+$/.test(s);
+}
+
+/** True if `s` is a type signature (zero or more complete types, no maybes), as type `g` requires. */
+export function isSignature(s: string): boolean {
+  if (!/^[ybnqiuxthdvasog(){}]*$/.test(s)) return false;
+  try {
+    let pos = 0;
+    while (pos < s.length) pos = parseAt(s, pos, 0)[1];
+    return true;
+  } catch {
+    return false;
+  }
+}
