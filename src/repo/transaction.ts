@@ -24,6 +24,7 @@ import {
   fsyncSync,
   futimesSync,
   lchownSync,
+  linkSync,
   lutimesSync,
   mkdirSync,
   openSync,
@@ -363,6 +364,36 @@ export class Transaction {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * Stage a content object as a hard link to `srcPath`, an object file of another repository with
+   * the same on-disk format (pull-local). The caller has verified the object (or trusts it);
+   * `check(linkedPath)` may inspect the new link and throw to refuse it (the link is removed).
+   * Returns false when no link can be made (other filesystem, link limit, permissions): copy instead.
+   * @throws whatever `check` throws; ArborError IO for other failures.
+   */
+  linkContent(checksum: string, srcPath: string, check?: (linkedPath: string) => void): boolean {
+    this.ensureOpen();
+    const rel = objectRelPath(checksum, "file", this.repo.archive);
+    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) return true;
+    const p = this.stagePath(rel);
+    try {
+      linkSync(srcPath, p);
+    } catch (e) {
+      const c = errnoCode(e);
+      if (c === "EXDEV" || c === "EMLINK" || c === "EPERM" || c === "EACCES") return false;
+      throw fromSystemError(`Cannot link content object ${checksum}`, e);
+    }
+    try {
+      check?.(p);
+    } catch (e) {
+      rmSync(p, { force: true });
+      throw e;
+    }
+    this.staged.set(rel, { type: "file", rel });
+    this.stats.contentWritten++;
+    return true;
   }
 
   /** Queue a ref update (null deletes); applied after all objects are durable. */

@@ -1,0 +1,415 @@
+/**
+ * `pull-local`: copy commits, with their trees and detached metadata, from another repository on
+ * this machine, in any combination of modes (archive ↔ bare ↔ bare-user ↔ bare-user-only).
+ *
+ * Trust: the source is untrusted by default. Every metadata object is decoded and re-hashed, every
+ * content object is re-hashed as it is written (the Transaction compares the canonical stream's
+ * SHA-256 with the object's name), and only then does anything become visible in the destination.
+ * A corrupt object fails the pull, naming it, and nothing of that pull is kept.
+ *
+ * Speed: metadata is small and read synchronously. Content objects are copied with several in
+ * flight (compression, hashing and I/O overlap on libuv's thread pool), files over the streaming
+ * threshold are streamed. When both repositories store objects in the same format on the same
+ * filesystem, a content object is *hard-linked* instead of copied (as ostree does): after its data
+ * was verified, unless the caller passed `untrusted: false`. The link is checked to be the inode we
+ * verified (same inode, size, mtime), so a file swapped in meanwhile is refused.
+ *
+ * Partial commits: while a commit's tree is being copied it is marked `state/C.commitpartial`; the
+ * marker goes once the transaction (objects, then refs) is durable. `commitMetadataOnly` copies the
+ * commit alone and leaves the marker, as ostree does.
+ */
+import { lstatSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { contentHasher } from "../core/content-header.js";
+import { type Commit, decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict } from "../core/metadata.js";
+import { isReg } from "../core/mode.js";
+import type { ObjectType } from "../core/object-type.js";
+import { isChecksum, validateRef, validateRemoteName } from "../core/validate.js";
+import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
+import { writeFileAtomicSync } from "../io/atomic-write.js";
+import { Pool } from "../io/pool.js";
+import { verifyBindings } from "./fsck-bindings.js";
+import { type FileObject, fileDataStream, readFileDataSync, statFileObject } from "./read-object.js";
+import { listRefs, readRef } from "./refs.js";
+import type { Repo } from "./repo.js";
+import { STREAM_THRESHOLD, Transaction } from "./transaction.js";
+
+/** Options for {@link pullLocal}. */
+export interface PullLocalOptions {
+  /** Refs (local branches of the source) or commit checksums; default: every branch of the source. */
+  refs?: string[];
+  /** Write refs as `refs/remotes/REMOTE/REF` (`--remote`); default `refs/heads/REF`. */
+  remote?: string;
+  /** Write refs under `refs/heads` even with `remote`, and copy the source's summary when pulling all refs. */
+  mirror?: boolean;
+  /** Parent commits to copy too: 0 (default) none, -1 all. A parent missing in the source ends the history. */
+  depth?: number;
+  /**
+   * Verify content before hard-linking it (default true; copies are always verified). False trusts
+   * the source as ostree does without `--untrusted`.
+   */
+  untrusted?: boolean;
+  /** Copy only the commit objects (and detached metadata); they stay marked partial. */
+  commitMetadataOnly?: boolean;
+  /** Refuse regular files with mode bits outside 0775 (setuid, world-writable…), `--bareuseronly-files`. */
+  bareUserOnlyFiles?: boolean;
+  /** Skip the check that a commit pulled by ref is bound to that ref (`ostree.ref-binding`). */
+  disableVerifyBindings?: boolean;
+  /** Do not fsync (faster; not crash-safe). */
+  disableFsync?: boolean;
+  /**
+   * Require GPG signatures on each commit (needs `remote`). arbor cannot check OpenPGP signatures
+   * yet: an unsigned commit fails as in ostree, a signed one fails UNSUPPORTED (never unverified).
+   */
+  gpgVerify?: boolean;
+  /** Require a GPG-signed summary in the source (needs `remote`); same limits as `gpgVerify`. */
+  gpgVerifySummary?: boolean;
+  /** Content objects in flight (default 8). */
+  concurrency?: number;
+  onProgress?: (p: PullLocalProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Progress of {@link pullLocal}. */
+export interface PullLocalProgress {
+  phase: "metadata" | "content";
+  metadataScanned: number;
+  contentTotal: number;
+  contentDone: number;
+  bytesWritten: number;
+}
+
+/** What {@link pullLocal} did. Counts are of objects new to the destination. */
+export interface PullLocalResult {
+  /** Each requested ref (null for a checksum) and the commit it pulled. */
+  pulled: Array<{ ref: string | null; commit: string }>;
+  metadataImported: number;
+  contentImported: number;
+  /** Of `contentImported`, how many were hard-linked rather than copied. */
+  contentLinked: number;
+  /** Uncompressed bytes of content written (linked objects write none). */
+  contentBytesWritten: number;
+}
+
+interface Target {
+  ref: string | null;
+  commit: string;
+}
+
+/** Resolve what to pull from the source (its local branches only, as ostree reads `refs/heads`). */
+function resolveTargets(src: Repo, refs: string[] | undefined): Target[] {
+  if (!refs || refs.length === 0) {
+    return listRefs(src, { kind: "heads" }).map((r) => ({ ref: r.ref, commit: r.checksum }));
+  }
+  return refs.map((r) => {
+    if (isChecksum(r)) return { ref: null, commit: r };
+    validateRef(r);
+    const cs = readRef(src, r);
+    if (cs === null) throw new ArborError("NOT_FOUND", `Refspec "${r}" not found in "${src.path}"`);
+    return { ref: r, commit: cs };
+  });
+}
+
+/** One pull: the walk over commits and trees, and the content copies. */
+class LocalPuller {
+  readonly pool: Pool;
+  private readonly seenTrees = new Set<string>();
+  private readonly seenMeta = new Set<string>();
+  private readonly seenContent = new Set<string>();
+  private readonly scannedCommits = new Set<string>();
+  /** Markers this pull created (removed again on failure). */
+  readonly createdMarkers: string[] = [];
+  /** Commits whose tree this pull completed (their markers go after the commit). */
+  readonly completed: string[] = [];
+  /** Content objects to copy, in discovery order. */
+  readonly queue: string[] = [];
+  metadataImported = 0;
+  contentLinked = 0;
+  private contentTotal = 0;
+  private contentDone = 0;
+  private canLink: boolean;
+
+  constructor(
+    private readonly src: Repo,
+    private readonly dst: Repo,
+    private readonly tx: Transaction,
+    private readonly opts: PullLocalOptions,
+  ) {
+    this.pool = new Pool(opts.concurrency ?? 8, opts.signal);
+    this.canLink = src.mode === dst.mode && src.path !== dst.path;
+  }
+
+  private progress(phase: "metadata" | "content"): void {
+    this.opts.onProgress?.({
+      phase,
+      metadataScanned: this.seenTrees.size + this.scannedCommits.size,
+      contentTotal: this.contentTotal,
+      contentDone: this.contentDone,
+      bytesWritten: this.tx.stats.contentBytesWritten,
+    });
+  }
+
+  /** Copy (verifying) a metadata object unless the destination has it; returns its bytes if read. */
+  private metadata(type: ObjectType, cs: string, decode: (b: Uint8Array) => unknown): Uint8Array | null {
+    if (this.tx.has(type, cs)) return null;
+    const bytes = this.src.readMetadataMaybe(type, cs);
+    if (bytes === null) {
+      throw new ArborError("OBJECT_NOT_FOUND", `Object ${cs}.${type} is missing in "${this.src.path}"`, {
+        data: { checksum: cs, type },
+      });
+    }
+    decode(bytes);
+    this.tx.writeMetadata(type, bytes, cs);
+    this.metadataImported++;
+    return bytes;
+  }
+
+  /** Walk one requested commit and its history up to the depth. */
+  pullCommit(t: Target): void {
+    const depth = this.opts.depth ?? 0;
+    let cs: string | null = t.commit;
+    for (let level = 0; cs !== null; level++) {
+      const inDst = this.dst.hasObject("commit", cs);
+      let bytes = inDst ? this.dst.readMetadata("commit", cs) : this.src.readMetadataMaybe("commit", cs);
+      if (bytes === null) {
+        if (level > 0) break; // history beyond this point is not in the source
+        throw new ArborError("OBJECT_NOT_FOUND", `Commit ${cs} is missing in "${this.src.path}"`, {
+          data: { checksum: cs, type: "commit" },
+        });
+      }
+      const commit: Commit = decodeCommit(bytes, `commit ${cs}`);
+      if (!inDst && !this.tx.has("commit", cs)) {
+        this.tx.writeMetadata("commit", bytes, cs);
+        this.metadataImported++;
+      }
+      bytes = null;
+      if (this.opts.gpgVerify) this.checkGpg(cs);
+      if (level === 0 && t.ref !== null && !this.opts.disableVerifyBindings) {
+        const why = verifyBindings(null, t.ref, commit);
+        if (why !== null) throw new ArborError("BAD_REF", `Commit ${cs}: ${why}`);
+      }
+      this.commitMeta(cs);
+      const partial = this.dst.isCommitPartial(cs);
+      if ((!inDst || partial) && !this.scannedCommits.has(cs)) {
+        this.scannedCommits.add(cs);
+        if (!partial) this.markPartial(cs);
+        if (!this.opts.commitMetadataOnly) {
+          this.scanTree(commit.rootTree, commit.rootMeta);
+          this.completed.push(cs);
+        }
+      }
+      cs = depth < 0 || level < depth ? commit.parent : null;
+    }
+  }
+
+  /** `gpgVerify`: refuse what we cannot verify (see {@link PullLocalOptions.gpgVerify}). */
+  private checkGpg(cs: string): void {
+    const meta = this.src.loadCommitMeta(cs);
+    if (!meta?.some(([k]) => k === "ostree.gpgsigs")) {
+      throw new ArborError(
+        "SIGNATURE_MISSING",
+        `Commit ${cs}: GPG verification enabled, but no signatures found (use gpg-verify=false in remote config to disable)`,
+      );
+    }
+    throw new ArborError("UNSUPPORTED", `Commit ${cs}: cannot verify GPG signatures: not supported by arbor`);
+  }
+
+  /** Copy detached metadata when the source has some the destination lacks or differs from. */
+  private commitMeta(cs: string): void {
+    const bytes = this.src.readMetadataMaybe("commitmeta", cs);
+    if (bytes === null) return;
+    const mine = this.dst.readMetadataMaybe("commitmeta", cs);
+    if (mine !== null && Buffer.compare(mine, bytes) === 0) return;
+    decodeVarDict(bytes, `detached metadata of ${cs}`);
+    this.tx.writeMetadataNamed("commitmeta", cs, bytes, true);
+  }
+
+  private markPartial(cs: string): void {
+    const p = this.dst.commitPartialPath(cs);
+    mkdirSync(join(this.dst.path, "state"), { recursive: true });
+    writeFileAtomicSync(p, "", { mode: 0o644, fsync: !this.opts.disableFsync });
+    this.createdMarkers.push(cs);
+  }
+
+  /** Walk a tree (iteratively: hostile nesting cannot overflow the stack), queueing content. */
+  private scanTree(rootTree: string, rootMeta: string): void {
+    const stack: Array<[string, string]> = [[rootTree, rootMeta]];
+    while (stack.length) {
+      const [tree, meta] = stack.pop()!;
+      if (!this.seenMeta.has(meta)) {
+        this.seenMeta.add(meta);
+        this.metadata("dirmeta", meta, (b) => decodeDirmeta(b, `dirmeta ${meta}`));
+      }
+      if (this.seenTrees.has(tree)) continue;
+      this.seenTrees.add(tree);
+      const bytes =
+        this.metadata("dirtree", tree, (b) => decodeDirtree(b, `dirtree ${tree}`)) ??
+        this.dst.readMetadata("dirtree", tree);
+      const dt = decodeDirtree(bytes, `dirtree ${tree}`);
+      for (const f of dt.files) {
+        if (this.seenContent.has(f.checksum)) continue;
+        this.seenContent.add(f.checksum);
+        if (!this.tx.has("file", f.checksum)) this.queue.push(f.checksum);
+      }
+      for (const d of dt.dirs) stack.push([d.tree, d.meta]);
+      if (this.seenTrees.size % 256 === 0) this.progress("metadata");
+    }
+  }
+
+  /** Copy every queued content object, several in flight. */
+  async copyContent(): Promise<void> {
+    this.contentTotal = this.queue.length;
+    for (const cs of this.queue) {
+      await this.pool.run(async () => {
+        await this.copyOne(cs);
+        this.contentDone++;
+        this.progress("content");
+      });
+    }
+    await this.pool.drain();
+  }
+
+  private async copyOne(cs: string): Promise<void> {
+    try {
+      const obj = statFileObject(this.src, cs);
+      if (this.opts.bareUserOnlyFiles && isReg(obj.header.mode)) {
+        const bad = obj.header.mode & 0o7777 & ~0o775;
+        if (bad !== 0) {
+          throw new ArborError(
+            "UNSUPPORTED",
+            `Content object ${cs}: invalid mode 0${obj.header.mode.toString(8)} with bits 0${bad.toString(8)}`,
+          );
+        }
+      }
+      if (this.canLink && (await this.link(obj))) return;
+      if (obj.size < STREAM_THRESHOLD) await this.tx.writeContent(obj.header, readFileDataSync(obj), cs);
+      else await this.tx.writeContentStream(obj.header, obj.size, fileDataStream(obj), cs);
+    } catch (e) {
+      throw withContext(`Cannot pull content object ${cs} from "${this.src.path}"`, e);
+    }
+  }
+
+  /** Hard-link a verified object; false if the filesystem will not (the caller copies). */
+  private async link(obj: FileObject): Promise<boolean> {
+    const before = lstatSync(obj.path);
+    if (this.opts.untrusted !== false) {
+      const h = contentHasher(obj.header);
+      if (obj.size < STREAM_THRESHOLD) h.update(readFileDataSync(obj));
+      else for await (const chunk of fileDataStream(obj)) h.update(chunk);
+      const actual = h.digest("hex");
+      if (actual !== obj.checksum) {
+        throw new ArborError(
+          "OBJECT_CORRUPT",
+          `Corrupted content object ${obj.checksum}: content hashes to ${actual}`,
+        );
+      }
+    }
+    const ok = this.tx.linkContent(obj.checksum, obj.path, (p) => {
+      const after = lstatSync(p);
+      if (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+        throw new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum} changed while being copied`);
+      }
+    });
+    if (!ok) this.canLink = false;
+    else this.contentLinked++;
+    return ok;
+  }
+}
+
+/** `gpgVerifySummary`: the source must have a signed summary, which we cannot check yet. */
+function checkSummarySignature(src: Repo): void {
+  const has = (name: string): boolean => {
+    try {
+      lstatSync(join(src.path, name));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const hint = "(use gpg-verify-summary=false in remote config to disable)";
+  if (!has("summary")) {
+    throw new ArborError("SIGNATURE_MISSING", `GPG verification enabled, but no summary found ${hint}`);
+  }
+  if (!has("summary.sig")) {
+    throw new ArborError(
+      "SIGNATURE_MISSING",
+      `GPG verification enabled, but no summary signatures found ${hint}`,
+    );
+  }
+  throw new ArborError(
+    "UNSUPPORTED",
+    "Cannot verify the GPG signature of the summary: not supported by arbor",
+  );
+}
+
+function removeMarker(dst: Repo, cs: string): void {
+  try {
+    unlinkSync(dst.commitPartialPath(cs));
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot unmark partial commit ${cs}`, e);
+  }
+}
+
+/** Copy `summary` and `summary.sig` (a mirror pull of every ref); the signature first, as ostree orders them. */
+function copySummary(src: Repo, dst: Repo): void {
+  for (const name of ["summary.sig", "summary"]) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(src.path, name));
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") continue;
+      throw fromSystemError(`Cannot read ${name} of "${src.path}"`, e);
+    }
+    writeFileAtomicSync(join(dst.path, name), bytes, { mode: 0o644 });
+  }
+}
+
+/**
+ * Copy refs (or commits) and everything they need from `src` into `dst`, as `ostree pull-local`.
+ * @example
+ * const r = await pullLocal(Repo.open("/srv/repo"), Repo.open("repo"), { refs: ["os/x86_64/stable"] });
+ * // r.pulled[0].commit, r.contentImported
+ * @throws ArborError NOT_FOUND (ref), BAD_REF (bad name, or a commit not bound to the ref pulled),
+ *   OBJECT_NOT_FOUND / OBJECT_CORRUPT (naming the object; nothing is kept), UNSUPPORTED
+ *   (`bareUserOnlyFiles`, or content a bare-user-only repo cannot hold), LOCKED, NO_SPACE, IO, ABORTED.
+ */
+export async function pullLocal(src: Repo, dst: Repo, opts: PullLocalOptions = {}): Promise<PullLocalResult> {
+  if (opts.remote !== undefined) validateRemoteName(opts.remote);
+  if ((opts.gpgVerify || opts.gpgVerifySummary) && opts.remote === undefined) {
+    throw new ArborError("USAGE", "Must specify remote name to enable gpg verification");
+  }
+  if (opts.gpgVerifySummary) checkSummarySignature(src);
+  const targets = resolveTargets(src, opts.refs);
+  const savedFsync = dst.config.get("core", "fsync");
+  if (opts.disableFsync) dst.config.setBool("core", "fsync", false);
+  const tx = await Transaction.begin(dst, { signal: opts.signal });
+  const puller = new LocalPuller(src, dst, tx, opts);
+  try {
+    for (const t of targets) {
+      opts.signal?.throwIfAborted();
+      puller.pullCommit(t);
+    }
+    await puller.copyContent();
+    const remote = opts.mirror ? null : (opts.remote ?? null);
+    for (const t of targets) if (t.ref !== null) tx.setRef(t.ref, t.commit, remote);
+    await tx.commit();
+  } catch (e) {
+    tx.abort();
+    for (const cs of puller.createdMarkers) if (!dst.hasObject("commit", cs)) removeMarker(dst, cs);
+    throw e;
+  } finally {
+    if (opts.disableFsync) {
+      if (savedFsync === undefined) dst.config.unset("core", "fsync");
+      else dst.config.set("core", "fsync", savedFsync);
+    }
+  }
+  for (const cs of puller.completed) removeMarker(dst, cs);
+  if (opts.mirror && !opts.refs?.length) copySummary(src, dst);
+  return {
+    pulled: targets.map((t) => ({ ref: t.ref, commit: t.commit })),
+    metadataImported: puller.metadataImported,
+    contentImported: tx.stats.contentWritten,
+    contentLinked: puller.contentLinked,
+    contentBytesWritten: tx.stats.contentBytesWritten,
+  };
+}
