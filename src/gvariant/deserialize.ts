@@ -200,7 +200,8 @@ class Reader {
         e = tableEnd;
       } else {
         tableEnd -= w;
-        if (tableEnd < 0) invalid(t, "offset table runs past the start");
+        // w is 0 for an empty container, which has no room for the offsets it needs
+        if (w === 0 || tableEnd < 0) invalid(t, "offset table runs past the start");
         e = readOffset(this.buf, this.dv, start + tableEnd, w);
       }
       if (s > e || e > tableEnd) invalid(t, `member ${i} [${s}, ${e}) out of bounds`);
