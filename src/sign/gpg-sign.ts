@@ -7,10 +7,12 @@
 import { spawn, spawnSync } from "node:child_process";
 import type { VarDict } from "../core/metadata.js";
 import { ArborError, withContext } from "../errors.js";
+import { ghashOrderPairs } from "../gvariant/ghash-order.js";
+import { Variant } from "../gvariant/index.js";
 import type { Repo } from "../repo/repo.js";
 import { appendSignatures, type SummarySigner } from "../repo/summary.js";
 import { signaturesIn, writeDetachedMetadata } from "./commit-sign.js";
-import { keyringsInHomedir } from "./gpg-keyrings.js";
+import { keyringFor, keyringsInHomedir } from "./gpg-keyrings.js";
 import { gpgVerifyData, parseKeyrings, resultHasKey } from "./gpg-verify.js";
 
 /** Detached-metadata / summary.sig key for GPG signatures. */
@@ -119,4 +121,38 @@ export async function gpgSignCommit(
   }
   const sig = await gpgSignData(data, keyId, homedir);
   await writeDetachedMetadata(repo, commit, appendSignatures(meta, GPG_SIGS_KEY, [sig]));
+}
+
+/**
+ * Remove the GPG signatures made by any of `keyIds` (as `gpg-sign --delete`). Signatures are
+ * matched by issuer key ID / fingerprint, and by primary key when the key is in a known keyring.
+ * @returns the number removed.
+ */
+export async function gpgDeleteSignatures(
+  repo: Repo,
+  commit: string,
+  keyIds: string[],
+  homedir?: string,
+): Promise<number> {
+  const meta = repo.loadCommitMeta(commit);
+  const sigs = signaturesIn(meta, GPG_SIGS_KEY);
+  if (!meta || sigs.length === 0) return 0;
+  const data = repo.readMetadata("commit", commit);
+  const ring = await keyringFor(repo, null, homedir ? { homedir } : {});
+  const keep: Uint8Array[] = [];
+  for (const s of sigs) {
+    const r = await gpgVerifyData(data, [s], ring).catch(() => null);
+    const hit =
+      r !== null &&
+      keyIds.some(
+        (k) => resultHasKey(r, k) || r.signatures.some((x) => x.fingerprint.endsWith(k.toUpperCase())),
+      );
+    if (!hit) keep.push(s);
+  }
+  const n = sigs.length - keep.length;
+  if (n === 0) return 0;
+  const rest = meta.filter(([k]) => k !== GPG_SIGS_KEY);
+  const next: VarDict = keep.length ? [...rest, [GPG_SIGS_KEY, new Variant("aay", keep)]] : rest;
+  await writeDetachedMetadata(repo, commit, ghashOrderPairs(next));
+  return n;
 }

@@ -218,13 +218,24 @@ async function checkOne(
   return info;
 }
 
-/** `%c` in the C locale, local time: `Wed Nov 25 21:32:36 2026`. */
-export function formatCDate(secsSinceEpoch: number): string {
+/** `%c` in the C locale: `Wed Nov 25 21:32:36 2026`, local time (or UTC). */
+export function formatCDate(secsSinceEpoch: number, utc = false): string {
   const d = new Date(secsSinceEpoch * 1000);
   const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
   const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const p2 = (n: number): string => String(n).padStart(2, "0");
-  return `${days[d.getDay()]} ${months[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`;
+  const [day, mon, date, h, m, s, y] = utc
+    ? [
+        d.getUTCDay(),
+        d.getUTCMonth(),
+        d.getUTCDate(),
+        d.getUTCHours(),
+        d.getUTCMinutes(),
+        d.getUTCSeconds(),
+        d.getUTCFullYear(),
+      ]
+    : [d.getDay(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getFullYear()];
+  return `${days[day]} ${months[mon]} ${String(date).padStart(2, " ")} ${p2(h)}:${p2(m)}:${p2(s)} ${y}`;
 }
 
 function keyId(fpr: string): string {

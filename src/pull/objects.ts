@@ -1,0 +1,227 @@
+/**
+ * Fetching one object and proving it before it is stored (fact sheet §5.4):
+ *  - metadata (`.commit`, `.dirtree`, `.dirmeta`): at most 128 MiB, SHA-256 of the bytes equals the
+ *    name, structure valid and in normal form;
+ *  - detached metadata (`.commitmeta`): optional (404 = none), a valid `a{sv}`;
+ *  - content (`.filez`): the archive header is parsed, the raw-deflate body inflated as it
+ *    streams, the canonical content stream rebuilt and hashed; the Transaction refuses it unless
+ *    the hash equals the name and the inflated size equals the declared one. A body may not
+ *    carry more compressed bytes than its declared size can need.
+ * Nothing reaches `objects/` unverified: writes go through {@link Transaction}, which publishes
+ * only at commit.
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { createInflateRaw, inflateRaw as inflateRawCb } from "node:zlib";
+import { sha256Hex } from "../core/checksum.js";
+import { decodeArchiveHeader, type FileHeader } from "../core/content-header.js";
+import { decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict, type VarDict } from "../core/metadata.js";
+import { isLnk } from "../core/mode.js";
+import { objectRelPath } from "../core/object-path.js";
+import type { ObjectType } from "../core/object-type.js";
+import { ArborError } from "../errors.js";
+import { COMMIT, DIRMETA, DIRTREE } from "../gvariant/formats.js";
+import { isNormalForm } from "../gvariant/index.js";
+import { MAX_METADATA_SIZE } from "../repo/repo.js";
+import type { Transaction } from "../repo/transaction.js";
+import type { Fetcher } from "./fetcher.js";
+
+const inflateRaw = promisify(inflateRawCb);
+
+/** Largest archive header accepted (xattrs included). */
+const MAX_HEADER = 16 * 1024 * 1024;
+/** Content objects at most this big (uncompressed) are inflated in memory rather than streamed. */
+const SMALL_OBJECT = 512 * 1024;
+
+const TYPE_STRING: Partial<Record<ObjectType, string>> = {
+  commit: COMMIT,
+  dirtree: DIRTREE,
+  dirmeta: DIRMETA,
+};
+
+/** Archive-layout path of an object on the remote. */
+export function remoteObjectPath(type: ObjectType, checksum: string): string {
+  return objectRelPath(checksum, type, true);
+}
+
+/**
+ * Check fetched metadata bytes: hash, structure, normal form.
+ * @throws ArborError OBJECT_CORRUPT naming the object and what is wrong.
+ */
+export function verifyMetadata(type: ObjectType, checksum: string, bytes: Uint8Array): void {
+  const name = `${checksum}.${type}`;
+  const actual = sha256Hex(bytes);
+  if (actual !== checksum)
+    throw new ArborError("OBJECT_CORRUPT", `Corrupted metadata object ${name}: content hashes to ${actual}`);
+  if (type === "commit") decodeCommit(bytes, name);
+  else if (type === "dirtree") decodeDirtree(bytes, name);
+  else if (type === "dirmeta") decodeDirmeta(bytes, name);
+  const t = TYPE_STRING[type];
+  if (t && !isNormalForm(t, bytes))
+    throw new ArborError("OBJECT_CORRUPT", `Invalid ${name}: not in normal form`);
+}
+
+/**
+ * Fetch and verify a metadata object (not yet stored).
+ * @throws ArborError NOT_FOUND (404), OBJECT_CORRUPT, NETWORK
+ */
+export async function fetchMetadata(
+  fetcher: Fetcher,
+  type: "commit" | "dirtree" | "dirmeta",
+  checksum: string,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const r = await fetcher.get("content", remoteObjectPath(type, checksum), {
+    maxBytes: MAX_METADATA_SIZE,
+    signal,
+  });
+  const bytes = r!.data;
+  verifyMetadata(type, checksum, bytes);
+  return bytes;
+}
+
+/**
+ * Fetch a commit's detached metadata; null when the server has none (404).
+ * @throws ArborError OBJECT_CORRUPT (not an a{sv}), NETWORK
+ */
+export async function fetchCommitMeta(
+  fetcher: Fetcher,
+  checksum: string,
+  signal?: AbortSignal,
+): Promise<{ bytes: Uint8Array; meta: VarDict } | null> {
+  const r = await fetcher.get("url", remoteObjectPath("commitmeta", checksum), {
+    optional: true,
+    maxBytes: MAX_METADATA_SIZE,
+    signal,
+  });
+  if (!r) return null;
+  return { bytes: r.data, meta: decodeVarDict(r.data, `detached metadata of ${checksum}`) };
+}
+
+/** The most compressed bytes a raw-deflate stream of `size` bytes can reasonably need. */
+export function maxCompressedSize(size: number): number {
+  // zlib's stored-block worst case is ~5 bytes per 64 KiB; allow an eighth on top for other encoders.
+  return size + Math.ceil(size / 8) + 64 * 1024;
+}
+
+function corrupt(checksum: string, why: string): ArborError {
+  return new ArborError("OBJECT_CORRUPT", `Corrupted content object ${checksum}: ${why}`);
+}
+
+function parseFramedHeader(
+  buf: Buffer,
+  checksum: string,
+): { header: FileHeader; size: number; dataOffset: number } | null {
+  if (buf.length < 8) return null;
+  const len = buf.readUInt32BE(0);
+  if (len > MAX_HEADER) throw corrupt(checksum, `header length ${len} is too large`);
+  if (buf.length < 8 + len) return null;
+  let parsed: { header: FileHeader; size: number };
+  try {
+    parsed = decodeArchiveHeader(new Uint8Array(buf.subarray(8, 8 + len)));
+  } catch (e) {
+    throw corrupt(checksum, (e as Error).message);
+  }
+  return { ...parsed, dataOffset: 8 + len };
+}
+
+/**
+ * Fetch a content object, verify it and stage it in `tx`.
+ * @throws ArborError OBJECT_CORRUPT, NOT_FOUND, NETWORK (retried inside on transient failures)
+ */
+export async function fetchContentInto(
+  fetcher: Fetcher,
+  tx: Transaction,
+  checksum: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const path = remoteObjectPath("file", checksum);
+  await fetcher.retry(
+    `Cannot fetch content object ${checksum}`,
+    async () => {
+      const s = await fetcher.stream("content", path, { signal });
+      if (!s)
+        throw new ArborError("NOT_FOUND", `Content object ${checksum} not found on ${fetcher.location}`);
+      const it = s.body[Symbol.asyncIterator]();
+      try {
+        await consume(it, s.length, tx, checksum);
+      } finally {
+        s.cancel();
+      }
+    },
+    signal,
+  );
+}
+
+async function consume(
+  it: AsyncIterator<Uint8Array>,
+  length: number | undefined,
+  tx: Transaction,
+  checksum: string,
+): Promise<void> {
+  // 1. the header
+  let buf = Buffer.alloc(0);
+  let hdr: ReturnType<typeof parseFramedHeader> = null;
+  while (!hdr) {
+    const n = await it.next();
+    if (n.done) throw corrupt(checksum, "truncated header");
+    buf = Buffer.concat([buf, n.value]);
+    if (buf.length > MAX_HEADER + 8 + 64 * 1024 && !hdr) throw corrupt(checksum, "header too large");
+    hdr = parseFramedHeader(buf, checksum);
+  }
+  const { header, size, dataOffset } = hdr;
+  const limit = dataOffset + (isLnk(header.mode) ? 0 : maxCompressedSize(size));
+  if (length !== undefined && length > limit)
+    throw corrupt(checksum, `server announces ${length} bytes, more than the object can hold (${limit})`);
+  let received = buf.length;
+  const rest = buf.subarray(dataOffset);
+  const more = async function* (): AsyncGenerator<Buffer> {
+    if (rest.length) yield rest;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      received += n.value.length;
+      if (received > limit) throw corrupt(checksum, `more than the ${limit} bytes the object can hold`);
+      yield Buffer.from(n.value.buffer, n.value.byteOffset, n.value.byteLength);
+    }
+  };
+  if (isLnk(header.mode)) {
+    for await (const c of more()) if (c.length) throw corrupt(checksum, "symlink with data");
+    await tx.writeContent(header, new Uint8Array(0), checksum);
+    return;
+  }
+  // 2. small objects: whole in memory (no temp file)
+  if (size <= SMALL_OBJECT) {
+    const parts: Buffer[] = [];
+    for await (const c of more()) parts.push(c);
+    let data: Buffer;
+    try {
+      data = await inflateRaw(Buffer.concat(parts), { maxOutputLength: Math.max(size, 1) });
+    } catch (e) {
+      throw corrupt(checksum, `cannot decompress: ${(e as Error).message}`);
+    }
+    if (data.length !== size) throw corrupt(checksum, `data is ${data.length} bytes, header says ${size}`);
+    await tx.writeContent(header, new Uint8Array(data.buffer, data.byteOffset, data.length), checksum);
+    return;
+  }
+  // 3. large objects: inflate as it streams into the transaction
+  await tx.writeContentStream(header, size, inflateStream(more(), checksum), checksum);
+}
+
+async function* inflateStream(src: AsyncIterable<Buffer>, checksum: string): AsyncGenerator<Uint8Array> {
+  // pipeline() gives backpressure both ways and destroys the inflater if the body fails.
+  const z = createInflateRaw();
+  const done = pipeline(Readable.from(src), z).catch(() => {});
+  try {
+    for await (const c of z as AsyncIterable<Buffer>) yield c;
+  } catch (e) {
+    if (e instanceof ArborError) throw e;
+    const code = (e as { code?: string }).code ?? "";
+    if (code.startsWith("Z_")) throw corrupt(checksum, `cannot decompress: ${(e as Error).message}`);
+    throw e;
+  } finally {
+    z.destroy();
+    await done;
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * `pull REMOTE [REF…]`: bring commits from a remote archive repository served over HTTP(S) (or a
+ * `file://` archive repo) into this repository, every byte verified (fact sheet §5).
+ *
+ * Order, and why:
+ *  1. `summary.sig`, then `summary` (remote-summary.ts): refs → commits, verified if required.
+ *  2. Per commit: `.commitmeta` before `.commit`; the commit's signatures (gpg-verify,
+ *     sign-verify), ref binding and timestamp are checked *before* its tree is walked, so a
+ *     refused commit costs one small download and leaves nothing behind.
+ *  3. `state/C.commitpartial` is created (durably) before the commit object can become visible,
+ *     and removed only after the whole tree is durable: a pull killed at any point leaves a
+ *     repository fsck accepts, and the re-run fetches only what is missing (object-puller.ts).
+ *  4. Refs move last, after every object is durable.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { type Commit, decodeCommit, type VarDict } from "../core/metadata.js";
+import { ArborError, isArborError, withContext } from "../errors.js";
+import { writeFileAtomicSync } from "../io/atomic-write.js";
+import { fsyncPathSync } from "../io/fs.js";
+import { readRef, resolveRev, writeRefFile } from "../repo/refs.js";
+import { getRemote, type Remote } from "../repo/remotes.js";
+import { Repo } from "../repo/repo.js";
+import type { Summary } from "../repo/summary.js";
+import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../sign/remote-verify.js";
+import { checkCollectionBinding, checkRefBinding, checkTimestamps } from "./commit-checks.js";
+import type { Fetcher, RetryPolicy } from "./fetcher.js";
+import { FileFetcher } from "./fetcher-file.js";
+import { HttpFetcher } from "./fetcher-http.js";
+import { ObjectPuller } from "./object-puller.js";
+import { fetchCommitMeta, fetchMetadata } from "./objects.js";
+import { newStats, type PullStats } from "./progress.js";
+import { fetchRemoteSummary, type RemoteSummary } from "./remote-summary.js";
+import { resolvePullTargets } from "./targets.js";
+
+export interface PullOptions {
+  /** Remote name (its config gives the URL, keys and TLS settings). */
+  remote: string;
+  /** Refs, commit checksums, or `REF@CHECKSUM`; default: the remote's `branches`, or (mirror) all. */
+  refs?: string[];
+  /** Override the remote's URL (`--url`). */
+  url?: string;
+  /** Parent commits to fetch too: 0 none (default), -1 all. */
+  depth?: number;
+  commitMetadataOnly?: boolean;
+  /** Write refs to refs/heads and copy the summary (`--mirror`). */
+  mirror?: boolean;
+  /** Only these subtrees (`--subpath`, repeatable); the commit stays partial. */
+  subpaths?: string[];
+  /** Repositories to take objects from before the network (`--localcache-repo`). */
+  localcacheRepos?: string[];
+  /** Refuse a commit older than the ref's current one (`--timestamp-check`). */
+  timestampCheck?: boolean;
+  /** Compare against this revision instead (`--timestamp-check-from-rev`). */
+  timestampCheckFromRev?: string;
+  /** Resolve and verify, write nothing (`--dry-run`). */
+  dryRun?: boolean;
+  requireStaticDeltas?: boolean;
+  httpHeaders?: Array<[string, string]>;
+  /** `--network-retries` (default 5). */
+  networkRetries?: number;
+  disableVerifyBindings?: boolean;
+  /** Override the remote's gpg-verify / gpg-verify-summary. */
+  gpgVerify?: boolean;
+  gpgVerifySummary?: boolean;
+  /** Fetches in flight (default 8). */
+  concurrency?: number;
+  /** HTTP timeout in ms (default 30 s). */
+  timeoutMs?: number;
+  /** Inject a fetcher (tests). */
+  fetcher?: Fetcher;
+  /** Retry backoff (tests). */
+  retry?: Partial<RetryPolicy>;
+  /** Publish staged objects at least this often (ms). */
+  batchMs?: number;
+  env?: Readonly<Record<string, string | undefined>>;
+  onProgress?: (s: PullStats) => void;
+  signal?: AbortSignal;
+}
+
+/** One ref (or commit) a pull resolved. */
+export interface PulledRef {
+  /** null when a bare commit checksum was requested. */
+  ref: string | null;
+  commit: string;
+  /** The commit the ref pointed to before (null if none). */
+  previous: string | null;
+}
+
+export interface PullResult {
+  remote: string;
+  refs: PulledRef[];
+  stats: PullStats;
+  dryRun: boolean;
+}
+
+/** A fetcher for a remote's URL (http, https, file). @throws ArborError BAD_CONFIG */
+export function fetcherForRemote(remote: Remote | null, o: PullOptions): Fetcher {
+  const url = o.url ?? remote?.url;
+  if (!url) throw new ArborError("BAD_CONFIG", `No "url" option in remote "${o.remote}"`);
+  const contentUrl = remote?.get("contenturl");
+  if (url.startsWith("mirrorlist=") || url.startsWith("metalink=")) {
+    throw new ArborError(
+      "UNSUPPORTED",
+      `Cannot pull from "${url}": mirrorlist and metalink URLs are not supported`,
+    );
+  }
+  if (url.startsWith("file://")) return new FileFetcher({ url, contentUrl });
+  const bool = (k: string): boolean => remote?.getBool(k, false) ?? false;
+  return new HttpFetcher({
+    url,
+    contentUrl,
+    headers: o.httpHeaders,
+    tlsPermissive: bool("tls-permissive"),
+    tlsCaPath: remote?.get("tls-ca-path"),
+    tlsClientCertPath: remote?.get("tls-client-cert-path"),
+    tlsClientKeyPath: remote?.get("tls-client-key-path"),
+    proxy: remote?.get("proxy"),
+    retry: { ...o.retry, ...(o.networkRetries !== undefined ? { retries: o.networkRetries } : {}) },
+    timeoutMs: o.timeoutMs,
+  });
+}
+
+/** A commit fetched and proven, not yet stored. */
+interface ProvenCommit {
+  checksum: string;
+  bytes: Uint8Array;
+  commit: Commit;
+  meta: { bytes: Uint8Array; meta: VarDict } | null;
+  local: boolean;
+}
+
+class PullRun {
+  readonly stats: PullStats = newStats();
+  private readonly partial: string[] = [];
+  private readonly done = new Set<string>();
+  puller: ObjectPuller | null = null;
+
+  constructor(
+    readonly repo: Repo,
+    readonly o: PullOptions,
+    readonly fetcher: Fetcher,
+    readonly policy: VerifyPolicy | null,
+    readonly summary: Summary | null,
+    readonly collectionId: string | undefined,
+  ) {}
+
+  /** Fetch (or load) a commit and its detached metadata, and verify it as the remote requires. */
+  async prove(checksum: string, ref: string | null, optional: boolean): Promise<ProvenCommit | null> {
+    const meta = await fetchCommitMeta(this.fetcher, checksum, this.o.signal);
+    if (meta) this.stats.fetchedMetadata++;
+    let bytes = this.repo.readMetadataMaybe("commit", checksum);
+    const local = bytes !== null;
+    if (!bytes) {
+      try {
+        bytes = await fetchMetadata(this.fetcher, "commit", checksum, this.o.signal);
+      } catch (e) {
+        if (optional && isArborError(e, "NOT_FOUND")) return null;
+        throw e;
+      }
+      this.stats.fetchedMetadata++;
+    }
+    const commit = decodeCommit(bytes, `commit ${checksum}`);
+    if (this.policy)
+      await verifyCommitForRemote(this.repo, this.policy, checksum, bytes, meta?.meta ?? null, {
+        env: this.o.env,
+      });
+    if (ref !== null && !this.o.disableVerifyBindings) {
+      checkRefBinding(checksum, commit, ref);
+      checkCollectionBinding(checksum, commit, this.collectionId);
+    }
+    return { checksum, bytes, commit, meta, local };
+  }
+
+  /** Stage a proven commit; walk its tree (and parents, per depth) unless already complete. */
+  async store(p: ProvenCommit, depth: number): Promise<void> {
+    if (this.done.has(p.checksum)) return;
+    this.done.add(p.checksum);
+    const tx = this.puller!.transaction;
+    if (p.meta) {
+      const old = this.repo.readMetadataMaybe("commitmeta", p.checksum);
+      if (!old || Buffer.compare(old, p.meta.bytes) !== 0)
+        tx.writeMetadataNamed("commitmeta", p.checksum, p.meta.bytes, true);
+    }
+    const complete = p.local && !this.repo.isCommitPartial(p.checksum);
+    if (!complete) {
+      // The marker first, durably: the commit object must never be visible without it.
+      writeFileAtomicSync(this.repo.commitPartialPath(p.checksum), "", { mode: 0o644 });
+      if (!this.o.commitMetadataOnly && !this.o.subpaths?.length) this.partial.push(p.checksum);
+    }
+    if (!p.local) tx.writeMetadata("commit", p.bytes, p.checksum);
+    if (!complete && !this.o.commitMetadataOnly) this.puller!.addCommitTree(p.commit);
+    if (depth !== 0 && p.commit.parent) {
+      const parent = await this.prove(p.commit.parent, null, true);
+      if (parent) await this.store(parent, depth > 0 ? depth - 1 : depth);
+    }
+  }
+
+  /** Drop the partial markers of commits whose trees are now durable. */
+  clearPartial(): void {
+    for (const c of this.partial) rmSync(this.repo.commitPartialPath(c), { force: true });
+    if (this.partial.length) fsyncPathSync(join(this.repo.path, "state"));
+  }
+}
+
+function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
+  if (o.timestampCheckFromRev) return resolveRev(repo, o.timestampCheckFromRev, { allowNoent: false });
+  return o.mirror ? readRef(repo, ref) : readRef(repo, ref, o.remote);
+}
+
+/**
+ * Pull. See the file comment for the order of operations.
+ * @throws ArborError NOT_FOUND (remote, ref, object), SIGNATURE_MISSING / SIGNATURE_INVALID,
+ *   OBJECT_CORRUPT, NETWORK, CONFLICT (timestamp check), LOCKED, IO
+ */
+export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
+  const remote = getRemote(repo, o.remote);
+  const env = o.env ?? process.env;
+  const fetcher = o.fetcher ?? fetcherForRemote(remote, o);
+  try {
+    if (o.requireStaticDeltas) {
+      if (repo.archive) throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
+      throw new ArborError("UNSUPPORTED", "Static deltas required, but none found");
+    }
+    const policy = await verifyPolicyFor(remote, {
+      env,
+      gpgVerify: o.gpgVerify,
+      gpgVerifySummary: o.gpgVerifySummary,
+    });
+    const rs: RemoteSummary = await fetchRemoteSummary(repo, o.remote, fetcher, {
+      cacheName: o.url ? undefined : o.remote,
+      policy,
+      failOnInvalidCache: (env.OSTREE_REPO_TEST_ERROR ?? "").split(/[,:; ]/).includes("invalid-cache"),
+      signal: o.signal,
+    });
+    const targets = await resolvePullTargets(remote, fetcher, rs.summary, o);
+    const needsPolicy = policy.gpg || policy.commitEngines !== null;
+    const run = new PullRun(
+      repo,
+      o,
+      fetcher,
+      needsPolicy ? policy : null,
+      rs.summary,
+      remote.get("collection-id"),
+    );
+    const result: PulledRef[] = [];
+    const proven: Array<{ t: (typeof targets)[number]; p: ProvenCommit }> = [];
+    for (const t of targets) {
+      const p = (await run.prove(t.commit, t.ref, false))!;
+      if (t.ref !== null && (o.timestampCheck || o.timestampCheckFromRev)) {
+        const base = timestampBase(repo, o, t.ref);
+        if (base) checkTimestamps(base, repo.loadCommit(base).timestamp, t.commit, p.commit.timestamp);
+      }
+      proven.push({ t, p });
+      result.push({
+        ref: t.ref,
+        commit: t.commit,
+        previous: t.ref === null ? null : o.mirror ? readRef(repo, t.ref) : readRef(repo, t.ref, o.remote),
+      });
+    }
+    run.stats.bytesTransferred = fetcher.bytesTransferred;
+    if (o.dryRun) return { remote: o.remote, refs: result, stats: run.stats, dryRun: true };
+
+    const caches = (o.localcacheRepos ?? []).map((p) => Repo.open(p));
+    run.puller = await ObjectPuller.start({
+      repo,
+      fetcher,
+      stats: run.stats,
+      localCaches: caches,
+      subpaths: o.subpaths?.map((s) => `/${s.replace(/^\/+|\/+$/g, "")}`.replace(/^\/$/, "/")),
+      concurrency: o.concurrency,
+      batchMs: o.batchMs,
+      onProgress: o.onProgress,
+      signal: o.signal,
+    });
+    try {
+      for (const { p } of proven) await run.store(p, o.depth ?? 0);
+      await run.puller.drain();
+      await run.puller.finish();
+    } catch (e) {
+      run.puller.abort();
+      throw e;
+    }
+    run.clearPartial();
+    // Refs last: every object they name is durable now.
+    for (const r of result) {
+      if (r.ref === null || r.previous === r.commit) continue;
+      writeRefFile(repo, r.ref, r.commit, o.mirror ? null : o.remote);
+    }
+    if (o.mirror && !o.refs?.length && !remote.getList("branches")?.length && rs.bytes) {
+      writeFileAtomicSync(join(repo.path, "summary"), rs.bytes, { mode: 0o644 });
+      if (rs.sigBytes) writeFileAtomicSync(join(repo.path, "summary.sig"), rs.sigBytes, { mode: 0o644 });
+      else rmSync(join(repo.path, "summary.sig"), { force: true });
+    }
+    run.stats.bytesTransferred = fetcher.bytesTransferred;
+    run.stats.elapsedMs = Date.now() - run.stats.startMs;
+    run.stats.scanning = false;
+    return { remote: o.remote, refs: result, stats: run.stats, dryRun: false };
+  } catch (e) {
+    throw isArborError(e) ? e : withContext(`Cannot pull from remote "${o.remote}"`, e);
+  } finally {
+    if (!o.fetcher) await fetcher.close();
+  }
+}
+
+/**
+ * Fetch a remote's summary (cached, verified as the remote requires) — for `remote refs`,
+ * `remote summary`.
+ * @throws ArborError NOT_FOUND (remote), SIGNATURE_*, NETWORK
+ */
+export async function fetchSummaryOfRemote(
+  repo: Repo,
+  name: string,
+  o: { env?: Readonly<Record<string, string | undefined>>; signal?: AbortSignal; fetcher?: Fetcher } = {},
+): Promise<RemoteSummary> {
+  const remote = getRemote(repo, name);
+  const fetcher = o.fetcher ?? fetcherForRemote(remote, { remote: name });
+  try {
+    const policy = await verifyPolicyFor(remote, { env: o.env });
+    return await fetchRemoteSummary(repo, name, fetcher, { cacheName: name, policy, signal: o.signal });
+  } finally {
+    if (!o.fetcher) await fetcher.close();
+  }
+}
