@@ -2,12 +2,13 @@
  * SHA-256 checksums as OSTree computes them: metadata objects hash their serialized bytes,
  * content objects hash the canonical content stream (content-header.ts).
  */
-import { createHash } from "node:crypto";
+
 import { ArborError } from "../errors.js";
+import { crypto } from "../io/node-builtins.js";
 
 /** Lower-case hex SHA-256 of `data`. */
 export function sha256Hex(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return crypto().createHash("sha256").update(data).digest("hex");
 }
 
 /** Raw 32-byte checksum → 64-char hex. @throws ArborError OBJECT_CORRUPT if not 32 bytes. */

@@ -3,11 +3,12 @@
  * `u32 BE header length | 4 zero bytes | (uuuusa(ayay)) header | data` whose SHA-256 names the object,
  * and the archive `.filez` header that adds the uncompressed size.
  */
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { ArborError } from "../errors.js";
-import { ARCHIVE_FILE_HEADER, DIRMETA, FILE_HEADER, bswap32, bswap64 } from "../gvariant/formats.js";
+import { ARCHIVE_FILE_HEADER, bswap32, bswap64, DIRMETA, FILE_HEADER } from "../gvariant/formats.js";
 import { deserialize, serialize } from "../gvariant/index.js";
 import type { GVValue } from "../gvariant/serialize.js";
+import { crypto } from "../io/node-builtins.js";
 import { compareNames } from "./checksum.js";
 import { isLnk, isReg, isValidContentMode } from "./mode.js";
 
@@ -26,13 +27,15 @@ export interface FileHeader {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder("utf-8", { fatal: true });
+const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Sort xattrs by name (strcmp order) and reject duplicates or empty names. */
 export function normalizeXattrs(x: Xattrs): Xattrs {
   const out = [...x].sort((a, b) => compareNames(a[0], b[0]));
   for (let i = 0; i < out.length; i++) {
     if (out[i]![0].length === 0) throw new ArborError("BAD_NAME", "Invalid xattr: empty name");
+    if (out[i]![0].includes("\0"))
+      throw new ArborError("BAD_NAME", `Invalid xattr "${out[i]![0]}": name contains NUL`);
     if (i > 0 && out[i - 1]![0] === out[i]![0])
       throw new ArborError("BAD_NAME", `Duplicate xattr "${out[i]![0]}"`);
   }
@@ -41,7 +44,12 @@ export function normalizeXattrs(x: Xattrs): Xattrs {
 
 /** Xattrs → GVariant a(ayay) value: names include their trailing NUL, values are raw. */
 export function xattrsToGV(x: Xattrs): GVValue[] {
-  return x.map(([name, value]) => [enc.encode(`${name}\0`), value]);
+  return x.map(([name, value]) => {
+    // a NUL inside the name would silently truncate it for every reader
+    if (name.length === 0 || name.includes("\0"))
+      throw new ArborError("BAD_NAME", `Invalid xattr name ${JSON.stringify(name)}`);
+    return [enc.encode(`${name}\0`), value];
+  });
 }
 
 /** GVariant a(ayay) value → Xattrs. @throws ArborError OBJECT_CORRUPT */
@@ -62,6 +70,15 @@ export function xattrsFromGV(v: GVValue): Xattrs {
     out.push([name, value]);
   }
   return out;
+}
+
+/** Deserialize a header, reporting malformed bytes as OBJECT_CORRUPT (as the metadata decoders do). */
+function parseHeader(type: string, b: Uint8Array): GVValue[] {
+  try {
+    return deserialize(type, b) as GVValue[];
+  } catch (e) {
+    throw new ArborError("OBJECT_CORRUPT", `Invalid content header: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function checkHeader(h: FileHeader): void {
@@ -90,7 +107,7 @@ export function encodeFileHeader(h: FileHeader): Uint8Array {
 
 /** Parse a `(uuuusa(ayay))` header. @throws ArborError OBJECT_CORRUPT */
 export function decodeFileHeader(b: Uint8Array): FileHeader {
-  const [uid, gid, mode, rdev, target, xattrs] = deserialize(FILE_HEADER, b) as [
+  const [uid, gid, mode, rdev, target, xattrs] = parseHeader(FILE_HEADER, b) as [
     number,
     number,
     number,
@@ -125,7 +142,7 @@ export function contentStreamPrefix(h: FileHeader): Uint8Array {
 
 /** Incremental content checksum: feed the data, get the object name. */
 export function contentHasher(h: FileHeader): Hash {
-  return createHash("sha256").update(contentStreamPrefix(h));
+  return crypto().createHash("sha256").update(contentStreamPrefix(h));
 }
 
 /** Checksum of a content object whose data is entirely in memory (`data` empty for symlinks). */
@@ -160,7 +177,7 @@ export function splitFramedHeader(b: Uint8Array, what: string): { header: Uint8A
 
 /** Parse a `.filez` header. @throws ArborError OBJECT_CORRUPT */
 export function decodeArchiveHeader(b: Uint8Array): { header: FileHeader; size: number } {
-  const [size, uid, gid, mode, rdev, target, xattrs] = deserialize(ARCHIVE_FILE_HEADER, b) as [
+  const [size, uid, gid, mode, rdev, target, xattrs] = parseHeader(ARCHIVE_FILE_HEADER, b) as [
     bigint,
     number,
     number,
@@ -191,6 +208,6 @@ export function encodeUserMeta(h: FileHeader): Uint8Array {
 
 /** Parse `user.ostreemeta`. @throws ArborError OBJECT_CORRUPT */
 export function decodeUserMeta(b: Uint8Array): { uid: number; gid: number; mode: number; xattrs: Xattrs } {
-  const [uid, gid, mode, xattrs] = deserialize(DIRMETA, b) as [number, number, number, GVValue];
+  const [uid, gid, mode, xattrs] = parseHeader(DIRMETA, b) as [number, number, number, GVValue];
   return { uid: bswap32(uid), gid: bswap32(gid), mode: bswap32(mode), xattrs: xattrsFromGV(xattrs) };
 }

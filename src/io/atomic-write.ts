@@ -16,9 +16,8 @@
  *
  * Fault points: `atomic-write.before-rename`, `atomic-write.after-rename`.
  */
-import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as fsp from "node:fs/promises";
+import { crypto, fs } from "./node-builtins.js";
+import type * as fspTypes from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fromSystemError } from "../errors.js";
 import { faultPoint, fsyncPath, fsyncPathSync } from "./fs.js";
@@ -39,7 +38,7 @@ export function isAtomicTempName(name: string): boolean {
 }
 
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${crypto().randomBytes(6).toString("hex")}`);
 }
 
 /**
@@ -55,10 +54,10 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const { mode, fsync = true } = options;
   const tmp = tempPathFor(path);
-  let fh: fsp.FileHandle | undefined;
+  let fh: fspTypes.FileHandle | undefined;
   let created = false;
   try {
-    fh = await fsp.open(tmp, "wx", mode ?? 0o666);
+    fh = await fs.promises.open(tmp, "wx", mode ?? 0o666);
     created = true;
     if (mode !== undefined) await fh.chmod(mode);
     await fh.writeFile(data);
@@ -66,12 +65,12 @@ export async function writeFileAtomic(
     await fh.close();
     fh = undefined;
     faultPoint("atomic-write.before-rename");
-    await fsp.rename(tmp, path);
+    await fs.promises.rename(tmp, path);
     created = false;
     faultPoint("atomic-write.after-rename");
   } catch (e) {
     await fh?.close().catch(() => {});
-    if (created) await fsp.unlink(tmp).catch(() => {});
+    if (created) await fs.promises.unlink(tmp).catch(() => {});
     throw fromSystemError(`Cannot write "${path}"`, e);
   }
   if (fsync) await fsyncDir(dirname(path));

@@ -13,8 +13,8 @@
  * error from its N-th hit on, like a disk that has filled up. The variables are read once; when
  * neither is set a fault point costs one comparison.
  */
-import * as fs from "node:fs";
-import * as fsp from "node:fs/promises";
+import { fs } from "./node-builtins.js";
+import type * as fspTypes from "node:fs/promises";
 import { join } from "node:path";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { FS_APPEND_FL, FS_IMMUTABLE_FL, native } from "./native.js";
@@ -26,7 +26,7 @@ import { FS_APPEND_FL, FS_IMMUTABLE_FL, native } from "./native.js";
  */
 export async function exists(path: string): Promise<boolean> {
   try {
-    await fsp.lstat(path);
+    await fs.promises.lstat(path);
     return true;
   } catch (e) {
     if (isAbsent(e)) return false;
@@ -52,7 +52,7 @@ export function existsSync(path: string): boolean {
  */
 export async function readFileMaybe(path: string): Promise<Buffer | null> {
   try {
-    return await fsp.readFile(path);
+    return await fs.promises.readFile(path);
   } catch (e) {
     if (isAbsent(e)) return null;
     throw fromSystemError(`Cannot read "${path}"`, e);
@@ -76,7 +76,7 @@ export function readFileMaybeSync(path: string): Buffer | null {
  */
 export async function mkdirp(path: string, mode?: number): Promise<void> {
   try {
-    await fsp.mkdir(path, { recursive: true, ...(mode !== undefined ? { mode } : {}) });
+    await fs.promises.mkdir(path, { recursive: true, ...(mode !== undefined ? { mode } : {}) });
   } catch (e) {
     throw fromSystemError(`Cannot create directory "${path}"`, e);
   }
@@ -93,7 +93,7 @@ export async function mkdirp(path: string, mode?: number): Promise<void> {
 export async function rmrf(path: string): Promise<void> {
   let first: unknown;
   try {
-    await fsp.rm(path, { recursive: true, force: true });
+    await fs.promises.rm(path, { recursive: true, force: true });
     return;
   } catch (e) {
     const c = errnoCode(e);
@@ -112,7 +112,7 @@ export async function rmrf(path: string): Promise<void> {
   }
   if (cleared === 0) throw fromSystemError(`Cannot remove "${path}"`, first);
   try {
-    await fsp.rm(path, { recursive: true, force: true });
+    await fs.promises.rm(path, { recursive: true, force: true });
   } catch (e) {
     throw fromSystemError(`Cannot remove "${path}" (after clearing immutable flags)`, e);
   }
@@ -132,7 +132,7 @@ export function clearImmutableTree(path: string): number {
   const stack = [path];
   while (stack.length > 0) {
     const p = stack.pop()!;
-    let st: fs.Stats;
+    let st: import("node:fs").Stats;
     try {
       st = fs.lstatSync(p);
     } catch (e) {
@@ -163,9 +163,9 @@ export function clearImmutableTree(path: string): number {
  * @throws ArborError `NOT_FOUND`, `IO`.
  */
 export async function fsyncPath(path: string): Promise<void> {
-  let fh: fsp.FileHandle | undefined;
+  let fh: fspTypes.FileHandle | undefined;
   try {
-    fh = await fsp.open(path, fs.constants.O_RDONLY);
+    fh = await fs.promises.open(path, fs.constants.O_RDONLY);
     await fh.sync();
   } catch (e) {
     throw fromSystemError(`Cannot fsync "${path}"`, e);

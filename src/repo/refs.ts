@@ -3,20 +3,7 @@
  * each a file holding 64 hex characters and a newline; aliases are relative symlinks in refs/heads.
  * Revision syntax: checksum, unique checksum prefix, REF, REMOTE:REF, REV^ (parent, repeatable).
  */
-import {
-  closeSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  renameSync,
-  rmdirSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { fs } from "../io/node-builtins.js";
 import { dirname, join, relative } from "node:path";
 import { isChecksum, validateChecksum, validateRef, validateRemoteName } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
@@ -33,7 +20,7 @@ export function refPath(repo: Repo, ref: string, remote: string | null = null): 
 export function readRefFile(path: string, name: string): string | null {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = fs.readFileSync(path, "utf8");
   } catch (e) {
     const c = errnoCode(e);
     if (c === "ENOENT" || c === "ENOTDIR" || c === "EISDIR") return null;
@@ -50,11 +37,11 @@ export function readRef(repo: Repo, ref: string, remote: string | null = null): 
 }
 
 function fsyncPath(p: string): void {
-  const fd = openSync(p, "r");
+  const fd = fs.openSync(p, "r");
   try {
-    fsyncSync(fd);
+    fs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
@@ -73,7 +60,7 @@ export function writeRefFile(
   const name = remote ? `${remote}:${ref}` : ref;
   if (checksum === null) {
     try {
-      unlinkSync(p);
+      fs.unlinkSync(p);
     } catch (e) {
       if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot delete ref "${name}"`, e);
       return;
@@ -82,7 +69,7 @@ export function writeRefFile(
     const top = remote === null ? join(repo.path, "refs/heads") : join(repo.path, "refs/remotes", remote);
     for (let d = dirname(p); d.startsWith(`${top}/`); d = dirname(d)) {
       try {
-        rmdirSync(d);
+        fs.rmdirSync(d);
       } catch {
         break;
       }
@@ -92,7 +79,7 @@ export function writeRefFile(
   validateChecksum(checksum);
   const dir = dirname(p);
   try {
-    mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
     if (errnoCode(e) === "ENOTDIR" || errnoCode(e) === "EEXIST") {
       throw new ArborError("EXISTS", `Cannot create ref "${name}": a parent of it is itself a ref`);
@@ -100,25 +87,25 @@ export function writeRefFile(
     throw fromSystemError(`Cannot create ref "${name}"`, e);
   }
   try {
-    const st = lstatSync(p);
+    const st = fs.lstatSync(p);
     if (st.isDirectory()) throw new ArborError("EXISTS", `Cannot create ref "${name}": refs exist below it`);
   } catch (e) {
     if (e instanceof ArborError) throw e;
   }
   const tmp = join(dir, `.tmp-${process.pid}-${Date.now()}-${ref.split("/").pop()}`);
   try {
-    const fd = openSync(tmp, "w", 0o644);
+    const fd = fs.openSync(tmp, "w", 0o644);
     try {
-      writeSync(fd, `${checksum}\n`);
-      fsyncSync(fd);
+      fs.writeSync(fd, `${checksum}\n`);
+      fs.fsyncSync(fd);
     } finally {
-      closeSync(fd);
+      fs.closeSync(fd);
     }
-    renameSync(tmp, p);
+    fs.renameSync(tmp, p);
     fsyncPath(dir);
   } catch (e) {
     try {
-      unlinkSync(tmp);
+      fs.unlinkSync(tmp);
     } catch {}
     throw fromSystemError(`Cannot write ref "${name}"`, e);
   }
@@ -137,7 +124,7 @@ export interface RefEntry {
 function walkRefs(root: string, prefix: string, out: Array<{ ref: string; path: string }>): void {
   let entries: import("node:fs").Dirent[];
   try {
-    entries = readdirSync(join(root, prefix), { withFileTypes: true });
+    entries = fs.readdirSync(join(root, prefix), { withFileTypes: true });
   } catch (e) {
     if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return;
     throw fromSystemError(`Cannot list refs in "${root}"`, e);
@@ -169,8 +156,8 @@ export function listRefs(
       if (!cs) continue;
       let aliasOf: string | undefined;
       try {
-        if (lstatSync(f.path).isSymbolicLink()) {
-          aliasOf = relative(root, join(dirname(f.path), readlinkSync(f.path)));
+        if (fs.lstatSync(f.path).isSymbolicLink()) {
+          aliasOf = relative(root, join(dirname(f.path), fs.readlinkSync(f.path)));
         }
       } catch {}
       out.push({ name: f.ref, ref: f.ref, remote: null, checksum: cs, ...(aliasOf ? { aliasOf } : {}) });
@@ -180,7 +167,7 @@ export function listRefs(
     const base = join(repo.path, "refs/remotes");
     let remotes: string[] = [];
     try {
-      remotes = opts.remote ? [opts.remote] : readdirSync(base);
+      remotes = opts.remote ? [opts.remote] : fs.readdirSync(base);
     } catch {}
     for (const r of remotes) {
       const found: Array<{ ref: string; path: string }> = [];
@@ -195,7 +182,7 @@ export function listRefs(
     const base = join(repo.path, "refs/mirrors");
     let cols: string[] = [];
     try {
-      cols = readdirSync(base);
+      cols = fs.readdirSync(base);
     } catch {}
     for (const c of cols) {
       const found: Array<{ ref: string; path: string }> = [];
@@ -221,7 +208,7 @@ export function findCommitsByPrefix(repo: Repo, prefix: string): string[] {
   for (const d of dirs) {
     let names: string[];
     try {
-      names = readdirSync(join(repo.path, "objects", d));
+      names = fs.readdirSync(join(repo.path, "objects", d));
     } catch {
       continue;
     }
@@ -268,7 +255,7 @@ export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean
   if (direct) return direct;
   let remotes: string[] = [];
   try {
-    remotes = readdirSync(remoteDir).sort();
+    remotes = fs.readdirSync(remoteDir).sort();
   } catch {}
   for (const r of remotes) {
     const cs = readRefFile(join(remoteDir, r, rev), `${r}:${rev}`);

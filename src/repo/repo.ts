@@ -8,16 +8,7 @@
  * canonical form; a ref names a commit whose objects are all present unless the commit is marked
  * partial in `state/`.
  */
-import {
-  closeSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  readdirSync,
-} from "node:fs";
+import { fs } from "../io/node-builtins.js";
 import { join, resolve } from "node:path";
 import {
   type Commit,
@@ -90,7 +81,7 @@ export class Repo {
     const abs = resolve(path);
     let text: string;
     try {
-      text = readFileSync(join(abs, "config"), "utf8");
+      text = fs.readFileSync(join(abs, "config"), "utf8");
     } catch (e) {
       if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") {
         throw new ArborError(
@@ -146,7 +137,7 @@ export class Repo {
       return existing;
     }
     try {
-      mkdirSync(abs, { recursive: true });
+      fs.mkdirSync(abs, { recursive: true });
       for (const d of [
         "objects",
         "tmp",
@@ -158,7 +149,7 @@ export class Repo {
         "refs/mirrors",
         "refs/remotes",
       ]) {
-        mkdirSync(join(abs, d), { recursive: true });
+        fs.mkdirSync(join(abs, d), { recursive: true });
       }
     } catch (e) {
       throw fromSystemError(`Cannot create repository "${path}"`, e);
@@ -179,7 +170,7 @@ export class Repo {
 
   /** Re-read `config` from disk (another process may have changed it). */
   reloadConfig(): void {
-    this.config = KeyFile.parse(readFileSync(join(this.path, "config"), "utf8"), "repository config");
+    this.config = KeyFile.parse(fs.readFileSync(join(this.path, "config"), "utf8"), "repository config");
   }
 
   /** Absolute path of a loose object. */
@@ -190,7 +181,7 @@ export class Repo {
   /** True if the object is stored (an lstat: symlinks count for bare content). */
   hasObject(type: ObjectType, checksum: string): boolean {
     try {
-      lstatSync(this.objectPath(checksum, type));
+      fs.lstatSync(this.objectPath(checksum, type));
       return true;
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return false;
@@ -217,13 +208,13 @@ export class Repo {
     validateChecksum(checksum);
     let fd: number;
     try {
-      fd = openSync(this.objectPath(checksum, type), "r");
+      fd = fs.openSync(this.objectPath(checksum, type), "r");
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return null;
       throw fromSystemError(`Cannot read object ${checksum}.${type}`, e);
     }
     try {
-      const size = fstatSync(fd).size;
+      const size = fs.fstatSync(fd).size;
       if (size > MAX_METADATA_SIZE) {
         throw new ArborError(
           "OBJECT_CORRUPT",
@@ -233,13 +224,13 @@ export class Repo {
       const buf = new Uint8Array(size);
       let off = 0;
       while (off < size) {
-        const n = readSync(fd, buf, off, size - off, off);
+        const n = fs.readSync(fd, buf, off, size - off, off);
         if (n === 0) break;
         off += n;
       }
       return off === size ? buf : buf.subarray(0, off);
     } finally {
-      closeSync(fd);
+      fs.closeSync(fd);
     }
   }
 
@@ -272,7 +263,7 @@ export class Repo {
   /** True if the commit is marked partial (interrupted pull, --commit-metadata-only…). */
   isCommitPartial(checksum: string): boolean {
     try {
-      lstatSync(this.commitPartialPath(checksum));
+      fs.lstatSync(this.commitPartialPath(checksum));
       return true;
     } catch {
       return false;
@@ -282,7 +273,7 @@ export class Repo {
   /** All commits marked partial. */
   listPartialCommits(): string[] {
     try {
-      return readdirSync(join(this.path, "state"))
+      return fs.readdirSync(join(this.path, "state"))
         .filter((n) => n.endsWith(".commitpartial"))
         .map((n) => n.slice(0, -".commitpartial".length));
     } catch {
