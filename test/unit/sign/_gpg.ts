@@ -12,9 +12,10 @@ export interface GpgHome {
   good: string;
   other: string;
   expired: string;
+  /** A key that is valid in this home but revoked in {@link GpgHome.exportRevoked}'s output. */
   revoked: string;
-  /** Signatures made by the revoked key before it was revoked, by payload. */
-  revokedSigs: Map<string, Buffer>;
+  /** Public key of `revoked` together with its revocation certificate (a revoked key). */
+  exportRevoked(): Buffer;
   /** Binary public keyring of the given fingerprints. */
   exportKeys(...fprs: string[]): Buffer;
   /** Detached binary signature made by gpg directly, optionally at a faked time (YYYYMMDDThhmmss). */
@@ -49,11 +50,8 @@ function genKey(home: string, uid: string, expire = "0", faked?: string): string
   return fprOf(home, uid);
 }
 
-/**
- * Make a GnuPG home under `dir` with the four keys. Takes a few seconds. `presign` payloads are
- * signed by the revoked key before its revocation is imported.
- */
-export function makeGpgHome(dir: string, presign: Array<string | Buffer> = ["signed bytes\n"]): GpgHome {
+/** Make a GnuPG home under `dir` with the four keys. Takes a few seconds. */
+export function makeGpgHome(dir: string): GpgHome {
   const home = join(dir, "gnupg");
   mkdirSync(home, { recursive: true });
   chmodSync(home, 0o700);
@@ -61,20 +59,29 @@ export function makeGpgHome(dir: string, presign: Array<string | Buffer> = ["sig
   const other = genKey(home, "Arbor Other <other@example.com>");
   const expired = genKey(home, "Arbor Expired <expired@example.com>", "1d", "20200101T000000");
   const revoked = genKey(home, "Arbor Revoked <revoked@example.com>");
-  const revokedSigs = new Map<string, Buffer>();
-  for (const p of presign)
-    revokedSigs.set(p.toString(), gpg(home, ["--local-user", revoked, "--detach-sign", "--output", "-"], p));
   const revDir = join(home, "openpgp-revocs.d");
   const revFile = readdirSync(revDir).find((n) => n.startsWith(revoked))!;
   const cert = readFileSync(join(revDir, revFile), "utf8").replace(/^:-----/m, "-----");
-  gpg(home, ["--import"], cert);
+  const exportRevoked = (): Buffer => {
+    // a throwaway home holding the public key plus its revocation
+    const tmp = join(dir, `gnupg-revoked-${process.pid}-${Date.now()}`);
+    mkdirSync(tmp, { recursive: true });
+    chmodSync(tmp, 0o700);
+    gpg(tmp, ["--import"], gpg(home, ["--export", revoked]));
+    gpg(tmp, ["--import"], cert);
+    const out = gpg(tmp, ["--export", revoked]);
+    try {
+      execFileSync("gpgconf", ["--homedir", tmp, "--kill", "all"], { stdio: "ignore" });
+    } catch {}
+    return out;
+  };
   return {
     home,
     good,
     other,
     expired,
     revoked,
-    revokedSigs,
+    exportRevoked,
     exportKeys: (...fprs) => gpg(home, ["--export", ...fprs]),
     sign: (data, fpr, faked) =>
       gpg(

@@ -76,8 +76,10 @@ describe("gpg", () => {
   });
 
   it("a revoked key fails", async () => {
-    const sig = g.revokedSigs.get("signed bytes\n")!;
-    const r = await gpgVerifyData(data, [sig], await parseKeyrings([g.exportKeys(g.revoked)]));
+    const sig = await gpgSignData(data, g.revoked, g.home);
+    const ok = await gpgVerifyData(data, [sig], await parseKeyrings([g.exportKeys(g.revoked)]));
+    expect(ok.signatures[0]!.valid).toBe(true);
+    const r = await gpgVerifyData(data, [sig], await parseKeyrings([g.exportRevoked()]));
     expect(r.signatures[0]!.keyRevoked).toBe(true);
     expect(() => requireValidGpgSignature(r)).toThrow(/Key revoked/);
   });
