@@ -24,7 +24,7 @@ export function tarPathParts(p: string): string[] {
 }
 
 /** Decompress by magic: gzip and plain are handled by tar itself; xz and zstd through their tools. */
-async function openArchive(path: string): Promise<Readable> {
+export async function openArchive(path: string): Promise<Readable> {
   const { open } = await import("node:fs/promises");
   const fh = await open(path, "r");
   const magic = Buffer.alloc(6);
