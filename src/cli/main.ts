@@ -84,7 +84,7 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "static-delta", summary: "Static delta related commands" },
   { path: "summary", summary: "Manage summary metadata", load: () => import("./commands/summary.js") },
   { path: "trivial-httpd", summary: "Simple webserver", load: "commands/trivial-httpd.ts", hidden: true },
-  { path: "compose", summary: "Build a reproducible commit from a manifest", load: "commands/compose.ts", native: true },
+  { path: "compose", summary: "Build a reproducible commit from a manifest", load: () => import("./commands/compose.js"), native: true },
 
   { path: "admin cleanup", summary: "Delete untagged deployments and repository objects", load: () => import("./commands/admin/cleanup.js") },
   { path: "admin config-diff", summary: "Diff current /etc configuration versus default", load: () => import("./commands/admin/config-diff.js") },
