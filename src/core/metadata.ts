@@ -4,8 +4,8 @@
  * validate everything a hostile producer could get wrong (names, sizes, order, modes).
  */
 import { ArborError } from "../errors.js";
-import { COMMIT, DIRMETA, DIRTREE, VARDICT, bswap32, bswap64 } from "../gvariant/formats.js";
-import { type GVValue, Variant, deserialize, serialize } from "../gvariant/index.js";
+import { bswap32, bswap64, COMMIT, DIRMETA, DIRTREE, VARDICT } from "../gvariant/formats.js";
+import { deserialize, type GVValue, serialize, Variant } from "../gvariant/index.js";
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "./checksum.js";
 import { type Xattrs, xattrsFromGV, xattrsToGV } from "./content-header.js";
 import { isValidDirMode } from "./mode.js";

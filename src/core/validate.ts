@@ -5,8 +5,10 @@
 import { ArborError } from "../errors.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
-// OSTree: OSTREE_REF_FRAGMENT_REGEXP "[\w\d][-._\w\d]*" (ASCII \w), fragments joined by "/"
-const REF_FRAGMENT = /^[A-Za-z0-9_][-._A-Za-z0-9_]*$/;
+// OSTree: OSTREE_REF_FRAGMENT_REGEXP "[\w\d][-._\w\d]*", fragments joined by "/". GLib's regex
+// engine runs PCRE2 in UCP mode, so \w is any Unicode letter or number or "_" (`ostree refs
+// --create` accepts "é", "日本", "٣", "²"; it rejects combining marks and "‿")
+const REF_FRAGMENT = /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
 
 /** True if `s` is a full lower-case hex SHA-256. */
 export function isChecksum(s: string): boolean {

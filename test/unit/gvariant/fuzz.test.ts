@@ -16,7 +16,7 @@ import {
   SUMMARY,
   VARDICT,
 } from "../../../src/gvariant/formats.js";
-import { type GVValue, Just, Variant, serialize } from "../../../src/gvariant/serialize.js";
+import { type GVValue, Just, serialize, Variant } from "../../../src/gvariant/serialize.js";
 import { arbValue } from "./_arb.js";
 
 const TYPES = { COMMIT, DIRTREE, DIRMETA, FILE_HEADER, ARCHIVE_FILE_HEADER, SUMMARY, VARDICT };
@@ -36,12 +36,19 @@ type Mutation =
   | { kind: "insert"; pos: number; bytes: Uint8Array }
   | { kind: "delete"; pos: number; n: number };
 
-const interestingByte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 1, 0x7f, 0x80, 0xfe, 0xff));
+const interestingByte = fc.oneof(
+  fc.integer({ min: 0, max: 255 }),
+  fc.constantFrom(0, 1, 0x7f, 0x80, 0xfe, 0xff),
+);
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("set" as const), pos: fc.nat(), byte: interestingByte }),
   fc.record({ kind: fc.constant("flip" as const), pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant("truncate" as const), pos: fc.nat() }),
-  fc.record({ kind: fc.constant("insert" as const), pos: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant("insert" as const),
+    pos: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
   fc.record({ kind: fc.constant("delete" as const), pos: fc.nat(), n: fc.integer({ min: 1, max: 8 }) }),
 );
 
@@ -113,7 +120,9 @@ describe("deserialize() on hostile bytes", () => {
 
   it("rejects an empty variable-size tuple that needs framing offsets (was a RangeError)", () => {
     // a(ss) = [00]: one element spanning 0 bytes, so the (ss) has no room for its offset
-    expect(() => deserialize("a(ss)", new Uint8Array([0]))).toThrow(expect.objectContaining({ code: "GVARIANT_INVALID" }));
+    expect(() => deserialize("a(ss)", new Uint8Array([0]))).toThrow(
+      expect.objectContaining({ code: "GVARIANT_INVALID" }),
+    );
     expect(() => deserialize("(a(ss)s)", new Uint8Array([0, 0x61, 0, 1]))).toThrow(
       expect.objectContaining({ code: "GVARIANT_INVALID" }),
     );
@@ -146,6 +155,7 @@ describe("deserialize() on hostile bytes", () => {
     const b = serialize("a(ss)", elems);
     expect(b.length).toBeGreaterThan(65535);
     expect(deserialize("a(ss)", b)).toEqual(elems);
-    for (let i = 0; i < 200; i++) decodeHostile("a(ss)", mutate(b, [{ kind: "set", pos: b.length - 1 - i, byte: 0xff }]));
+    for (let i = 0; i < 200; i++)
+      decodeHostile("a(ss)", mutate(b, [{ kind: "set", pos: b.length - 1 - i, byte: 0xff }]));
   });
 });

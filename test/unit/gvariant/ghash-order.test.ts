@@ -4,10 +4,10 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deserialize } from "../../../src/gvariant/deserialize.js";
 import { COMMIT } from "../../../src/gvariant/formats.js";
-import { gStrHash, ghashOrder, ghashOrderPairs } from "../../../src/gvariant/ghash-order.js";
+import { ghashOrder, ghashOrderPairs, gStrHash } from "../../../src/gvariant/ghash-order.js";
 import type { GVValue, Variant } from "../../../src/gvariant/serialize.js";
 import { printVariant } from "../../../src/gvariant/text.js";
-import { HAVE_OSTREE, OstreeScratch, byteswapValue } from "./_arb.js";
+import { byteswapValue, HAVE_OSTREE, OstreeScratch } from "./_arb.js";
 
 describe("ghashOrder()", () => {
   it("hashes strings with g_str_hash (djb2 over signed bytes)", () => {
@@ -25,7 +25,13 @@ describe("ghashOrder()", () => {
         expect(ghashOrder([...keys, ...keys])).toEqual(order);
       }),
     );
-    expect(ghashOrderPairs([["a", 1], ["b", 2], ["a", 3]]).find(([k]) => k === "a")).toEqual(["a", 3]);
+    expect(
+      ghashOrderPairs([
+        ["a", 1],
+        ["b", 2],
+        ["a", 3],
+      ]).find(([k]) => k === "a"),
+    ).toEqual(["a", 3]);
   });
 });
 
