@@ -112,6 +112,21 @@ function treeInfo(path) {
   return { path, bytes: du ? Number(du.split(/\s/)[0]) : null, entries: n ? Number(n) : null };
 }
 
+/** rm -rf that also handles deployments, which ostree makes immutable (chattr +i). */
+function removeTree(dir) {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // EPERM on an immutable dir surfaces as EPERM or ENOTDIR from Node's rimraf.
+    spawnSync("chattr", ["-R", "-f", "-i", dir]);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      console.error(`bench: warning: cannot remove ${dir}: ${err.message}`);
+    }
+  }
+}
+
 const fmtS = (s) => (s == null ? "—" : s < 1 ? s.toFixed(3) : s.toFixed(2));
 const fmtMB = (kb) => (kb == null ? "—" : (kb / 1024).toFixed(0));
 
@@ -133,7 +148,7 @@ async function main() {
   const servers = new Map();
   const cleanup = async () => {
     for (const s of servers.values()) await (await s).stop();
-    if (!opt.keep) rmSync(work, { recursive: true, force: true });
+    if (!opt.keep) removeTree(work);
   };
   for (const sig of ["SIGINT", "SIGTERM"]) {
     process.on(sig, async () => {
@@ -244,7 +259,7 @@ async function main() {
         res.error[tool] = `setup failed: ${String(err.message || err).split("\n")[0]}`;
         console.error(`${tag}: ${tool} ${res.error[tool]}`);
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeTree(dir);
       }
     };
     if (sc.warmup) for (const tool of TOOLS) await runOne(tool, -1, false);

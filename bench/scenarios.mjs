@@ -296,50 +296,102 @@ export function remoteScenarios({ ostree, kind, prep, server }) {
   ];
 }
 
-/** True when the tree has a kernel where `ostree admin deploy` looks for one. */
-export function treeHasKernel(tree) {
+/** The kernel version of a tree with /boot/vmlinuz-$kver (Debian) or /usr/lib/modules/$kver/vmlinuz, or null. */
+export function treeKernel(tree) {
   const mods = join(tree, "usr/lib/modules");
-  if (existsSync(mods) && readdirSync(mods).some((k) => existsSync(join(mods, k, "vmlinuz")))) return true;
+  const k = existsSync(mods) && readdirSync(mods).find((v) => existsSync(join(mods, v, "vmlinuz")));
+  if (k) return k;
   const boot = join(tree, "boot");
-  return existsSync(boot) && readdirSync(boot).some((f) => f.startsWith("vmlinuz-"));
+  const v = existsSync(boot) && readdirSync(boot).find((f) => f.startsWith("vmlinuz-"));
+  return v ? v.slice("vmlinuz-".length) : null;
 }
 
 /**
- * Sysroot scenarios (enabled by --with-admin). SKELETONS, not yet trustworthy:
- * TODO(admin): needs
- *   - a tree with a kernel (the `full` corpus: /boot/vmlinuz-*; ostree also
- *     accepts /usr/lib/modules/$kver/vmlinuz) and arbor's sysroot commands;
- *   - a decision on how the Debian tree is made deployable (/etc is moved to
- *     /usr/etc by deploy; /var content is ignored) so both tools see the same input;
- *   - `admin upgrade` needs an origin whose refspec resolves: today the sysroot
- *     repo gets the commit by pull-local with refspec `bench` (no remote), and v2
- *     is committed locally before the timed upgrade;
+ * A bare-user repo holding a deployable form of the tree as `bench` (made once
+ * with ostree): a Debian root is not deployable as is (`admin deploy` fails
+ * with "Failed to find kernel" for /boot/vmlinuz-$kver and "Preparing /etc: No
+ * such file or directory: /usr/etc"), so a hardlink copy of the tree (cp -al;
+ * the corpus itself is never written) gets etc/ moved to usr/etc/ and the
+ * kernel + initrd copied to usr/lib/modules/$kver/{vmlinuz,initramfs.img}.
+ */
+function deployableRepo(ostree, prep, kind, treePath) {
+  const base = join(prep.work, "prep", kind);
+  const repo = join(base, "deployable-repo");
+  if (existsSync(join(repo, "refs/heads/bench"))) return repo;
+  const tree = treePath(kind);
+  const kver = treeKernel(tree);
+  const stage = join(base, "deployable-tree");
+  mkdirSync(base, { recursive: true });
+  sh(["cp", "-al", tree, stage]);
+  if (existsSync(join(stage, "etc")) && !existsSync(join(stage, "usr/etc")))
+    sh(["mv", join(stage, "etc"), join(stage, "usr/etc")]);
+  const mod = join(stage, "usr/lib/modules", kver);
+  if (!existsSync(join(mod, "vmlinuz"))) {
+    mkdirSync(mod, { recursive: true });
+    sh(["cp", join(stage, "boot", `vmlinuz-${kver}`), join(mod, "vmlinuz")]);
+    const initrd = join(stage, "boot", `initrd.img-${kver}`);
+    if (existsSync(initrd)) sh(["cp", initrd, join(mod, "initramfs.img")]);
+  }
+  mkdirSync(repo);
+  sh([ostree, "init", `--repo=${repo}`, "--mode=bare-user"]);
+  sh([ostree, "commit", `--repo=${repo}`, "-b", "bench", "-s", "bench", `--timestamp=${TIMESTAMP}`, stage]);
+  return repo;
+}
+
+/** The deployments of stateroot `bench` ("<checksum>.<serial>" dir names) and the BLS entry count. */
+function deploymentFingerprint(sysroot) {
+  const d = join(sysroot, "ostree/deploy/bench/deploy");
+  const deps = existsSync(d)
+    ? readdirSync(d)
+        .filter((n) => !n.endsWith(".origin"))
+        .sort()
+    : [];
+  const entries = join(sysroot, "boot/loader/entries");
+  const n = existsSync(entries) ? readdirSync(entries).length : 0;
+  return `${deps.map((x) => x.slice(0, 12)).join("+")}/${n} BLS`;
+}
+
+/**
+ * Sysroot scenarios (enabled by --with-admin; need a tree with a kernel, i.e.
+ * --corpus=full). All setup (init-fs, os-init, pull-local, earlier deploys,
+ * v2 commit) is done with the real ostree; only the named command is timed.
+ * Bootloader: none configured (no grub/syslinux/u-boot config), so deploy
+ * writes BLS entries under boot/loader only.
+ * TODO(admin):
+ *   - arbor's `admin deploy/upgrade/drift` must exist (until then: "arbor failed");
+ *   - compare bootcsum and /etc contents in the fingerprint, not only the
+ *     deployment checksums and BLS entry count;
+ *   - `admin upgrade` here resolves a local refspec (`bench`, no remote);
+ *     an upgrade that pulls from nginx needs --with-remote's server and a
+ *     sysroot remote (`remote add --sysroot`), and a --pull-only/--deploy-only
+ *     split to time the two halves;
  *   - `admin drift` is arbor-only; ostree's nearest command is `admin config-diff`
- *     (/etc only), so that row is not a like-for-like ratio;
- *   - bootloader: none is configured (no /boot/loader), i.e. deploy writes BLS
- *     entries only; grub2/syslinux/uboot paths are not exercised.
+ *     (/etc only), so that row is not a like-for-like ratio; arbor's drift also
+ *     checks /usr, so inject /usr changes too once it reports them;
+ *   - grub2/syslinux/uboot bootloader paths are not exercised.
  */
 export function adminScenarios({ ostree, kind, treePath, prep }) {
   const skip = () =>
-    treeHasKernel(treePath(kind)) ? null : `needs a tree with a kernel (use --corpus=full), ${kind} has none`;
+    treeKernel(treePath(kind)) ? null : `needs a tree with a kernel (use --corpus=full), ${kind} has none`;
+  const repo = () => deployableRepo(ostree, prep, kind, treePath);
   const makeSysroot = (dir) => {
     const sysroot = join(dir, "sysroot");
     mkdirSync(sysroot);
     sh([ostree, "admin", "init-fs", sysroot]);
     sh([ostree, "admin", "os-init", `--sysroot=${sysroot}`, "bench"]);
-    sh([ostree, "pull-local", `--repo=${join(sysroot, "ostree/repo")}`, prep.repo(kind, "archive"), "bench"]);
+    sh([ostree, "pull-local", `--repo=${join(sysroot, "ostree/repo")}`, repo(), "bench"]);
     return sysroot;
   };
   const deploy = (sysroot) => sh([ostree, "admin", "deploy", `--sysroot=${sysroot}`, "--os=bench", "bench"]);
-  const v2 = (sysroot) => {
-    const repo = join(sysroot, "ostree/repo");
-    const extra = join(sysroot, "..", "v2-extra");
+  const commitV2 = (dir, sysroot) => {
+    const extra = join(dir, "v2-extra");
     mkdirSync(join(extra, "usr/share/arbor-bench-v2"), { recursive: true });
-    writeFileSync(join(extra, "usr/share/arbor-bench-v2/marker"), "v2\n");
+    for (let i = 0; i < 50; i++)
+      writeFileSync(join(extra, "usr/share/arbor-bench-v2", `f${i}`), `v2 ${i}\n`.repeat(200));
     sh([
       ostree,
       "commit",
-      `--repo=${repo}`,
+      `--repo=${join(sysroot, "ostree/repo")}`,
       "-b",
       "bench",
       "-s",
@@ -355,38 +407,50 @@ export function adminScenarios({ ostree, kind, treePath, prep }) {
       title: `admin deploy, first (${kind})`,
       coldable: true,
       skip,
-      prepare: () => prep.repo(kind, "archive"),
+      prepare: repo,
       setup: (dir) => ({ sysroot: makeSysroot(dir) }),
       cmd: both((s) => ["admin", "deploy", `--sysroot=${s.sysroot}`, "--os=bench", "bench"]),
-      fingerprint: null, // TODO(admin): compare the deployment checksum + bootcsum from `admin status --json`
+      fingerprint: (s) => deploymentFingerprint(s.sysroot),
     },
     {
       id: `admin-upgrade/${kind}`,
-      title: `admin upgrade v1 → v2 (${kind})`,
+      title: `admin upgrade v1 → v2, local ref (${kind})`,
       coldable: true,
       skip,
-      prepare: () => prep.repo(kind, "archive"),
+      prepare: repo,
       setup: (dir) => {
         const sysroot = makeSysroot(dir);
         deploy(sysroot);
-        v2(sysroot);
+        commitV2(dir, sysroot);
         return { sysroot };
       },
-      // TODO(admin): a local refspec has no remote to pull from; --pull-only/--deploy-only
-      // split may be needed to time the deploy half alone.
       cmd: both((s) => ["admin", "upgrade", `--sysroot=${s.sysroot}`, "--os=bench"]),
-      fingerprint: null,
+      fingerprint: (s) => deploymentFingerprint(s.sysroot),
     },
     {
       id: `admin-drift/${kind}`,
       title: `admin drift vs config-diff (${kind})`,
       coldable: true,
       skip,
-      prepare: () => prep.repo(kind, "archive"),
+      prepare: repo,
       setup: (dir) => {
         const sysroot = makeSysroot(dir);
         deploy(sysroot);
-        // TODO(admin): inject a fixed set of /etc and /usr changes into the deployment here.
+        // A fixed set of /etc changes in the deployment: 1 modified, 1 added, 1 removed.
+        const d = join(sysroot, "ostree/deploy/bench/deploy");
+        const etc = join(
+          d,
+          readdirSync(d).find((n) => !n.endsWith(".origin")),
+          "etc",
+        );
+        writeFileSync(join(etc, "hostname"), "bench-host\n");
+        writeFileSync(join(etc, "arbor-bench.conf"), "added=1\n");
+        for (const victim of ["issue.net", "motd", "debian_version"]) {
+          if (existsSync(join(etc, victim))) {
+            sh(["rm", join(etc, victim)]);
+            break;
+          }
+        }
         return { sysroot };
       },
       cmd: {

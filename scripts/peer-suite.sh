@@ -63,8 +63,10 @@ if [ "$rc" -ne 0 ] || ! grep -q '^suite: ' "$out/runner.out"; then
 fi
 
 # Baseline: "STATUS name [...]" lines; "#" lines are comments.
-declare -A base=()
+declare -A base=() indep=()
 if [ -f "$baseline" ]; then
+  # "# cli-independent: a b c" lists tests that pass even when `ostree` always fails.
+  for t in $(sed -n 's/^# cli-independent: *//p' "$baseline"); do indep[$t]=1; done
   while read -r st name _; do
     case "$st" in PASS|FAIL|SKIP) base[$name]=$st ;; esac
   done < <(grep -v '^#' "$baseline")
@@ -72,16 +74,17 @@ else
   echo "peer-suite: warning: no baseline at $baseline" >&2
 fi
 
-n=0; m=0
+n=0; m=0; k=0
 printf '%-6s %-9s %s\n' arbor baseline test
 while read -r st name rest; do
   case "$st" in PASS|FAIL|SKIP) ;; *) continue ;; esac
   b=${base[$name]:-none}
   note=""
   [ "$st" = FAIL ] && note="  $rest log: $out/$name.log"
-  [ "$b" = PASS ] && { m=$((m+1)); [ "$st" = PASS ] && n=$((n+1)); }
+  [ "$b" = PASS ] && { m=$((m+1)); [ "$st" = PASS ] && { n=$((n+1)); [ -n "${indep[$name]:-}" ] && k=$((k+1)); }; }
   printf '%-6s %-9s %s%s\n' "$st" "$b" "$name" "$note"
 done < "$out/runner.out"
 grep '^suite: ' "$out/runner.out"
+[ "$k" -gt 0 ] && echo "peer-suite: $k of these pass without running the ostree CLI at all (cli-independent in the baseline)"
 echo "peer-suite: $n of $m baseline-passing tests pass with arbor ($sel)"
 exit 0
