@@ -204,7 +204,7 @@ export class Transaction {
         writeWhole(p, concat(hdr, body), 0o644);
       } else {
         faultPoint("write-object");
-        this.writeBareContent(p, header, () => writeWhole(p, data, 0o600));
+        this.writeBareContent(p, header, data);
       }
     } catch (e) {
       this.staged.delete(rel);
@@ -281,7 +281,7 @@ export class Transaction {
     }
     const p = this.stagePath(rel);
     renameSync(tmp, p);
-    if (!this.repo.archive) this.writeBareContent(p, header, () => {});
+    if (!this.repo.archive) this.writeBareContent(p, header, null);
     else this.fixupArchive(p);
     this.staged.set(rel, { type: "file", rel });
     this.stats.contentWritten++;
@@ -299,67 +299,49 @@ export class Transaction {
   }
 
   /**
-   * Give a staged bare-mode object its on-disk form. `writeData` writes the regular-file data
-   * at `p` (already done for streamed objects).
+   * Give a staged bare-mode object its on-disk form. `data` is the regular-file data to write at
+   * `p`, or null when it is already there (streamed objects). Regular files are written and given
+   * their metadata through one file descriptor (one open per object: this is the hot path).
    */
-  private writeBareContent(p: string, h: FileHeader, writeData: () => void): void {
+  private writeBareContent(p: string, h: FileHeader, data: Uint8Array | null): void {
     const mode = this.repo.mode;
-    if (mode === "bare-user") {
-      // Regular file in every case; symlinks hold "target\0"; real metadata in user.ostreemeta.
-      if (isLnk(h.mode)) writeWhole(p, new TextEncoder().encode(`${h.symlinkTarget}\0`), 0o644);
-      else writeData();
-      const fd = openSync(p, "r");
-      try {
-        fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
-        native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
-        futimesSync(fd, 0, 0);
-      } finally {
-        closeSync(fd);
-      }
-      return;
-    }
     if (mode === "bare-user-only") {
       if (h.uid !== 0 || h.gid !== 0 || h.xattrs.length) {
-        throw new ArborError(
-          "UNSUPPORTED",
-          "Content with owner or xattrs cannot be stored in a bare-user-only repository",
-        );
+        throw new ArborError("UNSUPPORTED", "Content with owner or xattrs cannot be stored in a bare-user-only repository");
       }
-      if (isLnk(h.mode)) {
-        symlinkSync(h.symlinkTarget, p);
-        lutimesSync(p, 0, 0);
-        return;
-      }
-      if ((h.mode & 0o7777 & ~0o775) !== 0) {
+      if (!isLnk(h.mode) && (h.mode & 0o7777 & ~0o775) !== 0) {
         throw new ArborError(
           "UNSUPPORTED",
           `Invalid mode 0${h.mode.toString(8)} for a bare-user-only repository (setuid/setgid/sticky or world-writable)`,
         );
       }
-      writeData();
-      const fd = openSync(p, "r");
-      try {
-        fchmodSync(fd, h.mode & 0o7777);
-        futimesSync(fd, 0, 0);
-      } finally {
-        closeSync(fd);
-      }
-      return;
     }
-    // bare: the object is the file, with real owner, mode and xattrs
-    if (isLnk(h.mode)) {
+    if (isLnk(h.mode) && mode !== "bare-user") {
+      // bare, bare-user-only: a real symlink
       symlinkSync(h.symlinkTarget, p);
-      lchownSync(p, h.uid, h.gid);
-      for (const [k, v] of h.xattrs) native().lsetxattr(p, k, v);
+      if (mode === "bare") {
+        lchownSync(p, h.uid, h.gid);
+        for (const [k, v] of h.xattrs) native().lsetxattr(p, k, v);
+      }
       lutimesSync(p, 0, 0);
       return;
     }
-    writeData();
-    const fd = openSync(p, "r");
+    // bare-user stores symlinks as regular files holding "target\0"
+    const body = isLnk(h.mode) ? new TextEncoder().encode(`${h.symlinkTarget}\0`) : data;
+    const fd = body ? openSync(p, "w", 0o600) : openSync(p, "r");
     try {
-      fchownSync(fd, h.uid, h.gid);
-      fchmodSync(fd, h.mode & 0o7777);
-      for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
+      if (body) writeAll(fd, body);
+      if (mode === "bare-user") {
+        // real metadata in user.ostreemeta; on-disk mode keeps only safe bits, always readable
+        fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
+        native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
+      } else if (mode === "bare-user-only") {
+        fchmodSync(fd, h.mode & 0o7777);
+      } else {
+        fchownSync(fd, h.uid, h.gid);
+        fchmodSync(fd, h.mode & 0o7777);
+        for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
+      }
       futimesSync(fd, 0, 0);
     } finally {
       closeSync(fd);
