@@ -20,7 +20,7 @@
  * - doubles as C `%.17g`, with `.0` added when that has no `.`, `e`, `inf` or `nan`;
  * - one-member tuples as `(x,)`, dict entries outside arrays as `{k, v}`.
  */
-import { type GVValue, Just, type Variant } from "./serialize.js";
+import { type GVValue, Just, Variant } from "./serialize.js";
 import { type GVType, parseType } from "./type.js";
 
 export { parseVariantText } from "./text-parse.js";
@@ -266,4 +266,67 @@ function bytestring(b: Uint8Array): string {
     else body += String.fromCharCode(c);
   }
   return hasQuote ? `b"${body}"` : `b'${body}'`;
+}
+
+/**
+ * `value` with every multi-byte number byte-swapped, recursively (GLib's g_variant_byteswap).
+ * `ostree show --raw`, `--print-variant-type` and `log --raw` print the byte-swapped value on
+ * little-endian hosts (so OSTree's big-endian fields read right, and host-order ones wrong):
+ * `printVariant(t, byteswapValue(t, v))` reproduces them.
+ */
+export function byteswapValue(type: string | GVType, value: GVValue): GVValue {
+  const t = typeof type === "string" ? parseType(type) : type;
+  switch (t.kind) {
+    case "basic":
+      return swapNumber(t.code, value);
+    case "variant": {
+      const inner = value as Variant;
+      return new Variant(inner.type, byteswapValue(inner.type, inner.value));
+    }
+    case "maybe":
+      if (value === null) return null;
+      return value instanceof Just
+        ? new Just(byteswapValue(t.elem, value.value))
+        : byteswapValue(t.elem, value);
+    case "array":
+      return value instanceof Uint8Array ? value : (value as GVValue[]).map((e) => byteswapValue(t.elem, e));
+    case "tuple":
+      return t.members.map((m, i) => byteswapValue(m, (value as GVValue[])[i]!));
+    case "dict": {
+      const [k, v] = value as GVValue[];
+      return [byteswapValue(t.key, k!), byteswapValue(t.value, v!)];
+    }
+  }
+}
+
+const swapView = new DataView(new ArrayBuffer(8));
+
+function swapNumber(code: string, v: GVValue): GVValue {
+  const dv = swapView;
+  switch (code) {
+    case "n":
+      dv.setInt16(0, v as number, true);
+      return dv.getInt16(0, false);
+    case "q":
+      dv.setUint16(0, v as number, true);
+      return dv.getUint16(0, false);
+    case "i":
+    case "h":
+      dv.setInt32(0, v as number, true);
+      return dv.getInt32(0, false);
+    case "u":
+      dv.setUint32(0, v as number, true);
+      return dv.getUint32(0, false);
+    case "x":
+      dv.setBigInt64(0, BigInt(v as bigint), true);
+      return dv.getBigInt64(0, false);
+    case "t":
+      dv.setBigUint64(0, BigInt(v as bigint), true);
+      return dv.getBigUint64(0, false);
+    case "d":
+      dv.setFloat64(0, v as number, true);
+      return dv.getFloat64(0, false);
+    default:
+      return v;
+  }
 }
