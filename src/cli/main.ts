@@ -83,7 +83,7 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "show", summary: "Output a metadata object", load: () => import("./commands/show.js") },
   { path: "static-delta", summary: "Static delta related commands" },
   { path: "summary", summary: "Manage summary metadata", load: () => import("./commands/summary.js") },
-  { path: "trivial-httpd", summary: "Simple webserver", load: "commands/trivial-httpd.ts", hidden: true },
+  { path: "trivial-httpd", summary: "Simple webserver", load: () => import("./commands/trivial-httpd.js"), hidden: true },
   { path: "compose", summary: "Build a reproducible commit from a manifest", load: () => import("./commands/compose.js"), native: true },
 
   { path: "admin cleanup", summary: "Delete untagged deployments and repository objects", load: () => import("./commands/admin/cleanup.js") },
