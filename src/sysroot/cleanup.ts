@@ -15,6 +15,7 @@
 import { type Dirent, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { isChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
+import { isAtomicTempName } from "../io/atomic-write.js";
 import { faultPoint, rmrf } from "../io/fs.js";
 import { native } from "../io/native.js";
 import { listRefs, readRef, refPath, writeRefFile } from "../repo/refs.js";
@@ -138,6 +139,17 @@ async function cleanupOldDeployments(sysroot: Sysroot): Promise<void> {
     if (activeDirs.has(deploymentRelPath(d))) continue;
     await removeDeploymentDir(sysroot, d);
     faultPoint("cleanup.deployment-removed");
+  }
+  // temporary files of interrupted origin writes (`.NAME.tmp-XXXX`, never a valid deployment name)
+  for (const os of readdirMaybe(sysroot.abs("ostree/deploy"))) {
+    if (!os.isDirectory()) continue;
+    for (const e of readdirMaybe(sysroot.abs(`ostree/deploy/${os.name}/deploy`))) {
+      if (e.isFile() && isAtomicTempName(e.name)) {
+        try {
+          unlinkSync(sysroot.abs(`ostree/deploy/${os.name}/deploy/${e.name}`));
+        } catch {}
+      }
+    }
   }
   for (const e of readdirMaybe(sysroot.abs("boot/ostree"))) {
     if (!e.isDirectory()) continue;

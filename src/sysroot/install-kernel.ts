@@ -202,7 +202,7 @@ export function installDeploymentKernel(sysroot: Sysroot, d: Deployment, o: Inst
 
 function installInner(sysroot: Sysroot, d: Deployment, o: InstallKernelOptions): void {
   const root = sysroot.deploymentPath(d);
-  const layout = findKernelLayout(root, { noDtb: sysroot.debug.noDtb });
+  const layout = findKernelLayout(root, { noDtb: sysroot.debug.noDtb, hash: false });
   const bootcsumDir = `ostree/${d.osname}-${d.bootcsum}`;
   const destDir = sysroot.abs(`boot/${bootcsumDir}`);
   mkdirSync(destDir, { recursive: true, mode: 0o775 });

@@ -68,7 +68,10 @@ function hashDir(h: ReturnType<typeof createHash>, dir: string): void {
   }
 }
 
-function fromModules(root: string, noDtb: boolean): KernelLayout | null {
+/** A hash sink that does nothing: names only, when the bootcsum is already known. */
+const NO_HASH = { update: () => NO_HASH, digest: () => "" } as unknown as ReturnType<typeof createHash>;
+
+function fromModules(root: string, noDtb: boolean, hash: boolean): KernelLayout | null {
   const modules = join(root, "usr/lib/modules");
   let names: import("node:fs").Dirent[];
   try {
@@ -87,8 +90,8 @@ function fromModules(root: string, noDtb: boolean): KernelLayout | null {
   }
   if (kver === undefined) return null;
   const bootDir = join(modules, kver);
-  const h = createHash("sha256");
-  hashFile(h, join(bootDir, "vmlinuz"));
+  const h = hash ? createHash("sha256") : NO_HASH;
+  if (hash) hashFile(h, join(bootDir, "vmlinuz"));
   const layout: KernelLayout = {
     bootDir,
     kernelSrc: "vmlinuz",
@@ -99,7 +102,7 @@ function fromModules(root: string, noDtb: boolean): KernelLayout | null {
     if (statMaybe(join(bootDir, name))) {
       layout.initramfsSrc = name;
       layout.initramfsNamever = `initramfs-${kver}.img`;
-      hashFile(h, join(bootDir, name));
+      if (hash) hashFile(h, join(bootDir, name));
       break;
     }
   }
@@ -107,10 +110,10 @@ function fromModules(root: string, noDtb: boolean): KernelLayout | null {
     if (statMaybe(join(bootDir, "devicetree"))) {
       layout.devicetreeSrc = "devicetree";
       layout.devicetreeNamever = `devicetree-${kver}`;
-      hashFile(h, join(bootDir, "devicetree"));
+      if (hash) hashFile(h, join(bootDir, "devicetree"));
     } else if (statMaybe(join(bootDir, "dtb"))?.isDirectory()) {
       layout.devicetreeSrc = "dtb";
-      hashDir(h, join(bootDir, "dtb"));
+      if (hash) hashDir(h, join(bootDir, "dtb"));
     }
   }
   if (statMaybe(join(bootDir, ".vmlinuz.hmac"))) {
@@ -172,12 +175,14 @@ function fromLegacy(root: string): KernelLayout | null {
 }
 
 /**
- * Find the kernel set of the deployment rooted at `root`.
+ * Find the kernel set of the deployment rooted at `root`. With `hash: false` the (modules-layout)
+ * bootcsum is left empty: callers that already know it (installing a deployment's kernel) skip
+ * reading tens of megabytes of kernel and initramfs.
  * @throws ArborError NOT_FOUND "Failed to find kernel in /usr/lib/modules, /usr/lib/ostree-boot or
  *   /boot", SYSROOT for mismatched legacy checksums, IO.
  */
-export function findKernelLayout(root: string, o: { noDtb?: boolean } = {}): KernelLayout {
-  const modules = fromModules(root, o.noDtb === true);
+export function findKernelLayout(root: string, o: { noDtb?: boolean; hash?: boolean } = {}): KernelLayout {
+  const modules = fromModules(root, o.noDtb === true, o.hash !== false);
   const legacy = fromLegacy(root);
   if (!legacy) {
     if (!modules) {

@@ -22,13 +22,20 @@ import { cloneOrigin } from "./origin.js";
 import type { Sysroot } from "./sysroot.js";
 import { simpleWriteDeployment } from "./write-list.js";
 
+/** Options a {@link Puller} receives. */
+export interface PullerOptions {
+  /** Refuse (before writing anything) a pulled commit older than this local commit. */
+  timestampCheckFromRev?: string;
+  signal?: AbortSignal;
+}
+
 /** Fetches refs (or commit checksums) of a remote into the sysroot repo. */
 export interface Puller {
   /**
    * Pull `refs` from `remote` into `repo`, updating `refs/remotes/REMOTE/REF` for refs.
    * @throws ArborError NETWORK, NOT_FOUND, SIGNATURE_INVALID…
    */
-  pull(repo: Repo, remote: string, refs: string[], o: { signal?: AbortSignal }): Promise<void>;
+  pull(repo: Repo, remote: string, refs: string[], o: PullerOptions): Promise<void>;
 }
 
 /** Options for {@link Upgrader.create}. */
@@ -37,6 +44,18 @@ export interface UpgraderOptions {
   osname?: string;
   /** Ignore `unconfigured-state` in the origin (switch does). */
   ignoreUnconfigured?: boolean;
+  /** Derived deployments (managed layers): see {@link DeriveHook}. */
+  derive?: DeriveHook;
+}
+
+/**
+ * Hook for deployments whose commit is derived from a base image (arbor's declared layers,
+ * src/managed/derive.ts): `baseOf` maps a deployed commit to the base it was derived from (itself
+ * for a plain commit), `derive` gives the commit to deploy for a new base and the origin.
+ */
+export interface DeriveHook {
+  baseOf(repo: Repo, commit: string): string;
+  derive(sysroot: Sysroot, base: string, origin: KeyFile): Promise<string>;
 }
 
 /** Options for {@link Upgrader.pull}. */
@@ -67,6 +86,17 @@ export function checkTimestamps(repo: Repo, fromRev: string, toRev: string): voi
   const a = repo.loadCommit(fromRev).timestamp;
   const b = repo.loadCommit(toRev).timestamp;
   if (b > a || b === a || fromRev === toRev) return;
+  throw new ArborError(
+    "CONFLICT",
+    `Upgrade target revision '${toRev}' with timestamp '${formatC(b)}' is chronologically older than current revision '${fromRev}' with timestamp '${formatC(a)}'; use --allow-downgrade to permit`,
+  );
+}
+
+/** {@link checkTimestamps} with the target commit in another repository (a pull source). */
+function checkTimestampsAcross(repo: Repo, fromRev: string, src: Repo, toRev: string): void {
+  const a = repo.loadCommit(fromRev).timestamp;
+  const b = src.loadCommit(toRev).timestamp;
+  if (b >= a || fromRev === toRev) return;
   throw new ArborError(
     "CONFLICT",
     `Upgrade target revision '${toRev}' with timestamp '${formatC(b)}' is chronologically older than current revision '${fromRev}' with timestamp '${formatC(a)}'; use --allow-downgrade to permit`,
@@ -157,7 +187,10 @@ export class Upgrader {
           `Cannot pull from remote "${this.originRemote}": no puller available`,
         );
       }
-      await o.puller.pull(repo, this.originRemote!, [ref], { ...(o.signal ? { signal: o.signal } : {}) });
+      await o.puller.pull(repo, this.originRemote!, [ref], {
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.allowOlder ? {} : { timestampCheckFromRev: this.merge.csum }),
+      });
     };
     if (fetch) await doPull(this.overrideCsum ?? this.originRef);
     const rev = resolveRev(repo, this.refspec())!;
@@ -174,7 +207,7 @@ export class Upgrader {
     } else {
       this.newRevision = resolveRev(repo, this.refspec())!;
     }
-    const from = this.merge.csum;
+    const from = this.o.derive ? this.o.derive.baseOf(repo, this.merge.csum) : this.merge.csum;
     if (from === this.newRevision) return false;
     if (!o.allowOlder) checkTimestamps(repo, from, this.newRevision);
     return true;
@@ -188,9 +221,12 @@ export class Upgrader {
     o: { stage?: boolean; onMessage?: (l: string) => void; onNote?: (l: string) => void } = {},
   ): Promise<Deployment> {
     if (this.newRevision === null) throw new ArborError("USAGE", "Nothing pulled to deploy");
+    const revision = this.o.derive
+      ? await this.o.derive.derive(this.sysroot, this.newRevision, this.origin)
+      : this.newRevision;
     const opts = {
       osname: this.osname,
-      revision: this.newRevision,
+      revision,
       origin: this.origin,
       merge: this.merge,
       ...(o.onMessage ? { onMessage: o.onMessage } : {}),
@@ -215,7 +251,14 @@ export function localPuller(fallback?: Puller): Puller {
       if (url?.startsWith("file://")) {
         const { Repo } = await import("../repo/repo.js");
         const { pullLocal } = await import("../repo/pull-local.js");
-        await pullLocal(Repo.open(decodeURIComponent(url.slice("file://".length))), repo, {
+        const src = Repo.open(decodeURIComponent(url.slice("file://".length)));
+        if (o.timestampCheckFromRev) {
+          for (const r of refs) {
+            const cs = resolveRev(src, r)!;
+            checkTimestampsAcross(repo, o.timestampCheckFromRev, src, cs);
+          }
+        }
+        await pullLocal(src, repo, {
           refs,
           remote,
           untrusted: false,

@@ -32,10 +32,7 @@ export async function openSysroot(ctx: Context, o: { lock: boolean }): Promise<O
   let release = (): void => {};
   if (o.lock) {
     const { lockSysroot } = await import("../../../sysroot/lock.js");
-    const lock = await lockSysroot(path, {
-      signal: ctx.signal,
-      onWait: (m) => ctx.err.write(`${m}\n`),
-    });
+    const lock = await lockSysroot(path, { onWait: (m) => ctx.err.write(`${m}\n`) });
     release = () => lock.release();
   }
   try {

@@ -28,13 +28,7 @@ export const command: CommandSpec = {
           });
           return;
         }
-        if (args.has("verify")) {
-          const { ArborError } = await import("../../../errors.js");
-          throw new ArborError(
-            "UNSUPPORTED",
-            "Cannot verify: signature verification of deployments is not supported yet",
-          );
-        }
+        const { gpgStatusLines } = await import("./status-gpg.js");
         if (list.length === 0) {
           ctx.out.write("No deployments.\n");
           return;
@@ -54,6 +48,17 @@ export const command: CommandSpec = {
                 : `    origin refspec: ${d.originRefspec}\n`;
             if (d.sourceTitle !== undefined) text += `    \`- ${d.sourceTitle}\n`;
           }
+          if (args.has("verify")) {
+            const { ArborError } = await import("../../../errors.js");
+            if (d.originRefspec === null)
+              throw new ArborError("SYSROOT", "Cannot verify deployment with no origin");
+            if (d.originRefspec === undefined)
+              throw new ArborError("SYSROOT", "No origin/refspec, cannot verify");
+            if (!d.originRefspec.includes(":"))
+              throw new ArborError("SYSROOT", "Cannot verify deployment without remote");
+            const v = await gpgStatusLines(sysroot, d, "GPG: ");
+            if (v) text += v;
+          } else text += await gpgStatusLines(sysroot, d);
         }
         ctx.out.write(text);
       },
