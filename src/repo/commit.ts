@@ -158,7 +158,8 @@ function readXattrsOf(path: string): Xattrs {
   const out: Xattrs = [];
   for (const n of names.sort()) {
     const v = native().lgetxattr(path, n);
-    if (v) out.push([n, new Uint8Array(v)]);
+    // ostree drops xattrs with an empty value (when checksumming and committing)
+    if (v && v.length > 0) out.push([n, new Uint8Array(v)]);
   }
   return out;
 }
@@ -297,13 +298,23 @@ export function mergeTrees(dst: MutableTree, src: MutableTree): void {
   }
 }
 
-function kernelVersion(root: MutableTree): string | null {
-  const mods = root.lookupDir(["usr", "lib", "modules"]);
-  if (!mods) return null;
+/**
+ * The kernel version of a bootable tree: the first `/usr/lib/modules/VERSION` holding `vmlinuz`.
+ * @throws ArborError NOT_FOUND worded as ostree does ("No such file or directory: /usr/lib",
+ * "No kernel found in /usr/lib/modules").
+ */
+function kernelVersion(root: MutableTree): string {
+  const walked: string[] = [];
+  for (const part of ["usr", "lib", "modules"]) {
+    walked.push(part);
+    if (!root.lookupDir(walked))
+      throw new ArborError("NOT_FOUND", `No such file or directory: /${walked.join("/")}`);
+  }
+  const mods = root.lookupDir(walked)!;
   for (const [name, sub] of [...mods.entries().dirs].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (sub.getFile("vmlinuz")) return name;
   }
-  return null;
+  throw new ArborError("NOT_FOUND", "No kernel found in /usr/lib/modules");
 }
 
 /** Build the commit's metadata in exactly the order `ostree commit` serializes it. */
