@@ -101,10 +101,17 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "admin undeploy", summary: "Delete deployment INDEX", load: () => import("./commands/admin/undeploy.js") },
   { path: "admin unlock", summary: "Make the current deployment mutable (as a hotfix or development)", load: () => import("./commands/admin/unlock.js") },
   { path: "admin upgrade", summary: "Construct new tree from current origin and deploy it, if it changed", load: () => import("./commands/admin/upgrade.js") },
+  { path: "admin layer", summary: "Declared layers of a deployment (add, remove, list)", native: true },
+  { path: "admin drift", summary: "Report state that differs from what was declared", load: () => import("./commands/admin/drift.js"), native: true },
+  { path: "admin verify", summary: "Re-derive the deployment from its declared inputs and compare", load: () => import("./commands/admin/verify.js"), native: true },
   { path: "admin kargs", summary: "Change kernel arguments" },
   { path: "admin instutil", summary: "Deprecated commands intended for installer programs", hidden: true },
   { path: "admin boot-complete", summary: "Finalize a successful boot", load: "commands/admin/boot-complete.ts", hidden: true },
   { path: "admin finalize-staged", summary: "Internal command to run at shutdown time", load: () => import("./commands/admin/finalize-staged.js"), hidden: true },
+
+  { path: "admin layer add", summary: "Declare a layer (folder, tarball or ref) and deploy base + layers", load: () => import("./commands/admin/layer/add.js"), native: true },
+  { path: "admin layer remove", summary: "Remove a declared layer and deploy base + the remaining layers", load: () => import("./commands/admin/layer/remove.js"), native: true },
+  { path: "admin layer list", summary: "List the declared layers of a deployment", load: () => import("./commands/admin/layer/list.js"), native: true },
 
   { path: "admin kargs edit-in-place", summary: "Set new kernel command line arguments in place (applies to all deployments by default)", load: () => import("./commands/admin/kargs/edit-in-place.js") },
 

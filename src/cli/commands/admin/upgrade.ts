@@ -18,6 +18,7 @@ export const command: CommandSpec = {
     { long: "pull-only", help: "Do not create a deployment, just download" },
     { long: "deploy-only", help: "Do not pull, only deploy" },
     { long: "stage", help: "Enable staging (finalization at reboot time)" },
+    { long: "check", help: "Say what an upgrade would change, writing nothing (arbor)" },
   ],
   async run(ctx, args) {
     const { ArborError } = await import("../../../errors.js");
@@ -28,6 +29,8 @@ export const command: CommandSpec = {
     const { Upgrader } = await import("../../../sysroot/upgrade.js");
     const { removeTransientState } = await import("../../../sysroot/origin.js");
     const { cliPuller } = await import("./puller.js");
+    if (args.has("check")) return (await import("./drift/upgrade-check.js")).runUpgradeCheck(ctx, args);
+    const { deriveHook } = await import("../../../managed/derive.js");
     await withSysroot(ctx, async (sysroot) => {
       await requireBootedOrOs(sysroot, args.str("os"));
       if (args.has("reboot") && !sysroot.booted) {
@@ -37,7 +40,7 @@ export const command: CommandSpec = {
         );
       }
       const osname = args.str("os");
-      const up = Upgrader.create(sysroot, osname !== undefined ? { osname } : {});
+      const up = Upgrader.create(sysroot, { ...(osname !== undefined ? { osname } : {}), derive: deriveHook });
       const origin = up.origin;
       removeTransientState(origin);
       const override = args.str("override-commit");
