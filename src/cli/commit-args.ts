@@ -2,11 +2,11 @@
  * Turning `commit` command-line options into CommitOptions (shared by `commit` and `compose`).
  */
 import { readFileSync } from "node:fs";
-import type { CommitOptions, TreeSource } from "../repo/commit.js";
-import type { Repo } from "../repo/repo.js";
 import type { VarDict } from "../core/metadata.js";
 import { ArborError } from "../errors.js";
 import { Variant } from "../gvariant/serialize.js";
+import type { CommitOptions, TreeSource } from "../repo/commit.js";
+import type { Repo } from "../repo/repo.js";
 import type { ParsedArgs } from "./command.js";
 import type { Context } from "./context.js";
 import { parseTime } from "./parse-time.js";
@@ -23,6 +23,32 @@ function parseIntArg(v: string | undefined, flag: string): number | undefined {
   return Number(v);
 }
 
+/** The leading number of `s` the way C `strtod` reads it, truncated to an integer (0 if none). */
+function leadingNumber(s: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(s);
+  return m ? Number.parseInt(m[1]!, 10) | 0 : 0;
+}
+
+/**
+ * Parse a `--statoverride` file as ostree does: each non-empty line is `MODE PATH` (MODE decimal,
+ * OR-ed into the file's mode) or `=MODE PATH` (MODE replaces the permission bits); the path is
+ * everything after the first space.
+ * @throws ArborError USAGE "Malformed statoverride file (no space found)"
+ * @example parseStatOverride("2048 /usr/bin/su\n") // Map { "/usr/bin/su" => { op: "add", mode: 0o4000 } }
+ */
+export function parseStatOverride(text: string): Map<string, { op: "add" | "set"; mode: number }> {
+  const out = new Map<string, { op: "add" | "set"; mode: number }>();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const spc = line.indexOf(" ");
+    if (spc < 0) throw new ArborError("USAGE", "Malformed statoverride file (no space found)");
+    const path = line.slice(spc + 1);
+    if (line.startsWith("=")) out.set(path, { op: "set", mode: leadingNumber(line.slice(1)) >>> 0 });
+    else out.set(path, { op: "add", mode: leadingNumber(line) >>> 0 });
+  }
+  return out;
+}
+
 /** Tree sources from positional PATH, --base and --tree=KIND=VALUE, in command-line order. */
 export function parseTrees(args: ParsedArgs): TreeSource[] {
   const trees: TreeSource[] = [];
@@ -35,7 +61,8 @@ export function parseTrees(args: ParsedArgs): TreeSource[] {
     if (kind === "dir") trees.push({ kind: "dir", path: value });
     else if (kind === "tar") trees.push({ kind: "tar", path: value });
     else if (kind === "ref") trees.push({ kind: "ref", rev: value });
-    else throw new ArborError("USAGE", `Invalid --tree argument "${t}": expected dir=PATH, tar=FILE or ref=REV`);
+    else
+      throw new ArborError("USAGE", `Invalid --tree argument "${t}": expected dir=PATH, tar=FILE or ref=REV`);
   }
   if (args.positional[0] !== undefined) {
     if (args.list("tree").length) throw new ArborError("USAGE", "Cannot specify a PATH and --tree");
@@ -47,7 +74,8 @@ export function parseTrees(args: ParsedArgs): TreeSource[] {
 /** @throws ArborError USAGE for inconsistent or malformed options. */
 export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo): Promise<CommitOptions> {
   const branch = args.str("branch");
-  if (!branch && !args.has("orphan")) throw ctx.usageError("A branch must be specified with --branch, or use --orphan");
+  if (!branch && !args.has("orphan"))
+    throw ctx.usageError("A branch must be specified with --branch, or use --orphan");
   const ownerUid = parseIntArg(args.str("owner-uid"), "--owner-uid");
   const ownerGid = parseIntArg(args.str("owner-gid"), "--owner-gid");
   if (args.has("canonical-permissions") && ((ownerUid ?? 0) !== 0 || (ownerGid ?? 0) !== 0)) {
@@ -77,17 +105,10 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
   const skipListFile = args.str("skip-list");
   const soFile = args.str("statoverride");
   let statOverride: CommitOptions["statOverride"];
-  if (soFile) {
-    statOverride = new Map();
-    for (const line of readFileSync(soFile, "utf8").split("\n")) {
-      const m = /^([+=]?)([0-7]+)\s+(.+)$/.exec(line.trim());
-      if (!line.trim()) continue;
-      if (!m) throw new ArborError("USAGE", `Invalid --statoverride line "${line}"`);
-      statOverride.set(m[3]!, { op: m[1] === "=" ? "set" : "add", mode: Number.parseInt(m[2]!, 8) });
-    }
-  }
+  if (soFile) statOverride = parseStatOverride(readFileSync(soFile, "utf8"));
   const fsync = args.str("fsync");
-  if (fsync === "false" || fsync === "0" || args.has("disable-fsync")) repo.config.setBool("core", "fsync", false);
+  if (fsync === "false" || fsync === "0" || args.has("disable-fsync"))
+    repo.config.setBool("core", "fsync", false);
   const trees = parseTrees(args);
   return {
     trees,
@@ -109,7 +130,14 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
     canonicalPermissions: args.has("canonical-permissions"),
     noXattrs: args.has("no-xattrs"),
     ...(skipListFile
-      ? { skipList: new Set(readFileSync(skipListFile, "utf8").split("\n").map((l) => l.trim()).filter(Boolean)) }
+      ? {
+          skipList: new Set(
+            readFileSync(skipListFile, "utf8")
+              .split("\n")
+              .map((l) => l.trim())
+              .filter(Boolean),
+          ),
+        }
       : {}),
     ...(statOverride ? { statOverride } : {}),
   };

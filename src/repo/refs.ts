@@ -3,10 +3,11 @@
  * each a file holding 64 hex characters and a newline; aliases are relative symlinks in refs/heads.
  * Revision syntax: checksum, unique checksum prefix, REF, REMOTE:REF, REV^ (parent, repeatable).
  */
-import { fs } from "../io/node-builtins.js";
+
 import { dirname, join, relative } from "node:path";
 import { isChecksum, validateChecksum, validateRef, validateRemoteName } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
+import { fs } from "../io/node-builtins.js";
 import type { Repo } from "./repo.js";
 
 /** Path of a ref file. `remote` may be a remote name, or `{mirror: collectionId}`. */
@@ -215,6 +216,13 @@ export function findCommitsByPrefix(repo: Repo, prefix: string): string[] {
     for (const n of names)
       if (n.endsWith(".commit") && n.startsWith(rest)) out.push(d + n.slice(0, -".commit".length));
   }
+  return out;
+}
+
+/** Every commit object stored in the repository (loose objects), unsorted. */
+export function listCommitObjects(repo: Repo): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < 256; i++) out.push(...findCommitsByPrefix(repo, i.toString(16).padStart(2, "0")));
   return out;
 }
 

@@ -111,6 +111,10 @@ export class Repo {
         `Cannot open repository "${path}": unsupported mode "${modeStr}" in config`,
       );
     }
+    // Like ostree, recreate tmp/ (and tmp/cache/) if someone removed it; a read-only repo is fine.
+    try {
+      fs.mkdirSync(join(abs, "tmp/cache"), { recursive: true });
+    } catch {}
     return new Repo(abs, mode, config);
   }
 

@@ -1,4 +1,4 @@
-/** `arbor rev-parse REV`: print the commit a revision resolves to. */
+/** `arbor rev-parse REV…`: print the commit each revision resolves to (as `ostree rev-parse`). */
 import type { CommandSpec } from "../command.js";
 
 export const command: CommandSpec = {
@@ -6,22 +6,27 @@ export const command: CommandSpec = {
   summary: "Output the target of a rev",
   usage: "[OPTION…] REV",
   repo: true,
-  minArgs: 1,
-  maxArgs: 1,
-  argsError: "REV must be specified",
   options: [
-    { long: "single", short: "S", help: "If the rev is a checksum, verify that it exists and is a commit" },
+    {
+      long: "single",
+      short: "S",
+      help: "If the repository has exactly one commit, then print it; any other case will result in an error",
+    },
   ],
   async run(ctx, args) {
     const { Repo } = await import("../../repo/repo.js");
-    const { resolveRev } = await import("../../repo/refs.js");
+    const { listCommitObjects, resolveRev } = await import("../../repo/refs.js");
     const repo = Repo.open(ctx.repoPath());
-    const rev = args.positional[0]!;
-    const cs = resolveRev(repo, rev)!;
-    if (args.has("single") && !repo.hasObject("commit", cs)) {
+    if (args.has("single")) {
+      if (args.positional.length > 0) throw ctx.usageError("Cannot specify arguments with --single");
       const { ArborError } = await import("../../errors.js");
-      throw new ArborError("NOT_FOUND", `No such commit ${cs}`);
+      const commits = listCommitObjects(repo);
+      if (commits.length === 0) throw new ArborError("NOT_FOUND", "No commit objects found");
+      if (commits.length > 1) throw new ArborError("CONFLICT", "Multiple commit objects found");
+      ctx.out.line(commits[0]!);
+      return;
     }
-    ctx.out.line(cs);
+    if (args.positional.length === 0) throw ctx.usageError("REV must be specified");
+    for (const rev of args.positional) ctx.out.line(resolveRev(repo, rev)!);
   },
 };
