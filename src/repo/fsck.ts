@@ -1,0 +1,377 @@
+/**
+ * `fsck`: prove that every commit's objects are present and hash to their names.
+ *
+ * The order and the wording follow `ostree fsck` (2022.7), so a script reading one reads the other:
+ *  1. "Validating refs..." — each ref (local and remote) names a stored, valid commit;
+ *     "Validating refs in collections..." — the same for collection refs (mirrors, and local refs
+ *     when the repo has a collection ID).
+ *  2. "Enumerating commits..." — every commit object in the repository; commits marked partial
+ *     (`state/C.commitpartial`) are counted ("N partial commits not verified"), not verified.
+ *  3. "Verifying content integrity of N commit objects..." — every object reachable from those
+ *     commits (their own trees, not their parents'), each verified once however many commits
+ *     share it, several in flight.
+ * A missing object is reported ("Object missing in commits A, B: CS.TYPE") and the commits that
+ * need it are marked partial with reason `f`, so pull knows to fetch again; a corrupt one stops
+ * the run unless `all` (report and go on) or `delete` (report, delete, and treat as missing).
+ * Objects shared by history and a partial commit are still checked through the complete ones.
+ *
+ * Locking: shared (prune, which deletes, cannot run meanwhile); exclusive with `delete` or
+ * `addTombstones`, which change the store themselves.
+ */
+import { readFileSync } from "node:fs";
+import { type Commit, decodeCommit } from "../core/metadata.js";
+import type { ObjectType } from "../core/object-type.js";
+import { ArborError, isArborError } from "../errors.js";
+import { ghashOrder } from "../gvariant/ghash-order.js";
+import { acquireLock, type LockHandle } from "../io/lock.js";
+import { Pool } from "../io/pool.js";
+import { deleteObject, enableTombstoneCommits, markCommitPartial, writeTombstone } from "./delete-object.js";
+import { verifyBackRefs, verifyBindings } from "./fsck-bindings.js";
+import { fsckObject } from "./fsck-object.js";
+import { listRefs } from "./refs.js";
+import type { Repo } from "./repo.js";
+import { listLooseObjects, ObjectWalker, objectKey, parseObjectKey } from "./traverse.js";
+
+/** The stages of a run, in order (ostree prints one line as each starts). */
+export type FsckPhase = "refs" | "collection-refs" | "enumerate" | "verify";
+
+/** Progress of {@link fsckRepo}. */
+export interface FsckProgress {
+  phase: FsckPhase;
+  /** verify: commits being verified. */
+  commits?: number;
+  /** verify: objects checked so far, and in all. */
+  done?: number;
+  total?: number;
+}
+
+/** One problem found. */
+export interface FsckIssue {
+  /** `CHECKSUM.TYPE` (content objects are `.file` in every repo mode, as ostree prints them). */
+  object: string;
+  checksum: string;
+  type: ObjectType;
+  kind: "missing" | "corrupt" | "binding";
+  /** What is wrong, without the object name prefix. */
+  reason: string;
+  /** The line ostree prints for it. */
+  message: string;
+  /** Commits that contain the object (empty for objects found through a ref). */
+  commits: string[];
+  /** The object was removed (`delete`). */
+  deleted: boolean;
+}
+
+/** Something to tell the user while running (ostree prints these as they happen). */
+export interface FsckWarning {
+  kind: "missing" | "corrupt" | "marked-partial" | "tombstone";
+  /** The line ostree prints (stderr, except "tombstone" which goes to stdout). */
+  message: string;
+  issue?: FsckIssue;
+  commit?: string;
+}
+
+/** Options of {@link fsckRepo}. */
+export interface FsckOptions {
+  /** Report every corrupt object and go on, instead of stopping at the first (`-a/--all`). */
+  all?: boolean;
+  /** Delete corrupt objects and mark the commits that need them partial (`--delete`). */
+  delete?: boolean;
+  /** Don't emit phase progress (`-q`); problems are still reported. */
+  quiet?: boolean;
+  /** Write tombstones for parent commits that are missing (`--add-tombstones`). */
+  addTombstones?: boolean;
+  /** Check that each ref's commit is bound to that ref (`ostree.ref-binding`). */
+  verifyBindings?: boolean;
+  /** Check that each commit's bound refs point back to it (implies verifyBindings). */
+  verifyBackRefs?: boolean;
+  /** Objects verified at once (default 4). */
+  concurrency?: number;
+  /** How long to wait for the repo lock (default `core.lock-timeout-secs`, else 30 s). */
+  lockTimeoutMs?: number;
+  onProgress?: (p: FsckProgress) => void;
+  onWarning?: (w: FsckWarning) => void;
+  signal?: AbortSignal;
+}
+
+/** What {@link fsckRepo} found (the `--json` document). */
+export interface FsckResult {
+  apiVersion: "arbor/v1";
+  kind: "FsckResult";
+  /** No problem found and no commit is partial because of an earlier fsck. */
+  ok: boolean;
+  /** Complete (non-partial) commits verified. */
+  commits: number;
+  objectsChecked: number;
+  errors: FsckIssue[];
+  /** Every commit marked partial when the run ended. */
+  partialCommits: string[];
+  /** Commits this run marked partial. */
+  markedPartial: string[];
+  /** Objects this run deleted (`delete`). */
+  deleted: string[];
+  /** Commits this run wrote tombstones for (`addTombstones`). */
+  tombstones: string[];
+  /** Partial commits skipped (ostree: "N partial commits not verified"). */
+  partialNotVerified: number;
+  /** ostree's closing error when not ok: "Repository corruption encountered" or "N partial commits from fsck-detected corruption". */
+  error?: string;
+}
+
+/** ostree (GLib) lists commit sets in hash-table order; so do we, for identical lines. */
+function commitList(commits: string[]): string {
+  return ghashOrder(commits).join(", ");
+}
+
+class FsckRun {
+  readonly result: FsckResult = {
+    apiVersion: "arbor/v1",
+    kind: "FsckResult",
+    ok: true,
+    commits: 0,
+    objectsChecked: 0,
+    errors: [],
+    partialCommits: [],
+    markedPartial: [],
+    deleted: [],
+    tombstones: [],
+    partialNotVerified: 0,
+  };
+  foundCorruption = false;
+  /** Objects already verified: key -> null (valid) or the problem. */
+  private readonly checked = new Map<string, ArborError | null>();
+  /** Objects whose problem was already reported. */
+  private readonly reported = new Set<string>();
+
+  constructor(
+    readonly repo: Repo,
+    readonly o: FsckOptions,
+  ) {}
+
+  warn(w: FsckWarning): void {
+    this.o.onWarning?.(w);
+  }
+
+  phase(p: FsckProgress): void {
+    if (!this.o.quiet || p.done !== undefined) this.o.onProgress?.(p);
+  }
+
+  /** Verify an object once; null if valid. */
+  async check(key: string): Promise<ArborError | null> {
+    const cached = this.checked.get(key);
+    if (cached !== undefined) return cached;
+    const { checksum, type } = parseObjectKey(key);
+    let problem: ArborError | null = null;
+    try {
+      await fsckObject(this.repo, type, checksum);
+    } catch (e) {
+      if (!isArborError(e, "OBJECT_NOT_FOUND") && !isArborError(e, "OBJECT_CORRUPT")) throw e;
+      problem = e;
+    }
+    this.checked.set(key, problem);
+    this.result.objectsChecked++;
+    return problem;
+  }
+
+  /**
+   * Act on a problem as ostree's fsck_one_object does. `commits` are those containing the object
+   * (null when it was reached through a ref). Returns true if it is now missing.
+   */
+  handle(key: string, problem: ArborError, commits: string[] | null): boolean {
+    if (this.reported.has(key)) return problem.code === "OBJECT_NOT_FOUND";
+    this.reported.add(key);
+    const { checksum, type } = parseObjectKey(key);
+    const list = commits?.length ? commitList(commits) : null;
+    const base = { object: key, checksum, type, commits: commits ?? [], deleted: false };
+    if (problem.code === "OBJECT_NOT_FOUND") {
+      const message = list ? `Object missing in commits ${list}: ${key}` : `Object missing: ${key}`;
+      const issue: FsckIssue = { ...base, kind: "missing", reason: "Object missing", message };
+      this.result.errors.push(issue);
+      this.warn({ kind: "missing", message, issue });
+      this.missingFound(type, commits);
+      return true;
+    }
+    const message = list ? `In commits ${list}: ${problem.message}` : problem.message;
+    const reason = String(problem.data?.reason ?? problem.message);
+    const issue: FsckIssue = { ...base, kind: "corrupt", reason, message };
+    this.result.errors.push(issue);
+    if (this.o.delete) {
+      this.warn({ kind: "corrupt", message, issue });
+      deleteObject(this.repo, type, checksum, { allowMissing: true });
+      issue.deleted = true;
+      this.result.deleted.push(key);
+      this.checked.set(key, new ArborError("OBJECT_NOT_FOUND", `Deleted ${key}`));
+      this.missingFound(type, commits);
+      return true;
+    }
+    if (this.o.all) {
+      this.foundCorruption = true;
+      this.warn({ kind: "corrupt", message, issue });
+      return false;
+    }
+    throw new ArborError("OBJECT_CORRUPT", message, { data: { ...issue }, cause: problem });
+  }
+
+  private missingFound(type: ObjectType, commits: string[] | null): void {
+    this.foundCorruption = true;
+    if (!commits || type === "commit") return;
+    for (const c of ghashOrder(commits)) {
+      if (!this.repo.hasObject("commit", c) || this.repo.isCommitPartial(c)) continue;
+      if (markCommitPartial(this.repo, c, "fsck")) {
+        this.result.markedPartial.push(c);
+        this.warn({ kind: "marked-partial", message: `Marking commit as partial: ${c}`, commit: c });
+      }
+    }
+  }
+
+  /** Stage 1: a ref's commit must exist and be valid (and bound to the ref, if asked). */
+  async checkRef(cs: string, refName: string, collectionId: string | null): Promise<void> {
+    const key = objectKey(cs, "commit");
+    const problem = await this.check(key);
+    let nowMissing = false;
+    if (problem) nowMissing = this.handle(key, problem, null);
+    const label = collectionId ? `(${collectionId}, ${refName})` : refName;
+    if (nowMissing) {
+      const msg = `Loading commit for ref ${label}: No such metadata object ${key}`;
+      if (!this.o.all) throw new ArborError("OBJECT_NOT_FOUND", msg, { data: { checksum: cs, ref: label } });
+      return;
+    }
+    if (problem || !(this.o.verifyBindings || this.o.verifyBackRefs)) return;
+    const commit = decodeCommit(this.repo.readMetadata("commit", cs), `commit ${cs}`);
+    const why = verifyBindings(collectionId, refName, commit);
+    if (why) this.bindingProblem(cs, `Commit ${cs}: ${why}`);
+  }
+
+  bindingProblem(cs: string, message: string): void {
+    const key = objectKey(cs, "commit");
+    this.result.errors.push({
+      object: key,
+      checksum: cs,
+      type: "commit",
+      kind: "binding",
+      reason: message,
+      message,
+      commits: [cs],
+      deleted: false,
+    });
+    if (!this.o.all) throw new ArborError("BAD_REF", message, { data: { checksum: cs } });
+    this.foundCorruption = true;
+    this.warn({ kind: "corrupt", message });
+  }
+}
+
+function partialReason(repo: Repo, cs: string): "fsck" | "other" {
+  try {
+    return readFileSync(repo.commitPartialPath(cs)).subarray(0, 1).toString() === "f" ? "fsck" : "other";
+  } catch {
+    return "other";
+  }
+}
+
+async function lockRepo(repo: Repo, o: FsckOptions): Promise<LockHandle | null> {
+  if (!repo.config.getBool("core", "locking", true)) return null;
+  const secs = Number(repo.config.get("core", "lock-timeout-secs") ?? "30");
+  return acquireLock(repo.lockPath, o.delete || o.addTombstones ? "exclusive" : "shared", {
+    timeoutMs: o.lockTimeoutMs ?? (Number.isFinite(secs) ? secs * 1000 : 30_000),
+    signal: o.signal,
+  });
+}
+
+/**
+ * Check the repository, as `ostree fsck`. Problems are returned (and streamed to `onWarning`);
+ * the call itself fails only where ostree stops: the first corrupt object without `all` or
+ * `delete`, a ref whose commit is missing (without `all`), a binding mismatch (without `all`).
+ * @example
+ * const r = await fsckRepo(repo, { all: true, onWarning: (w) => console.error(w.message) });
+ * if (!r.ok) console.error(`error: ${r.error}`);
+ * @throws ArborError OBJECT_CORRUPT / OBJECT_NOT_FOUND / BAD_REF (stopping problems, worded as
+ *   ostree), LOCKED, ABORTED, IO.
+ */
+export async function fsckRepo(repo: Repo, opts: FsckOptions = {}): Promise<FsckResult> {
+  const lock = await lockRepo(repo, opts);
+  try {
+    return await runFsck(repo, opts);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runFsck(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
+  const run = new FsckRun(repo, opts);
+  const r = run.result;
+
+  run.phase({ phase: "refs" });
+  for (const ref of listRefs(repo, { kind: "all" })) await run.checkRef(ref.checksum, ref.ref, null);
+  run.phase({ phase: "collection-refs" });
+  const cid = repo.collectionId;
+  if (cid)
+    for (const ref of listRefs(repo, { kind: "heads" })) await run.checkRef(ref.checksum, ref.ref, cid);
+  for (const ref of listRefs(repo, { kind: "mirrors" }))
+    await run.checkRef(ref.checksum, ref.ref, ref.remote);
+
+  run.phase({ phase: "enumerate" });
+  const complete: string[] = [];
+  const invalid: string[] = []; // complete commits whose own object is bad: reported, not walked
+  const missingParents = new Set<string>();
+  let nPartial = 0;
+  let nFsckPartial = 0;
+  for (const key of listLooseObjects(repo, "commit")) {
+    const cs = key.slice(0, 64);
+    const partial = repo.isCommitPartial(cs);
+    if (!partial && (await run.check(key))) {
+      invalid.push(cs);
+      continue;
+    }
+    let commit: Commit | null = null;
+    try {
+      commit = decodeCommit(repo.readMetadata("commit", cs), `commit ${cs}`);
+    } catch (e) {
+      if (!isArborError(e, "OBJECT_CORRUPT") && !isArborError(e, "OBJECT_NOT_FOUND")) throw e;
+    }
+    if (commit && opts.verifyBackRefs) {
+      const why = verifyBackRefs(repo, cs, commit);
+      if (why) run.bindingProblem(cs, why);
+    }
+    if (commit?.parent && opts.addTombstones && !repo.hasObject("commit", commit.parent))
+      missingParents.add(commit.parent);
+    if (partial) {
+      nPartial++;
+      if (partialReason(repo, cs) === "fsck") nFsckPartial++;
+    } else complete.push(cs);
+  }
+
+  r.commits = complete.length + invalid.length;
+  run.phase({ phase: "verify", commits: r.commits });
+  const walker = new ObjectWalker(repo, { recordParents: true, verifyHashes: true, onUnreadable: () => {} });
+  for (const cs of complete) walker.addCommit(cs, 0);
+  const keys = [...walker.reachable, ...invalid.map((cs) => objectKey(cs, "commit"))];
+  const total = keys.length;
+  let done = 0;
+  const pool = new Pool(Math.max(1, opts.concurrency ?? 4), opts.signal);
+  for (const key of keys) {
+    await pool.run(async () => {
+      const problem = await run.check(key);
+      if (problem) run.handle(key, problem, walker.commitsOf(key));
+      done++;
+      run.phase({ phase: "verify", done, total });
+    });
+  }
+  await pool.drain();
+
+  if (opts.addTombstones && missingParents.size) {
+    enableTombstoneCommits(repo);
+    for (const p of missingParents) {
+      writeTombstone(repo, p);
+      r.tombstones.push(p);
+      run.warn({ kind: "tombstone", message: `Adding tombstone for commit ${p}`, commit: p });
+    }
+  }
+
+  r.partialNotVerified = nPartial;
+  r.partialCommits = repo.listPartialCommits().sort();
+  if (run.foundCorruption) r.error = "Repository corruption encountered";
+  // ostree counts every partial commit here (not only fsck's), and so do we, for the same line
+  else if (nFsckPartial > 0) r.error = `${nPartial} partial commits from fsck-detected corruption`;
+  r.ok = r.error === undefined;
+  return r;
+}
