@@ -10,6 +10,7 @@ export const command: CommandSpec = {
   summary: "Construct new tree from current origin and deploy it, if it changed",
   usage: "[OPTION…]",
   maxArgs: 0,
+  json: true,
   options: [
     OPT_OS,
     { long: "reboot", short: "r", help: "Reboot after a successful upgrade" },
@@ -40,7 +41,10 @@ export const command: CommandSpec = {
         );
       }
       const osname = args.str("os");
-      const up = Upgrader.create(sysroot, { ...(osname !== undefined ? { osname } : {}), derive: deriveHook });
+      const up = Upgrader.create(sysroot, {
+        ...(osname !== undefined ? { osname } : {}),
+        derive: deriveHook,
+      });
       const origin = up.origin;
       removeTransientState(origin);
       const override = args.str("override-commit");
