@@ -8,62 +8,10 @@
  */
 import type { VarDict } from "../core/metadata.js";
 import { bswap32, bswap64, SUMMARY } from "../gvariant/formats.js";
-import { deserialize, type GVValue, Variant } from "../gvariant/index.js";
-import { printVariant } from "../gvariant/text.js";
-import { type GVType, parseType } from "../gvariant/type.js";
+import { deserialize, type GVValue, type Variant } from "../gvariant/index.js";
+import { byteswapValue, printVariant } from "../gvariant/text.js";
 import { formatSize } from "../pull/progress.js";
 import { decodeSummary, type SummaryRef, summaryCollectionMap } from "./summary.js";
-
-function bswap16(n: number): number {
-  return ((n & 0xff) << 8) | ((n >> 8) & 0xff);
-}
-
-/** GLib's g_variant_byteswap on a decoded value: every multi-byte number swapped, recursively. */
-export function byteswapValue(type: string | GVType, v: GVValue): GVValue {
-  const t = typeof type === "string" ? parseType(type) : type;
-  switch (t.kind) {
-    case "basic":
-      switch (t.code) {
-        case "n": {
-          const u = bswap16((v as number) & 0xffff);
-          return u >= 0x8000 ? u - 0x10000 : u;
-        }
-        case "q":
-          return bswap16(v as number);
-        case "i":
-        case "h":
-          return bswap32(v as number) | 0;
-        case "u":
-          return bswap32(v as number);
-        case "x":
-          return BigInt.asIntN(64, bswap64(v as bigint));
-        case "t":
-          return bswap64(v as bigint);
-        case "d": {
-          const b = Buffer.alloc(8);
-          b.writeDoubleLE(v as number);
-          return b.readDoubleBE();
-        }
-        default:
-          return v;
-      }
-    case "variant": {
-      const x = v as Variant;
-      return new Variant(x.type, byteswapValue(x.type, x.value));
-    }
-    case "maybe":
-      return v === null ? null : byteswapValue(t.elem, v);
-    case "array":
-      if (t.elem.kind === "basic" && t.elem.code === "y") return v;
-      return (v as GVValue[]).map((e) => byteswapValue(t.elem, e));
-    case "tuple":
-      return (v as GVValue[]).map((e, i) => byteswapValue(t.members[i]!, e));
-    case "dict": {
-      const [k, val] = v as [GVValue, GVValue];
-      return [byteswapValue(t.key, k), byteswapValue(t.value, val)];
-    }
-  }
-}
 
 /** GLib `%FT%T%:::z` in local time: `2024-01-01T00:00:00+00` (`+05:30` when minutes). */
 export function formatIso8601Local(secs: number): string {

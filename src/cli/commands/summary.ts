@@ -3,6 +3,7 @@
  * `ostree summary`): regenerate the repository's summary (signed with GPG and/or a signapi engine
  * when asked), or show it.
  */
+import type { VarDict } from "../../core/metadata.js";
 import type { CommandSpec } from "../command.js";
 
 export const command: CommandSpec = {
@@ -38,14 +39,12 @@ export const command: CommandSpec = {
       const { updateSummary } = await import("../../repo/summary.js");
       const { parseVariantText } = await import("../../gvariant/text.js");
       const { getSignEngine, gpgSummarySigner, readKeysFile } = await import("../../sign/index.js");
-      const additionalMetadata: Array<
-        [string, InstanceType<typeof import("../../gvariant/index.js").Variant>]
-      > = [];
+      const additionalMetadata: VarDict = [];
       for (const kv of args.list("add-metadata")) {
         const eq = kv.indexOf("=");
         if (eq < 0) throw new ArborError("USAGE", `Missing '=' in KEY=VALUE metadata '${kv}'`);
         const text = kv.slice(eq + 1);
-        let v: InstanceType<typeof import("../../gvariant/index.js").Variant>;
+        let v: VarDict[number][1];
         try {
           v = parseVariantText(text);
         } catch (e) {
@@ -76,23 +75,12 @@ export const command: CommandSpec = {
     if (!view && !listKeys && printKey === undefined) {
       throw new ArborError("USAGE", "No option specified; use -u to update summary");
     }
-    const { readLocalSummary, decodeSummary, decodeSignatureDict } = await import("../../repo/summary.js");
-    const { formatSummaryView, summaryMetadataKeys, byteswapValue } = await import(
-      "../../repo/summary-view.js"
-    );
-    const { summary, sig } = readLocalSummary(repo);
+    const { readLocalSummary, decodeSummary } = await import("../../repo/summary.js");
+    const { formatSummaryView, summaryMetadataKeys } = await import("../../repo/summary-view.js");
+    const { summary } = readLocalSummary(repo);
     if (view) {
+      // ostree 2022.7 prints the summary only (newer ostree adds its signatures after it)
       ctx.out.write(formatSummaryView(summary, { raw: args.has("raw") }));
-      if (args.has("raw")) return;
-      const { describeSummarySignatures } = await import("../../sign/describe.js");
-      ctx.out.write(
-        await describeSummarySignatures(
-          repo,
-          summary,
-          sig ? decodeSignatureDict(sig) : null,
-          homedir ? { homedir } : {},
-        ),
-      );
       return;
     }
     if (listKeys) {
@@ -101,7 +89,7 @@ export const command: CommandSpec = {
     }
     const entry = decodeSummary(summary).metadata.find(([k]) => k === printKey);
     if (!entry) throw new ArborError("NOT_FOUND", `No such metadata key '${printKey}'`);
-    const { printVariant } = await import("../../gvariant/text.js");
+    const { byteswapValue, printVariant } = await import("../../gvariant/text.js");
     const v = entry[1];
     ctx.out.line(printVariant(v.type, byteswapValue(v.type, v.value)));
   },
