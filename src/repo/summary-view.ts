@@ -7,8 +7,8 @@
  * reads wrong — as in ostree).
  */
 import type { VarDict } from "../core/metadata.js";
-import { bswap32, bswap64, SUMMARY } from "../gvariant/formats.js";
-import { deserialize, type GVValue, type Variant } from "../gvariant/index.js";
+import { bswap64, SUMMARY } from "../gvariant/formats.js";
+import { deserialize, type Variant } from "../gvariant/index.js";
 import { byteswapValue, printVariant } from "../gvariant/text.js";
 import { formatSize } from "../pull/progress.js";
 import { decodeSummary, type SummaryRef, summaryCollectionMap } from "./summary.js";
