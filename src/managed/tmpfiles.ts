@@ -50,7 +50,7 @@ export function tmpfilesPaths(text: string): string[] {
   for (const raw of text.split("\n")) {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
-    const m = /^(\S+)\s+(\S+)/.exec(line);
+    const m = /^(\S+)\s+("(?:[^"\\]|\\.)*"|\S+)/.exec(line);
     if (!m) continue;
     let p = m[2]!;
     if (p.startsWith('"') && p.endsWith('"') && p.length > 1) p = p.slice(1, -1);
