@@ -8,7 +8,7 @@
 //      BENCH_TMPDIR (default /var/tmp). See bench/README.md.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, hostname, release, totalmem } from "node:os";
+import { cpus, hostname, loadavg, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CORPUS_DIR, ensureTree } from "./lib/corpus.mjs";
@@ -102,6 +102,7 @@ function machineInfo() {
     nproc: Number(cmdOut(["nproc"])) || cpus().length,
     cpu: cpus()[0]?.model ?? "unknown",
     memTotalMB: Math.round(totalmem() / 2 ** 20),
+    loadavgAtStart: loadavg()[0],
     free: mem,
   };
 }
@@ -299,9 +300,11 @@ async function main() {
       );
     }
     if (sc.coldable === false && opt.dropCaches) res.notes.push("warm cache");
+    if (sc.note) res.notes.push(sc.note);
     for (const tool of TOOLS) if (res.error[tool]) res.notes.unshift(`${tool} failed: ${res.error[tool]}`);
   }
   await cleanup();
+  meta.machine.loadavgAtEnd = loadavg()[0];
 
   const md = renderMarkdown(meta, results);
   const stamp = meta.date.replace(/[:.]/g, "-");
@@ -325,6 +328,10 @@ function renderMarkdown(meta, results) {
     `- ostree ${meta.ostree.version} (${meta.ostree.bin}); arbor: ${meta.arbor.bin} (${meta.arbor.version})`,
     `- runs per tool: ${meta.runs} (startup: ${meta.startupRuns}), alternating ostree/arbor; medians; peak RSS = max over runs`,
     `- page cache: ${meta.cache}`,
+    `- 1-min load average: ${m.loadavgAtStart.toFixed(1)} at start, ${m.loadavgAtEnd.toFixed(1)} at end` +
+      (Math.max(m.loadavgAtStart, m.loadavgAtEnd) > m.nproc * 0.75
+        ? ` — **the machine was busy (${m.nproc} cores): these numbers are unreliable**`
+        : ""),
     ...Object.entries(meta.trees).map(
       ([k, t]) =>
         `- tree ${k}: ${t.path}, ${t.bytes != null ? (t.bytes / 1e6).toFixed(0) : "?"} MB, ${t.entries} entries`,
