@@ -19,24 +19,13 @@
  * The filesystem side ({@link diffTreeAgainstDir}) also serves the /etc merge and drift detection:
  * every modified entry says *what* changed.
  */
-import { createHash, type Hash } from "node:crypto";
-import {
-  closeSync,
-  type Dir,
-  lstatSync,
-  opendirSync,
-  openSync,
-  readlinkSync,
-  readSync,
-  type Stats,
-  statSync,
-} from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { lstatSync, readlinkSync, type Stats, statSync } from "node:fs";
 import type { FileHeader, Xattrs } from "../core/content-header.js";
 import { contentHasher } from "../core/content-header.js";
 import { isDir, isLnk, isReg } from "../core/mode.js";
-import { ArborError, errnoCode, fromSystemError } from "../errors.js";
-import { native } from "../io/native.js";
+import { ArborError, fromSystemError } from "../errors.js";
+import { hashFileData, listDirOnDisk, readXattrsOnDisk } from "./diff-disk.js";
 import { readFileDataSync, statFileObject } from "./read-object.js";
 import { resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
@@ -74,7 +63,8 @@ export interface DiffOptions {
   ownerGid?: number;
   /**
    * Never read file data on disk: a regular file's data counts as changed only when its size
-   * differs (metadata is compared as usual). Fast, but an edit that keeps the size is not seen.
+   * differs (metadata is compared as usual), and a file that is the stored object itself (same
+   * inode: a hard-link checkout) is unchanged. Fast, but an edit that keeps the size is not seen.
    */
   quick?: boolean;
   signal?: AbortSignal;
@@ -82,8 +72,6 @@ export interface DiffOptions {
 
 /** Deeper than this cannot exist on Linux (PATH_MAX 4096 = 2048 × "a/"); deeper stored trees are hostile. */
 const MAX_DEPTH = 2048;
-/** GLib's local enumerator reads this many entries at a time and sorts each batch by inode. */
-const GLIB_CHUNK = 1000;
 
 type Kind = "file" | "symlink" | "dir" | "special";
 
@@ -138,78 +126,6 @@ function metaChanges(a: Meta, b: Meta): ChangeKind[] {
   return out;
 }
 
-/** Entries of a directory on disk in GLib's enumeration order (see the file comment). */
-function listDirOnDisk(path: string): Child[] {
-  const out: Child[] = [];
-  let chunk: Child[] = [];
-  const flush = (): void => {
-    chunk.sort((x, y) => (x as { st: Stats }).st.ino - (y as { st: Stats }).st.ino);
-    for (const c of chunk) out.push(c);
-    chunk = [];
-  };
-  let dir: Dir;
-  try {
-    dir = opendirSync(path, { bufferSize: 128 });
-  } catch (e) {
-    throw fromSystemError(`Cannot read directory "${path}"`, e);
-  }
-  try {
-    for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
-      const p = join(path, d.name);
-      const st = lstatSync(p);
-      chunk.push({ name: d.name, repo: false, dir: st.isDirectory(), path: p, st });
-      if (chunk.length === GLIB_CHUNK) flush();
-    }
-    flush();
-  } catch (e) {
-    throw fromSystemError(`Cannot read directory "${path}"`, e);
-  } finally {
-    dir.closeSync();
-  }
-  return out;
-}
-
-function readXattrsOnDisk(path: string): Xattrs {
-  let names: string[];
-  try {
-    names = native().llistxattr(path);
-  } catch (e) {
-    const c = errnoCode(e);
-    if (c === "ENOTSUP" || c === "EOPNOTSUPP") return [];
-    throw fromSystemError(`Cannot read extended attributes of "${path}"`, e);
-  }
-  const out: Xattrs = [];
-  for (const n of names.sort()) {
-    const v = native().lgetxattr(path, n);
-    if (v) out.push([n, new Uint8Array(v)]);
-  }
-  return out;
-}
-
-let readBuf: Buffer | undefined;
-
-/** Feed a file's data to `hash` in chunks through one shared buffer (the walk is synchronous). */
-function hashFileData(path: string, hash: Hash): string {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw fromSystemError(`Cannot read "${path}"`, e);
-  }
-  try {
-    readBuf ??= Buffer.allocUnsafe(1 << 20);
-    const buf = readBuf;
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 /** The diff engine: one walk, results appended in ostree's order. */
 class Differ implements DiffResult {
   readonly modified: ModifiedEntry[] = [];
@@ -229,7 +145,9 @@ class Differ implements DiffResult {
   }
 
   private list(d: DirRef): Child[] {
-    if (!d.repo) return listDirOnDisk(d.path);
+    if (!d.repo) {
+      return listDirOnDisk(d.path).map((e) => ({ ...e, repo: false as const, dir: e.st.isDirectory() }));
+    }
     const dt = this.repo.loadDirtree(d.tree);
     const out: Child[] = [];
     for (const f of dt.files) out.push({ name: f.name, repo: true, dir: false, checksum: f.checksum });
@@ -321,6 +239,7 @@ class Differ implements DiffResult {
         if (ca.meta === cb.meta) return [];
       } else if (!ca.dir && !cb.dir && ca.checksum === cb.checksum) return [];
     }
+    if (this.opts.quick && this.sameInode(ca, cb)) return [];
     const ma = this.meta(ca, false);
     const mb = this.meta(cb, true);
     if (ma.kind !== mb.kind) return ["type"];
@@ -330,6 +249,26 @@ class Differ implements DiffResult {
     // Stored objects with different names differ, even if no field we compare explains it.
     if (changes.length === 0 && ca.repo && cb.repo) changes.push("content");
     return changes;
+  }
+
+  /**
+   * Quick mode: a file on disk that *is* the stored object (a hard-link checkout of a non-archive
+   * repo) is unchanged: owner, mode, xattrs (or bare-user's `user.ostreemeta`) and data all belong
+   * to the one inode. Saves reading metadata on both sides. (An in-place edit of such a file also
+   * edits the object; only a full diff, which hashes, sees that.)
+   */
+  private sameInode(ca: Child, cb: Child): boolean {
+    if (this.repo.archive || ca.repo === cb.repo) return false;
+    const stored = ca.repo ? ca : (cb as Extract<Child, { repo: true }>);
+    const disk = (ca.repo ? cb : ca) as Extract<Child, { repo: false }>;
+    if (stored.dir || disk.dir) return false;
+    if (this.opts.ownerUid !== undefined || this.opts.ownerGid !== undefined) return false;
+    try {
+      const o = lstatSync(this.repo.objectPath(stored.checksum, "file"));
+      return o.ino === disk.st.ino && o.dev === disk.st.dev;
+    } catch {
+      return false; // a missing object is reported when its metadata is read
+    }
   }
 
   /** Regular files of equal size: is the data the same? */

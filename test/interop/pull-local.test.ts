@@ -175,6 +175,63 @@ describe("pull-local options against ostree", () => {
   });
 });
 
+describe("pull-local --gpg-verify", () => {
+  const KEY1 = "7FCA23D8472CDAFA";
+  let home: string;
+  beforeAll(() => {
+    home = join(tmp, "gpghome");
+    execFileSync("cp", ["-a", "/usr/libexec/installed-tests/libostree/gpghome", home]);
+    fs.chmodSync(home, 0o700);
+  });
+  afterAll(() => {
+    spawnSync("gpgconf", ["--kill", "gpg-agent"], { env: { ...process.env, GNUPGHOME: home } });
+  });
+
+  it("accepts a commit signed by the remote's key and refuses other or no signatures", async () => {
+    const src = newRepo("archive");
+    ostree(["pull-local", `--repo=${src}`, fixture, "main", "other"]);
+    ostree(["gpg-sign", `--repo=${src}`, `--gpg-homedir=${home}`, "main", KEY1]);
+    const withKey = (key: string): string => {
+      const dst = newRepo("archive");
+      ostree([
+        "remote",
+        "add",
+        `--repo=${dst}`,
+        `--gpg-import=${join(home, key)}`,
+        "origin",
+        `file://${src}`,
+      ]);
+      return dst;
+    };
+    const good = withKey("key1.asc");
+    const ok = await arbor(["pull-local", `--repo=${good}`, "--remote=origin", "--gpg-verify", src, "main"]);
+    expect(ok.err).toBe("");
+    fsckOk(good);
+    const unsigned = await arbor([
+      "pull-local",
+      `--repo=${good}`,
+      "--remote=origin",
+      "--gpg-verify",
+      src,
+      "other",
+    ]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.err).toContain("GPG verification enabled, but no signatures found");
+    const wrong = withKey("key2.asc");
+    const bad = await arbor([
+      "pull-local",
+      `--repo=${wrong}`,
+      "--remote=origin",
+      "--gpg-verify",
+      src,
+      "main",
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^error: Commit [0-9a-f]{64}: /);
+    expect(execFileSync("find", [join(wrong, "objects"), "-type", "f"], { encoding: "utf8" })).toBe("");
+  });
+});
+
 describe("pull-local from a corrupted ostree repository", () => {
   it.each(["bare", "archive"] as const)(
     "refuses a corrupted %s content object, naming it, storing nothing",

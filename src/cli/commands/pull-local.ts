@@ -33,11 +33,11 @@ export const command: CommandSpec = {
     },
     {
       long: "gpg-verify",
-      help: "GPG verify commits (must specify --remote; signed commits fail: not supported)",
+      help: "GPG verify commits (must specify --remote)",
     },
     {
       long: "gpg-verify-summary",
-      help: "GPG verify summary (must specify --remote; signed summaries fail: not supported)",
+      help: "GPG verify summary (must specify --remote)",
     },
     { long: "disable-verify-bindings", help: "Do not verify commit bindings" },
     { long: "depth", arg: "DEPTH", help: "Traverse DEPTH parents (-1=infinite) (default: 0)" },

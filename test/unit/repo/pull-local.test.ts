@@ -143,7 +143,7 @@ describe("pullLocal()", () => {
     writeRefFile(src, "other", c);
     const dst = repoAt("dst", "archive");
     await expect(pullLocal(src, dst, { refs: ["other"] })).rejects.toMatchObject({
-      code: "BAD_REF",
+      code: "SIGNATURE_INVALID",
       message: `Commit ${c}: Commit has no requested ref ‘other’ in ref binding metadata (‘main’)`,
     });
     expect(objects(dst)).toEqual([]);
