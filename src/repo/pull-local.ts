@@ -18,20 +18,19 @@
  * marker goes once the transaction (objects, then refs) is durable. `commitMetadataOnly` copies the
  * commit alone and leaves the marker, as ostree does.
  */
-import { lstatSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { lstatSync, mkdirSync, type Stats, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { inflateRaw } from "node:zlib";
+import { sha256Hex } from "../core/checksum.js";
 import { contentHasher } from "../core/content-header.js";
 import { type Commit, decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict } from "../core/metadata.js";
-import { isLnk, isReg } from "../core/mode.js";
+import { isReg } from "../core/mode.js";
 import type { ObjectType } from "../core/object-type.js";
 import { isChecksum, validateRef, validateRemoteName } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { Pool } from "../io/pool.js";
 import { verifyBindings } from "./fsck-bindings.js";
+import { copySummary, readData, type SourceObject, sameFile } from "./pull-local-source.js";
 import { verifyCommitGpg, verifySummaryGpg } from "./pull-local-verify.js";
 import { type FileObject, fileDataStream, statFileObject } from "./read-object.js";
 import { listRefs, readRef } from "./refs.js";
@@ -129,6 +128,7 @@ class LocalPuller {
   private contentTotal = 0;
   private contentDone = 0;
   private canLink: boolean;
+  private linkMetadata: boolean;
 
   constructor(
     private readonly src: Repo,
@@ -138,6 +138,7 @@ class LocalPuller {
   ) {
     this.pool = new Pool(opts.concurrency ?? 8, opts.signal);
     this.canLink = src.mode === dst.mode && src.path !== dst.path;
+    this.linkMetadata = src.path !== dst.path;
   }
 
   private progress(phase: "metadata" | "content"): void {
@@ -153,16 +154,50 @@ class LocalPuller {
   /** Copy (verifying) a metadata object unless the destination has it; returns its bytes if read. */
   private metadata(type: ObjectType, cs: string, decode: (b: Uint8Array) => unknown): Uint8Array | null {
     if (this.tx.has(type, cs)) return null;
-    const bytes = this.src.readMetadataMaybe(type, cs);
-    if (bytes === null) {
+    const source = this.readSource(type, cs);
+    if (source === null) {
       throw new ArborError("OBJECT_NOT_FOUND", `Object ${cs}.${type} is missing in "${this.src.path}"`, {
         data: { checksum: cs, type },
       });
     }
-    decode(bytes);
-    this.tx.writeMetadata(type, bytes, cs);
+    decode(source.bytes);
+    this.store(type, cs, source);
+    return source.bytes;
+  }
+
+  /** A source metadata object's bytes and the file they came from (null if absent). */
+  private readSource(type: ObjectType, cs: string): SourceObject | null {
+    let before: Stats;
+    try {
+      before = lstatSync(this.src.objectPath(cs, type));
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") return null;
+      throw fromSystemError(`Cannot read object ${cs}.${type} of "${this.src.path}"`, e);
+    }
+    const bytes = this.src.readMetadataMaybe(type, cs);
+    return bytes === null ? null : { bytes, before };
+  }
+
+  /**
+   * Store source metadata after checking its checksum: hard-linked to the source's file when the
+   * filesystem allows (metadata is stored alike in every mode, so ostree links it too), else copied.
+   */
+  private store(type: ObjectType, cs: string, o: SourceObject): void {
+    const actual = sha256Hex(o.bytes);
+    if (actual !== cs) {
+      throw new ArborError("OBJECT_CORRUPT", `Corrupted ${type} object ${cs}: content hashes to ${actual}`);
+    }
+    const path = this.src.objectPath(cs, type);
+    if (
+      this.linkMetadata &&
+      this.tx.linkObject(type, cs, path, (p) => sameFile(o.before, p, `${cs}.${type}`))
+    ) {
+      this.metadataImported++;
+      return;
+    }
+    this.linkMetadata = false;
+    this.tx.writeMetadata(type, o.bytes, cs);
     this.metadataImported++;
-    return bytes;
   }
 
   /** Walk one requested commit and its history up to the depth. */
@@ -171,7 +206,8 @@ class LocalPuller {
     let cs: string | null = t.commit;
     for (let level = 0; cs !== null; level++) {
       const inDst = this.dst.hasObject("commit", cs);
-      let bytes = inDst ? this.dst.readMetadata("commit", cs) : this.src.readMetadataMaybe("commit", cs);
+      const source = inDst ? null : this.readSource("commit", cs);
+      let bytes = inDst ? this.dst.readMetadata("commit", cs) : (source?.bytes ?? null);
       if (bytes === null) {
         if (level > 0) break; // history beyond this point is not in the source
         throw new ArborError("OBJECT_NOT_FOUND", `Commit ${cs} is missing in "${this.src.path}"`, {
@@ -179,10 +215,7 @@ class LocalPuller {
         });
       }
       const commit: Commit = decodeCommit(bytes, `commit ${cs}`);
-      if (!inDst && !this.tx.has("commit", cs)) {
-        this.tx.writeMetadata("commit", bytes, cs);
-        this.metadataImported++;
-      }
+      if (source !== null && !this.tx.has("commit", cs)) this.store("commit", cs, source);
       if (this.opts.gpgVerify) {
         await verifyCommitGpg(this.dst, this.opts.remote!, cs, bytes, this.src.loadCommitMeta(cs));
       }
@@ -295,43 +328,13 @@ class LocalPuller {
         );
       }
     }
-    const ok = this.tx.linkContent(obj.checksum, obj.path, (p) => {
-      const after = lstatSync(p);
-      if (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-        throw new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum} changed while being copied`);
-      }
-    });
+    const ok = this.tx.linkObject("file", obj.checksum, obj.path, (p) =>
+      sameFile(before, p, `content object ${obj.checksum}`),
+    );
     if (!ok) this.canLink = false;
     else this.contentLinked++;
     return ok;
   }
-}
-
-const inflate = promisify(inflateRaw);
-
-/**
- * A small object's data, read (and inflated) on libuv's thread pool so that several reads overlap
- * with the hashing and writing on the main thread. Sizes are checked as read-object.ts does.
- */
-async function readData(obj: FileObject): Promise<Uint8Array> {
-  if (isLnk(obj.header.mode)) return new Uint8Array(0);
-  const raw = await readFile(obj.path);
-  if (!obj.compressed) {
-    if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
-    return raw;
-  }
-  let out: Buffer;
-  try {
-    out = await inflate(raw.subarray(obj.dataOffset), { maxOutputLength: Math.max(obj.size, 1) });
-  } catch (e) {
-    throw corruptData(obj, `invalid compressed data: ${(e as Error).message}`);
-  }
-  if (out.length !== obj.size) throw corruptData(obj, `data is ${out.length} bytes, header says ${obj.size}`);
-  return out;
-}
-
-function corruptData(obj: FileObject, why: string): ArborError {
-  return new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum}: ${why}`);
 }
 
 function removeMarker(dst: Repo, cs: string): void {
@@ -339,20 +342,6 @@ function removeMarker(dst: Repo, cs: string): void {
     unlinkSync(dst.commitPartialPath(cs));
   } catch (e) {
     if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot unmark partial commit ${cs}`, e);
-  }
-}
-
-/** Copy `summary` and `summary.sig` (a mirror pull of every ref); the signature first, as ostree orders them. */
-function copySummary(src: Repo, dst: Repo): void {
-  for (const name of ["summary.sig", "summary"]) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(src.path, name));
-    } catch (e) {
-      if (errnoCode(e) === "ENOENT") continue;
-      throw fromSystemError(`Cannot read ${name} of "${src.path}"`, e);
-    }
-    writeFileAtomicSync(join(dst.path, name), bytes, { mode: 0o644 });
   }
 }
 

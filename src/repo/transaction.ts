@@ -349,23 +349,29 @@ export class Transaction {
   }
 
   /**
-   * Stage a content object as a hard link to `srcPath`, an object file of another repository with
-   * the same on-disk format (pull-local). The caller has verified the object (or trusts it);
-   * `check(linkedPath)` may inspect the new link and throw to refuse it (the link is removed).
-   * Returns false when no link can be made (other filesystem, link limit, permissions): copy instead.
+   * Stage an object as a hard link to `srcPath`, the same object in another repository that stores
+   * it in the same form (pull-local: metadata in any mode, content between repos of one mode).
+   * The caller has verified the object (or trusts it); `check(linkedPath)` may inspect the new link
+   * and throw to refuse it (the link is removed). Returns false when no link can be made (other
+   * filesystem, link limit, permissions): copy instead.
    * @throws whatever `check` throws; ArborError IO for other failures.
    */
-  linkContent(checksum: string, srcPath: string, check?: (linkedPath: string) => void): boolean {
+  linkObject(
+    type: ObjectType,
+    checksum: string,
+    srcPath: string,
+    check?: (linkedPath: string) => void,
+  ): boolean {
     this.ensureOpen();
-    const rel = objectRelPath(checksum, "file", this.repo.archive);
-    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) return true;
+    const rel = objectRelPath(checksum, type, this.repo.archive);
+    if (this.staged.has(rel) || this.repo.hasObject(type, checksum)) return true;
     const p = this.stagePath(rel);
     try {
       linkSync(srcPath, p);
     } catch (e) {
       const c = errnoCode(e);
       if (c === "EXDEV" || c === "EMLINK" || c === "EPERM" || c === "EACCES") return false;
-      throw fromSystemError(`Cannot link content object ${checksum}`, e);
+      throw fromSystemError(`Cannot link object ${checksum}.${type}`, e);
     }
     try {
       check?.(p);
@@ -373,8 +379,9 @@ export class Transaction {
       rmSync(p, { force: true });
       throw e;
     }
-    this.staged.set(rel, { type: "file", rel });
-    this.stats.contentWritten++;
+    this.staged.set(rel, { type, rel });
+    if (type === "file") this.stats.contentWritten++;
+    else this.stats.metadataWritten++;
     return true;
   }
 

@@ -6,6 +6,7 @@ import { encodeDirtree, encodeVarDict } from "../../../src/core/metadata.js";
 import { Variant } from "../../../src/gvariant/serialize.js";
 import { commitTree } from "../../../src/repo/commit.js";
 import { pullLocal } from "../../../src/repo/pull-local.js";
+import { sameFile } from "../../../src/repo/pull-local-source.js";
 import { readRef, writeRefFile } from "../../../src/repo/refs.js";
 import { Repo, type RepoMode } from "../../../src/repo/repo.js";
 
@@ -164,6 +165,27 @@ describe("pullLocal()", () => {
       const b = fs.lstatSync(dst.objectPath(f.checksum, "file"));
       expect(b.ino).toBe(a.ino);
     }
+  });
+
+  it("hard-links metadata objects across modes, as ostree does", async () => {
+    const src = repoAt("src", "archive");
+    const c = await commit(src, "main", { f: "1" });
+    const dst = repoAt("dst", "bare-user");
+    const r = await pullLocal(src, dst);
+    expect(r.metadataImported).toBe(3);
+    expect(fs.statSync(dst.objectPath(c, "commit")).ino).toBe(fs.statSync(src.objectPath(c, "commit")).ino);
+    expect(r.contentLinked).toBe(0);
+  });
+
+  it("refuses to link a file that changed after it was verified", async () => {
+    const f = join(tmp, "obj");
+    fs.writeFileSync(f, "verified");
+    const before = fs.lstatSync(f);
+    expect(() => sameFile(before, f, "x")).not.toThrow();
+    fs.rmSync(f);
+    fs.writeFileSync(join(tmp, "other"), "swapped!");
+    fs.renameSync(join(tmp, "other"), f);
+    expect(() => sameFile(before, f, "x")).toThrow(expect.objectContaining({ code: "OBJECT_CORRUPT" }));
   });
 
   it("refuses mode bits outside 0775 with bareUserOnlyFiles", async () => {

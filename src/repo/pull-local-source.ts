@@ -1,0 +1,72 @@
+/**
+ * Reading the source of a pull-local: object data read (and inflated) off the main thread with
+ * sizes checked, the inode check that makes a hard link safe, and the summary copy of a mirror.
+ */
+import { lstatSync, readFileSync, type Stats } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { inflateRaw } from "node:zlib";
+import { isLnk } from "../core/mode.js";
+import { ArborError, errnoCode, fromSystemError } from "../errors.js";
+import { writeFileAtomicSync } from "../io/atomic-write.js";
+import type { FileObject } from "./read-object.js";
+import type { Repo } from "./repo.js";
+
+/** A source object as read, with the lstat taken before reading it. */
+export interface SourceObject {
+  bytes: Uint8Array;
+  before: Stats;
+}
+
+/**
+ * A new hard link must be the very inode that was verified, unchanged since (same inode, size and
+ * mtime): a file swapped in or rewritten between the check and the link is refused.
+ */
+export function sameFile(before: Stats, linked: string, what: string): void {
+  const after = lstatSync(linked);
+  if (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    throw new ArborError("OBJECT_CORRUPT", `Object ${what} changed while being copied`);
+  }
+}
+
+const inflate = promisify(inflateRaw);
+
+/**
+ * A small object's data, read (and inflated) on libuv's thread pool so that several reads overlap
+ * with the hashing and writing on the main thread. Sizes are checked as read-object.ts does.
+ */
+export async function readData(obj: FileObject): Promise<Uint8Array> {
+  if (isLnk(obj.header.mode)) return new Uint8Array(0);
+  const raw = await readFile(obj.path);
+  if (!obj.compressed) {
+    if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
+    return raw;
+  }
+  let out: Buffer;
+  try {
+    out = await inflate(raw.subarray(obj.dataOffset), { maxOutputLength: Math.max(obj.size, 1) });
+  } catch (e) {
+    throw corruptData(obj, `invalid compressed data: ${(e as Error).message}`);
+  }
+  if (out.length !== obj.size) throw corruptData(obj, `data is ${out.length} bytes, header says ${obj.size}`);
+  return out;
+}
+
+function corruptData(obj: FileObject, why: string): ArborError {
+  return new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum}: ${why}`);
+}
+
+/** Copy `summary` and `summary.sig` (a mirror pull of every ref); the signature first, as ostree orders them. */
+export function copySummary(src: Repo, dst: Repo): void {
+  for (const name of ["summary.sig", "summary"]) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(src.path, name));
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") continue;
+      throw fromSystemError(`Cannot read ${name} of "${src.path}"`, e);
+    }
+    writeFileAtomicSync(join(dst.path, name), bytes, { mode: 0o644 });
+  }
+}
