@@ -9,28 +9,41 @@
  *     (`state/C.commitpartial`) are counted ("N partial commits not verified"), not verified.
  *  3. "Verifying content integrity of N commit objects..." — every object reachable from those
  *     commits (their own trees, not their parents'), each verified once however many commits
- *     share it, several in flight.
+ *     share it; content objects of a large store on worker threads (fsck-workers.ts).
  * A missing object is reported ("Object missing in commits A, B: CS.TYPE") and the commits that
  * need it are marked partial with reason `f`, so pull knows to fetch again; a corrupt one stops
  * the run unless `all` (report and go on) or `delete` (report, delete, and treat as missing).
  * Objects shared by history and a partial commit are still checked through the complete ones.
  *
+ * Deliberate differences from ostree 2022.7: a missing dirtree of a complete commit is reported
+ * as missing (ostree aborts the run); a corrupt commit or dirtree is reported, not walked (its
+ * garbage would name "missing" objects); `addTombstones` writes tombstones for the *missing
+ * parents* (ostree deletes the child commit and tombstones it, breaking the ref that points at
+ * it); an archive header whose size field lies about intact data is reported (ostree ignores it).
+ *
  * Locking: shared (prune, which deletes, cannot run meanwhile); exclusive with `delete` or
  * `addTombstones`, which change the store themselves.
  */
 import { readFileSync } from "node:fs";
+import type { Worker } from "node:worker_threads";
 import { type Commit, decodeCommit } from "../core/metadata.js";
 import type { ObjectType } from "../core/object-type.js";
-import { ArborError, isArborError } from "../errors.js";
-import { ghashOrder } from "../gvariant/ghash-order.js";
+import { type ArborError, isArborError } from "../errors.js";
 import { acquireLock, type LockHandle } from "../io/lock.js";
 import { Pool } from "../io/pool.js";
-import { deleteObject, enableTombstoneCommits, markCommitPartial, writeTombstone } from "./delete-object.js";
-import { verifyBackRefs, verifyBindings } from "./fsck-bindings.js";
-import { fsckObject } from "./fsck-object.js";
+import { enableTombstoneCommits, writeTombstone } from "./delete-object.js";
+import { verifyBackRefs } from "./fsck-bindings.js";
+import { FsckRun } from "./fsck-run.js";
+import {
+  defaultWorkerCount,
+  PARALLEL_MIN_OBJECTS,
+  startVerifiers,
+  stopVerifiers,
+  verifyContentParallel,
+} from "./fsck-workers.js";
 import { listRefs } from "./refs.js";
 import type { Repo } from "./repo.js";
-import { listLooseObjects, ObjectWalker, objectKey, parseObjectKey } from "./traverse.js";
+import { listLooseObjects, ObjectWalker, objectKey } from "./traverse.js";
 
 /** The stages of a run, in order (ostree prints one line as each starts). */
 export type FsckPhase = "refs" | "collection-refs" | "enumerate" | "verify";
@@ -85,8 +98,13 @@ export interface FsckOptions {
   verifyBindings?: boolean;
   /** Check that each commit's bound refs point back to it (implies verifyBindings). */
   verifyBackRefs?: boolean;
-  /** Objects verified at once (default 4). */
+  /** Objects verified at once in this thread (default 4). */
   concurrency?: number;
+  /**
+   * Worker threads for content verification of large repositories (default: one per core, up
+   * to 4, when there are 2+ cores; 0 verifies in this thread).
+   */
+  workers?: number;
   /** How long to wait for the repo lock (default `core.lock-timeout-secs`, else 30 s). */
   lockTimeoutMs?: number;
   onProgress?: (p: FsckProgress) => void;
@@ -114,150 +132,10 @@ export interface FsckResult {
   tombstones: string[];
   /** Partial commits skipped (ostree: "N partial commits not verified"). */
   partialNotVerified: number;
+  /** Worker threads that verified content (0: all in this thread). */
+  workers: number;
   /** ostree's closing error when not ok: "Repository corruption encountered" or "N partial commits from fsck-detected corruption". */
   error?: string;
-}
-
-/** ostree (GLib) lists commit sets in hash-table order; so do we, for identical lines. */
-function commitList(commits: string[]): string {
-  return ghashOrder(commits).join(", ");
-}
-
-class FsckRun {
-  readonly result: FsckResult = {
-    apiVersion: "arbor/v1",
-    kind: "FsckResult",
-    ok: true,
-    commits: 0,
-    objectsChecked: 0,
-    errors: [],
-    partialCommits: [],
-    markedPartial: [],
-    deleted: [],
-    tombstones: [],
-    partialNotVerified: 0,
-  };
-  foundCorruption = false;
-  /** Objects already verified: key -> null (valid) or the problem. */
-  private readonly checked = new Map<string, ArborError | null>();
-  /** Objects whose problem was already reported. */
-  private readonly reported = new Set<string>();
-
-  constructor(
-    readonly repo: Repo,
-    readonly o: FsckOptions,
-  ) {}
-
-  warn(w: FsckWarning): void {
-    this.o.onWarning?.(w);
-  }
-
-  phase(p: FsckProgress): void {
-    if (!this.o.quiet || p.done !== undefined) this.o.onProgress?.(p);
-  }
-
-  /** Verify an object once; null if valid. */
-  async check(key: string): Promise<ArborError | null> {
-    const cached = this.checked.get(key);
-    if (cached !== undefined) return cached;
-    const { checksum, type } = parseObjectKey(key);
-    let problem: ArborError | null = null;
-    try {
-      await fsckObject(this.repo, type, checksum);
-    } catch (e) {
-      if (!isArborError(e, "OBJECT_NOT_FOUND") && !isArborError(e, "OBJECT_CORRUPT")) throw e;
-      problem = e;
-    }
-    this.checked.set(key, problem);
-    this.result.objectsChecked++;
-    return problem;
-  }
-
-  /**
-   * Act on a problem as ostree's fsck_one_object does. `commits` are those containing the object
-   * (null when it was reached through a ref). Returns true if it is now missing.
-   */
-  handle(key: string, problem: ArborError, commits: string[] | null): boolean {
-    if (this.reported.has(key)) return problem.code === "OBJECT_NOT_FOUND";
-    this.reported.add(key);
-    const { checksum, type } = parseObjectKey(key);
-    const list = commits?.length ? commitList(commits) : null;
-    const base = { object: key, checksum, type, commits: commits ?? [], deleted: false };
-    if (problem.code === "OBJECT_NOT_FOUND") {
-      const message = list ? `Object missing in commits ${list}: ${key}` : `Object missing: ${key}`;
-      const issue: FsckIssue = { ...base, kind: "missing", reason: "Object missing", message };
-      this.result.errors.push(issue);
-      this.warn({ kind: "missing", message, issue });
-      this.missingFound(type, commits);
-      return true;
-    }
-    const message = list ? `In commits ${list}: ${problem.message}` : problem.message;
-    const reason = String(problem.data?.reason ?? problem.message);
-    const issue: FsckIssue = { ...base, kind: "corrupt", reason, message };
-    this.result.errors.push(issue);
-    if (this.o.delete) {
-      this.warn({ kind: "corrupt", message, issue });
-      deleteObject(this.repo, type, checksum, { allowMissing: true });
-      issue.deleted = true;
-      this.result.deleted.push(key);
-      this.checked.set(key, new ArborError("OBJECT_NOT_FOUND", `Deleted ${key}`));
-      this.missingFound(type, commits);
-      return true;
-    }
-    if (this.o.all) {
-      this.foundCorruption = true;
-      this.warn({ kind: "corrupt", message, issue });
-      return false;
-    }
-    throw new ArborError("OBJECT_CORRUPT", message, { data: { ...issue }, cause: problem });
-  }
-
-  private missingFound(type: ObjectType, commits: string[] | null): void {
-    this.foundCorruption = true;
-    if (!commits || type === "commit") return;
-    for (const c of ghashOrder(commits)) {
-      if (!this.repo.hasObject("commit", c) || this.repo.isCommitPartial(c)) continue;
-      if (markCommitPartial(this.repo, c, "fsck")) {
-        this.result.markedPartial.push(c);
-        this.warn({ kind: "marked-partial", message: `Marking commit as partial: ${c}`, commit: c });
-      }
-    }
-  }
-
-  /** Stage 1: a ref's commit must exist and be valid (and bound to the ref, if asked). */
-  async checkRef(cs: string, refName: string, collectionId: string | null): Promise<void> {
-    const key = objectKey(cs, "commit");
-    const problem = await this.check(key);
-    let nowMissing = false;
-    if (problem) nowMissing = this.handle(key, problem, null);
-    const label = collectionId ? `(${collectionId}, ${refName})` : refName;
-    if (nowMissing) {
-      const msg = `Loading commit for ref ${label}: No such metadata object ${key}`;
-      if (!this.o.all) throw new ArborError("OBJECT_NOT_FOUND", msg, { data: { checksum: cs, ref: label } });
-      return;
-    }
-    if (problem || !(this.o.verifyBindings || this.o.verifyBackRefs)) return;
-    const commit = decodeCommit(this.repo.readMetadata("commit", cs), `commit ${cs}`);
-    const why = verifyBindings(collectionId, refName, commit);
-    if (why) this.bindingProblem(cs, `Commit ${cs}: ${why}`);
-  }
-
-  bindingProblem(cs: string, message: string): void {
-    const key = objectKey(cs, "commit");
-    this.result.errors.push({
-      object: key,
-      checksum: cs,
-      type: "commit",
-      kind: "binding",
-      reason: message,
-      message,
-      commits: [cs],
-      deleted: false,
-    });
-    if (!this.o.all) throw new ArborError("BAD_REF", message, { data: { checksum: cs } });
-    this.foundCorruption = true;
-    this.warn({ kind: "corrupt", message });
-  }
 }
 
 function partialReason(repo: Repo, cs: string): "fsck" | "other" {
@@ -298,8 +176,6 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions = {}): Promise<Fsck
 
 async function runFsck(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   const run = new FsckRun(repo, opts);
-  const r = run.result;
-
   run.phase({ phase: "refs" });
   for (const ref of listRefs(repo, { kind: "all" })) await run.checkRef(ref.checksum, ref.ref, null);
   run.phase({ phase: "collection-refs" });
@@ -310,12 +186,32 @@ async function runFsck(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     await run.checkRef(ref.checksum, ref.ref, ref.remote);
 
   run.phase({ phase: "enumerate" });
+  const stored = listLooseObjects(repo);
+  // Start verification workers now if the store is big enough: they load while we walk the trees.
+  const nWorkers = opts.workers ?? defaultWorkerCount();
+  const estimate = stored.reduce((n, k) => (k.endsWith(".file") ? n + 1 : n), 0);
+  const verifiers =
+    nWorkers > 0 && estimate >= PARALLEL_MIN_OBJECTS ? startVerifiers(repo.path, nWorkers) : null;
+  try {
+    return await verifyStage(run, stored, verifiers);
+  } finally {
+    if (verifiers) stopVerifiers(await verifiers);
+  }
+}
+
+async function verifyStage(
+  run: FsckRun,
+  stored: string[],
+  verifiers: Promise<Worker[]> | null,
+): Promise<FsckResult> {
+  const { repo, o: opts, result: r } = run;
   const complete: string[] = [];
   const invalid: string[] = []; // complete commits whose own object is bad: reported, not walked
   const missingParents = new Set<string>();
   let nPartial = 0;
   let nFsckPartial = 0;
-  for (const key of listLooseObjects(repo, "commit")) {
+  for (const key of stored) {
+    if (!key.endsWith(".commit")) continue;
     const cs = key.slice(0, 64);
     const partial = repo.isCommitPartial(cs);
     if (!partial && (await run.check(key))) {
@@ -347,14 +243,35 @@ async function runFsck(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   const keys = [...walker.reachable, ...invalid.map((cs) => objectKey(cs, "commit"))];
   const total = keys.length;
   let done = 0;
+  const settle = (key: string, problem: ArborError | null): void => {
+    if (problem) run.handle(key, problem, walker.commitsOf(key));
+    done++;
+    run.phase({ phase: "verify", done, total });
+  };
+  // Metadata (small, and cached from earlier stages) in-process; content on worker threads when
+  // there is enough of it to pay for starting them, else in-process too.
+  const content = keys.filter((k) => k.endsWith(".file") && !run.isChecked(k));
+  const inProcess = keys.filter((k) => !k.endsWith(".file") || run.isChecked(k));
+  let parallel = false;
+  if (verifiers && content.length >= PARALLEL_MIN_OBJECTS) {
+    const pool = await verifiers;
+    r.workers = pool.length;
+    parallel = await verifyContentParallel(
+      pool,
+      content.map((k) => k.slice(0, 64)),
+      {
+        signal: opts.signal,
+        onResult: (cs, problem) => {
+          const key = objectKey(cs, "file");
+          run.record(key, problem);
+          settle(key, problem);
+        },
+      },
+    );
+  }
   const pool = new Pool(Math.max(1, opts.concurrency ?? 4), opts.signal);
-  for (const key of keys) {
-    await pool.run(async () => {
-      const problem = await run.check(key);
-      if (problem) run.handle(key, problem, walker.commitsOf(key));
-      done++;
-      run.phase({ phase: "verify", done, total });
-    });
+  for (const key of parallel ? inProcess : keys) {
+    await pool.run(async () => settle(key, await run.check(key)));
   }
   await pool.drain();
 

@@ -1,4 +1,4 @@
-import { readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { commitTree } from "../../../src/repo/commit.js";
 import { type FsckOptions, type FsckResult, type FsckWarning, fsckRepo } from "../../../src/repo/fsck.js";
 import { fsckObject } from "../../../src/repo/fsck-object.js";
 import { readRef, writeRefFile } from "../../../src/repo/refs.js";
-import type { Repo, RepoMode } from "../../../src/repo/repo.js";
+import { Repo, type RepoMode } from "../../../src/repo/repo.js";
 import { Transaction } from "../../../src/repo/transaction.js";
 import {
   dirtreeChecksum,
@@ -384,6 +384,34 @@ describe("fsckRepo() bindings and tombstones", () => {
     expect(repo.hasObject("tombstone-commit", commits[0]!)).toBe(true);
     expect(repo.hasObject("commit", commits[1]!)).toBe(true);
     expect(repo.config.getBool("core", "tombstone-commits", false)).toBe(true);
+  });
+});
+
+describe("fsckRepo() on worker threads", () => {
+  it("gives the same verdicts as in-process verification on a large tree", async () => {
+    const repo = Repo.create(join(t.dir, "big"), { mode: "bare-user-only" });
+    const src = join(t.dir, "big-src");
+    for (let d = 0; d < 30; d++) {
+      mkdirSync(join(src, `d${d}`), { recursive: true });
+      for (let f = 0; f < 70; f++) writeFileSync(join(src, `d${d}`, `f${f}`), `file ${d}/${f}\n`);
+    }
+    const { commit } = await commitTree(repo, { trees: [{ kind: "dir", path: src }], branch: "main" });
+    const bad = fileChecksum(repo, commit, "d3/f7");
+    const gone = fileChecksum(repo, commit, "d20/f1");
+    flipByte(repo.objectPath(bad, "file"), 0);
+    unlinkSync(repo.objectPath(gone, "file"));
+    const summary = (r: FsckResult) => r.errors.map((e) => [e.object, e.kind, e.message]).sort();
+    const here = await fsckRepo(repo, { all: true, workers: 0 });
+    unlinkSync(repo.commitPartialPath(commit)); // marked by the first run
+    const there = await fsckRepo(repo, { all: true, workers: 2 });
+    expect(here.workers).toBe(0);
+    expect(there.workers).toBe(2);
+    expect(summary(there)).toEqual(summary(here));
+    expect(summary(there).map((e) => e[0])).toEqual([`${bad}.file`, `${gone}.file`].sort());
+    expect(there.objectsChecked).toBe(here.objectsChecked);
+    // stopping at the first corruption also works from a worker
+    unlinkSync(repo.commitPartialPath(commit));
+    await expect(fsckRepo(repo, { workers: 2 })).rejects.toThrow(`fsck content object ${bad}`);
   });
 });
 
