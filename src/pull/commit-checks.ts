@@ -11,37 +11,43 @@ import { ArborError } from "../errors.js";
 import { formatCDate } from "../sign/gpg-verify.js";
 
 /**
- * @throws ArborError SIGNATURE_INVALID naming the commit, the ref and the bound refs.
+ * Ref and collection bindings, as OSTree checks them on pull: a commit carrying
+ * `ostree.ref-binding` may only be pulled under one of those refs (`ref` null = pulled by
+ * checksum: not checked); when the remote has a collection ID, both bindings must be present and
+ * `ostree.collection-binding` must equal it.
+ * @throws ArborError SIGNATURE_INVALID naming the commit, the ref and the bound values.
  */
-export function checkRefBinding(checksum: string, commit: Commit, ref: string): void {
-  const v = lookup(commit.metadata, "ostree.ref-binding");
-  if (!v) return;
-  const refs = v.type === "as" ? (v.value as string[]) : [];
-  if (!refs.includes(ref)) {
-    throw new ArborError(
-      "SIGNATURE_INVALID",
-      `Commit ${checksum} has no requested ref ‘${ref}’ in ref binding metadata (${refs.map((r) => `‘${r}’`).join(", ")})`,
-      { data: { commit: checksum, ref, bound: refs } },
-    );
-  }
-}
-
-/** @throws ArborError SIGNATURE_INVALID when the commit is bound to another collection. */
-export function checkCollectionBinding(
+export function verifyBindings(
   checksum: string,
   commit: Commit,
+  ref: string | null,
   collectionId: string | undefined,
 ): void {
-  if (!collectionId) return;
-  const v = lookup(commit.metadata, "ostree.collection-binding");
-  if (!v) return;
-  const bound = v.type === "s" ? (v.value as string) : "";
-  if (bound !== collectionId) {
-    throw new ArborError(
-      "SIGNATURE_INVALID",
-      `Commit ${checksum} has collection ID ‘${bound}’ in collection binding metadata, while the remote it came from has collection ID ‘${collectionId}’`,
-      { data: { commit: checksum, collectionId, bound } },
-    );
+  const fail = (msg: string): never => {
+    throw new ArborError("SIGNATURE_INVALID", `Commit ${checksum}: ${msg}`, {
+      data: { commit: checksum, ref },
+    });
+  };
+  const rb = lookup(commit.metadata, "ostree.ref-binding");
+  if (!rb) {
+    if (!collectionId) return;
+    fail("Expected commit metadata to have ref binding information, found none");
+  }
+  const refs = rb?.type === "as" ? (rb.value as string[]) : [];
+  if (ref !== null && !refs.includes(ref)) {
+    const list = refs.length ? refs.map((r) => `‘${r}’`).join(", ") : "no refs";
+    fail(`Commit has no requested ref ‘${ref}’ in ref binding metadata (${list})`);
+  }
+  if (collectionId) {
+    const cb = lookup(commit.metadata, "ostree.collection-binding");
+    if (!cb || cb.type !== "s")
+      fail("Expected commit metadata to have collection ID binding information, found none");
+    const bound = cb!.value as string;
+    if (bound !== collectionId) {
+      fail(
+        `Commit has collection ID ‘${bound}’ in collection binding metadata, while the remote it came from has collection ID ‘${collectionId}’`,
+      );
+    }
   }
 }
 

@@ -20,6 +20,7 @@ import {
   TransientError,
   withRetries,
 } from "./fetcher.js";
+import { isResumablePath, PartialStore } from "./partial-download.js";
 
 export interface HttpFetcherOptions {
   url: string;
@@ -37,6 +38,8 @@ export interface HttpFetcherOptions {
   timeoutMs?: number;
   /** Connections per origin (default 8). */
   connections?: number;
+  /** Where interrupted object downloads are kept for resuming (e.g. the repo's tmp/); none = no resume. */
+  partialDir?: string;
 }
 
 interface Base {
@@ -90,6 +93,7 @@ export class HttpFetcher implements Fetcher {
   private readonly dispatcher: Dispatcher;
   private readonly headers: Record<string, string>;
   private readonly policy: RetryPolicy;
+  private readonly partial: PartialStore | null;
   private transferred = 0;
 
   /** @throws ArborError BAD_CONFIG for a bad URL or unreadable TLS files. */
@@ -97,6 +101,7 @@ export class HttpFetcher implements Fetcher {
     this.location = o.url;
     this.bases = { url: parseBase(o.url), content: parseBase(o.contentUrl ?? o.url) };
     this.policy = { ...DEFAULT_RETRY, ...o.retry };
+    this.partial = o.partialDir ? new PartialStore(o.partialDir) : null;
     const timeout = o.timeoutMs ?? 30_000;
     const connect = {
       rejectUnauthorized: !o.tlsPermissive,
@@ -129,6 +134,7 @@ export class HttpFetcher implements Fetcher {
     base: FetchBase,
     path: string,
     opts: FetchOptions,
+    rangeFrom = 0,
   ): Promise<Dispatcher.ResponseData | null> {
     const b = this.bases[base];
     const url = joinUrl(b.url, path);
@@ -136,6 +142,7 @@ export class HttpFetcher implements Fetcher {
     if (b.auth) headers.authorization = b.auth;
     if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
     if (opts.ifModifiedSince) headers["if-modified-since"] = opts.ifModifiedSince;
+    if (rangeFrom > 0) headers.range = `bytes=${rangeFrom}-`;
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
@@ -150,13 +157,24 @@ export class HttpFetcher implements Fetcher {
       throw new TransientError(`Cannot fetch ${url}: ${(e as Error).message}`, e);
     }
     const code = res.statusCode;
-    if (code === 200 || code === 304) {
-      const len = Number(res.headers["content-length"]);
+    if (code === 206 && !String(res.headers["content-range"] ?? "").startsWith(`bytes ${rangeFrom}-`)) {
+      drop(res);
+      throw new TransientError(
+        `Cannot fetch ${url}: unexpected Content-Range "${res.headers["content-range"]}"`,
+      );
+    }
+    if (code === 416 && rangeFrom > 0) {
+      drop(res);
+      this.partial?.remove(url);
+      throw new TransientError(`Cannot fetch ${url}: Server returned HTTP 416 for a resumed download`);
+    }
+    if (code === 200 || code === 304 || (code === 206 && rangeFrom > 0)) {
+      const len = Number(res.headers["content-length"]) + (code === 206 ? rangeFrom : 0);
       if (opts.maxBytes !== undefined && Number.isFinite(len) && len > opts.maxBytes) {
         discard(res);
         throw new ArborError(
           "OBJECT_CORRUPT",
-          `Cannot fetch ${url}: server announces ${len} bytes, more than the ${opts.maxBytes} this file may hold`,
+          `Cannot fetch ${url}: URI ${url} exceeded maximum size of ${opts.maxBytes} bytes`,
         );
       }
       return res;
@@ -173,34 +191,90 @@ export class HttpFetcher implements Fetcher {
     throw new ArborError("NETWORK", msg, { data: { url, status: code } });
   }
 
-  private capped(
+  /**
+   * The body, size-capped; for resumable paths prefixed with the bytes a previous attempt kept, and
+   * kept in turn if this transfer breaks (see partial-download.ts).
+   */
+  private body(
     res: Dispatcher.ResponseData,
     url: string,
     maxBytes: number | undefined,
+    resumeFrom: number,
+    total: number | undefined,
+    store: PartialStore | null,
   ): AsyncIterable<Uint8Array> {
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
         let n = 0;
+        let broken = false;
+        const keep = store?.writer(url) ?? null;
         try {
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            n += chunk.length;
-            self.transferred += chunk.length;
-            if (maxBytes !== undefined && n > maxBytes) {
-              throw new ArborError(
-                "OBJECT_CORRUPT",
-                `Cannot fetch ${url}: server sent more than the ${maxBytes} bytes this file may hold`,
-              );
+          if (resumeFrom > 0 && store) {
+            for await (const c of store.read(url)) {
+              n += c.length;
+              yield c;
             }
-            yield chunk;
           }
-        } catch (e) {
-          discard(res);
-          if (e instanceof ArborError) throw e;
-          throw new TransientError(`Cannot fetch ${url}: ${(e as Error).message}`, e);
+          try {
+            for await (const chunk of res.body as AsyncIterable<Buffer>) {
+              n += chunk.length;
+              self.transferred += chunk.length;
+              if (maxBytes !== undefined && n > maxBytes) {
+                throw new ArborError(
+                  "OBJECT_CORRUPT",
+                  `Cannot fetch ${url}: URI ${url} exceeded maximum size of ${maxBytes} bytes`,
+                );
+              }
+              keep?.add(chunk);
+              yield chunk;
+            }
+          } catch (e) {
+            discard(res);
+            if (e instanceof ArborError) throw e;
+            broken = true;
+            keep?.persist();
+            const of = total !== undefined ? ` of ${total}` : "";
+            throw new TransientError(
+              `Cannot fetch ${url}: Download incomplete (${n}${of} bytes): ${(e as Error).message}`,
+              e,
+            );
+          }
+        } finally {
+          keep?.close();
+          // complete, or refused by the consumer: nothing to resume
+          if (!broken && store) store.remove(url);
         }
       },
     };
+  }
+
+  private async openBody(
+    base: FetchBase,
+    path: string,
+    opts: FetchOptions,
+  ): Promise<{ res: Dispatcher.ResponseData; body: AsyncIterable<Uint8Array>; length?: number } | null> {
+    const url = joinUrl(this.bases[base].url, path);
+    const resumable = this.partial !== null && isResumablePath(path);
+    let have = resumable ? this.partial!.size(url) : 0;
+    if (opts.maxBytes !== undefined && have > opts.maxBytes) {
+      this.partial!.remove(url);
+      have = 0;
+    }
+    const res = await this.open(base, path, opts, have);
+    if (!res) {
+      if (resumable) this.partial!.remove(url);
+      return null;
+    }
+    if (have > 0 && res.statusCode !== 206) {
+      // the server ignored the Range: start over
+      this.partial!.remove(url);
+      have = 0;
+    }
+    const len = Number(res.headers["content-length"]);
+    const length = Number.isFinite(len) ? len + have : undefined;
+    const body = this.body(res, url, opts.maxBytes, have, length, resumable ? this.partial : null);
+    return { res, body, length };
   }
 
   async get(base: FetchBase, path: string, opts: FetchOptions = {}): Promise<Fetched | null> {
@@ -208,16 +282,16 @@ export class HttpFetcher implements Fetcher {
     return this.retry(
       `Cannot fetch ${url}`,
       async () => {
-        const res = await this.open(base, path, opts);
-        if (!res) return null;
-        const etag = res.headers.etag as string | undefined;
-        const lastModified = res.headers["last-modified"] as string | undefined;
-        if (res.statusCode === 304) {
-          drop(res);
+        const o = await this.openBody(base, path, opts);
+        if (!o) return null;
+        const etag = o.res.headers.etag as string | undefined;
+        const lastModified = o.res.headers["last-modified"] as string | undefined;
+        if (o.res.statusCode === 304) {
+          drop(o.res);
           return { data: new Uint8Array(0), notModified: true, etag, lastModified };
         }
         const parts: Buffer[] = [];
-        for await (const c of this.capped(res, url, opts.maxBytes)) parts.push(c as Buffer);
+        for await (const c of o.body) parts.push(c as Buffer);
         return { data: new Uint8Array(Buffer.concat(parts)), notModified: false, etag, lastModified };
       },
       opts.signal,
@@ -225,14 +299,17 @@ export class HttpFetcher implements Fetcher {
   }
 
   async stream(base: FetchBase, path: string, opts: FetchOptions = {}): Promise<FetchedStream | null> {
-    const url = joinUrl(this.bases[base].url, path);
-    const res = await this.open(base, path, opts);
-    if (!res) return null;
-    const len = Number(res.headers["content-length"]);
+    const o = await this.openBody(base, path, opts);
+    if (!o) return null;
+    const it = o.body[Symbol.asyncIterator]();
     return {
-      body: this.capped(res, url, opts.maxBytes),
-      length: Number.isFinite(len) ? len : undefined,
-      cancel: () => discard(res),
+      body: { [Symbol.asyncIterator]: () => it },
+      length: o.length,
+      cancel: () => {
+        discard(o.res);
+        // runs the body's cleanup (drops the partial file unless the transfer broke)
+        void it.return?.();
+      },
     };
   }
 

@@ -35,6 +35,8 @@ export interface ObjectPullerOptions {
   subpaths?: string[];
   /** Fetches in flight (default 8). */
   concurrency?: number;
+  /** Refuse regular files with mode bits outside 0775 (`--bareuseronly-files`). */
+  bareUserOnlyFiles?: boolean;
   /** Publish staged objects at least this often (ms, default 5000). */
   batchMs?: number;
   onProgress?: (s: PullStats) => void;
@@ -166,7 +168,9 @@ export class ObjectPuller {
         s.importedContent++;
         return;
       }
-      await fetchContentInto(this.o.fetcher, this.tx, t.cs, this.o.signal);
+      await fetchContentInto(this.o.fetcher, this.tx, t.cs, this.o.signal, {
+        bareUserOnlyFiles: this.o.bareUserOnlyFiles ?? false,
+      });
       s.fetchedContent++;
       return;
     }

@@ -23,7 +23,6 @@ import type { ObjectType } from "../core/object-type.js";
 import { ArborError } from "../errors.js";
 import { COMMIT, DIRMETA, DIRTREE } from "../gvariant/formats.js";
 import { isNormalForm } from "../gvariant/index.js";
-import { MAX_METADATA_SIZE } from "../repo/repo.js";
 import type { Transaction } from "../repo/transaction.js";
 import type { Fetcher } from "./fetcher.js";
 
@@ -33,6 +32,13 @@ const inflateRaw = promisify(inflateRawCb);
 const MAX_HEADER = 16 * 1024 * 1024;
 /** Content objects at most this big (uncompressed) are inflated in memory rather than streamed. */
 const SMALL_OBJECT = 512 * 1024;
+
+/**
+ * Largest metadata object (and summary) accepted from a remote: 10 MiB, OSTree 2022.7's
+ * OSTREE_MAX_METADATA_SIZE (newer OSTree allows 128 MiB; repositories OSTree 2022.7 can pull stay
+ * within this).
+ */
+export const MAX_FETCHED_METADATA_SIZE = 10 * 1024 * 1024;
 
 const TYPE_STRING: Partial<Record<ObjectType, string>> = {
   commit: COMMIT,
@@ -73,7 +79,7 @@ export async function fetchMetadata(
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
   const r = await fetcher.get("content", remoteObjectPath(type, checksum), {
-    maxBytes: MAX_METADATA_SIZE,
+    maxBytes: MAX_FETCHED_METADATA_SIZE,
     signal,
   });
   const bytes = r!.data;
@@ -92,7 +98,7 @@ export async function fetchCommitMeta(
 ): Promise<{ bytes: Uint8Array; meta: VarDict } | null> {
   const r = await fetcher.get("url", remoteObjectPath("commitmeta", checksum), {
     optional: true,
-    maxBytes: MAX_METADATA_SIZE,
+    maxBytes: MAX_FETCHED_METADATA_SIZE,
     signal,
   });
   if (!r) return null;
@@ -107,6 +113,21 @@ export function maxCompressedSize(size: number): number {
 
 function corrupt(checksum: string, why: string): ArborError {
   return new ArborError("OBJECT_CORRUPT", `Corrupted content object ${checksum}: ${why}`);
+}
+
+/**
+ * `--bareuseronly-files`: refuse regular files with bits outside 0775 (setuid, world-writable…).
+ * @throws ArborError OBJECT_CORRUPT in OSTree's words.
+ */
+export function checkBareUserOnlyMode(mode: number, checksum: string): void {
+  const bad = mode & 0o7777 & ~0o775;
+  if ((mode & 0o170000) === 0o100000 && bad) {
+    const oct = (n: number): string => `0${n.toString(8).padStart(4, "0")}`;
+    throw new ArborError(
+      "OBJECT_CORRUPT",
+      `Content object ${checksum}: invalid mode ${oct(mode)} with bits ${oct(bad)}`,
+    );
+  }
 }
 
 function parseFramedHeader(
@@ -135,6 +156,7 @@ export async function fetchContentInto(
   tx: Transaction,
   checksum: string,
   signal?: AbortSignal,
+  opts: { bareUserOnlyFiles?: boolean } = {},
 ): Promise<void> {
   const path = remoteObjectPath("file", checksum);
   await fetcher.retry(
@@ -145,7 +167,7 @@ export async function fetchContentInto(
         throw new ArborError("NOT_FOUND", `Content object ${checksum} not found on ${fetcher.location}`);
       const it = s.body[Symbol.asyncIterator]();
       try {
-        await consume(it, s.length, tx, checksum);
+        await consume(it, s.length, tx, checksum, opts.bareUserOnlyFiles ?? false);
       } finally {
         s.cancel();
       }
@@ -159,6 +181,7 @@ async function consume(
   length: number | undefined,
   tx: Transaction,
   checksum: string,
+  bareUserOnlyFiles: boolean,
 ): Promise<void> {
   // 1. the header
   let buf = Buffer.alloc(0);
@@ -171,6 +194,7 @@ async function consume(
     hdr = parseFramedHeader(buf, checksum);
   }
   const { header, size, dataOffset } = hdr;
+  if (bareUserOnlyFiles) checkBareUserOnlyMode(header.mode, checksum);
   const limit = dataOffset + (isLnk(header.mode) ? 0 : maxCompressedSize(size));
   if (length !== undefined && length > limit)
     throw corrupt(checksum, `server announces ${length} bytes, more than the object can hold (${limit})`);

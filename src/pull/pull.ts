@@ -23,7 +23,7 @@ import { getRemote, type Remote } from "../repo/remotes.js";
 import { Repo } from "../repo/repo.js";
 import type { Summary } from "../repo/summary.js";
 import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../sign/remote-verify.js";
-import { checkCollectionBinding, checkRefBinding, checkTimestamps } from "./commit-checks.js";
+import { checkTimestamps, verifyBindings } from "./commit-checks.js";
 import type { Fetcher, RetryPolicy } from "./fetcher.js";
 import { FileFetcher } from "./fetcher-file.js";
 import { HttpFetcher } from "./fetcher-http.js";
@@ -56,6 +56,10 @@ export interface PullOptions {
   /** Resolve and verify, write nothing (`--dry-run`). */
   dryRun?: boolean;
   requireStaticDeltas?: boolean;
+  /** Refuse regular files with mode bits outside 0775 (`--bareuseronly-files`). */
+  bareUserOnlyFiles?: boolean;
+  /** Skip fsync/syncfs (`--disable-fsync`): faster, not crash-safe. */
+  disableFsync?: boolean;
   httpHeaders?: Array<[string, string]>;
   /** `--network-retries` (default 5). */
   networkRetries?: number;
@@ -67,6 +71,8 @@ export interface PullOptions {
   concurrency?: number;
   /** HTTP timeout in ms (default 30 s). */
   timeoutMs?: number;
+  /** Where interrupted object downloads are kept for resuming (default: the repo's tmp/). */
+  partialDir?: string;
   /** Inject a fetcher (tests). */
   fetcher?: Fetcher;
   /** Retry backoff (tests). */
@@ -118,6 +124,7 @@ export function fetcherForRemote(remote: Remote | null, o: PullOptions): Fetcher
     proxy: remote?.get("proxy"),
     retry: { ...o.retry, ...(o.networkRetries !== undefined ? { retries: o.networkRetries } : {}) },
     timeoutMs: o.timeoutMs,
+    ...(o.partialDir ? { partialDir: o.partialDir } : {}),
   });
 }
 
@@ -148,7 +155,8 @@ class PullRun {
   /** Fetch (or load) a commit and its detached metadata, and verify it as the remote requires. */
   async prove(checksum: string, ref: string | null, optional: boolean): Promise<ProvenCommit | null> {
     const meta = await fetchCommitMeta(this.fetcher, checksum, this.o.signal);
-    if (meta) this.stats.fetchedMetadata++;
+    // ostree counts the detached-metadata request even when the server has none (404)
+    this.stats.fetchedMetadata++;
     let bytes = this.repo.readMetadataMaybe("commit", checksum);
     const local = bytes !== null;
     if (!bytes) {
@@ -165,10 +173,7 @@ class PullRun {
       await verifyCommitForRemote(this.repo, this.policy, checksum, bytes, meta?.meta ?? null, {
         env: this.o.env,
       });
-    if (ref !== null && !this.o.disableVerifyBindings) {
-      checkRefBinding(checksum, commit, ref);
-      checkCollectionBinding(checksum, commit, this.collectionId);
-    }
+    if (!this.o.disableVerifyBindings) verifyBindings(checksum, commit, ref, this.collectionId);
     return { checksum, bytes, commit, meta, local };
   }
 
@@ -216,7 +221,7 @@ function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
 export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
   const remote = getRemote(repo, o.remote);
   const env = o.env ?? process.env;
-  const fetcher = o.fetcher ?? fetcherForRemote(remote, o);
+  const fetcher = o.fetcher ?? fetcherForRemote(remote, { partialDir: join(repo.path, "tmp"), ...o });
   try {
     if (o.requireStaticDeltas) {
       if (repo.archive) throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
@@ -262,6 +267,8 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
     if (o.dryRun) return { remote: o.remote, refs: result, stats: run.stats, dryRun: true };
 
     const caches = (o.localcacheRepos ?? []).map((p) => Repo.open(p));
+    // in memory only: this pull's transactions skip syncfs, the config file is untouched
+    if (o.disableFsync) repo.config.set("core", "fsync", "false");
     run.puller = await ObjectPuller.start({
       repo,
       fetcher,
@@ -269,6 +276,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       localCaches: caches,
       subpaths: o.subpaths?.map((s) => `/${s.replace(/^\/+|\/+$/g, "")}`.replace(/^\/$/, "/")),
       concurrency: o.concurrency,
+      bareUserOnlyFiles: o.bareUserOnlyFiles,
       batchMs: o.batchMs,
       onProgress: o.onProgress,
       signal: o.signal,

@@ -15,10 +15,11 @@ import { SUMMARY } from "../gvariant/formats.js";
 import { isNormalForm } from "../gvariant/index.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { native } from "../io/native.js";
-import { MAX_METADATA_SIZE, type Repo } from "../repo/repo.js";
+import type { Repo } from "../repo/repo.js";
 import { decodeSignatureDict, decodeSummary, type Summary } from "../repo/summary.js";
 import { type VerifyPolicy, verifySummaryForRemote } from "../sign/remote-verify.js";
 import type { Fetched, Fetcher } from "./fetcher.js";
+import { MAX_FETCHED_METADATA_SIZE } from "./objects.js";
 
 /** A remote's summary as fetched (or taken from the cache). */
 export interface RemoteSummary {
@@ -119,7 +120,7 @@ export async function fetchRemoteSummary(
   const get = (path: string, cached: CacheEntry | null): Promise<Fetched | null> =>
     fetcher.get("url", path, {
       optional: true,
-      maxBytes: MAX_METADATA_SIZE,
+      maxBytes: MAX_FETCHED_METADATA_SIZE,
       ifNoneMatch: cached?.etag,
       ifModifiedSince: cached?.etag ? undefined : cached?.lastModified,
       signal: opts.signal,
@@ -160,8 +161,18 @@ export async function fetchRemoteSummary(
       "Signatures verification enabled, but no summary.sig found (use sign-verify-summary=false in remote config to disable)",
     );
   }
-  const sig = sigF ? decodeSignatureDict(sigF.data, `summary.sig of remote "${remote}"`) : null;
-  if (policy && sumF && (policy.gpgSummary || policy.summaryEngines)) {
+  // Decoded only when something verifies it: a mirror without verification copies it verbatim,
+  // even if it is garbage (as ostree does).
+  const verifying = !!policy && !!sumF && (policy.gpgSummary || policy.summaryEngines !== null);
+  let sig: VarDict | null = null;
+  if (sigF) {
+    try {
+      sig = decodeSignatureDict(sigF.data, `summary.sig of remote "${remote}"`);
+    } catch (e) {
+      if (verifying) throw e;
+    }
+  }
+  if (verifying && policy && sumF) {
     try {
       await verifySummaryForRemote(repo, policy, sumF.data, sig);
     } catch (e) {

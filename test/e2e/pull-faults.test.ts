@@ -230,6 +230,24 @@ describe("pull faults", () => {
     assertClean(repo, false);
   });
 
+  it("a server that always drops half-way: downloads resume with Range requests and complete", async () => {
+    const { startTrivialHttpd } = await import("../../src/pull/trivial-httpd.js");
+    const httpd = await startTrivialHttpd({ root: src, host: "127.0.0.1", forceRangeRequests: true });
+    try {
+      const repo = Repo.create(join(t.dir, `client${n++}`), { mode: "bare-user" });
+      addRemote(repo, {
+        name: "origin",
+        url: `http://127.0.0.1:${httpd.port}`,
+        options: [["gpg-verify", false]],
+      });
+      await pull(repo, { remote: "origin", refs: ["main"], ...fast });
+      assertClean(repo, true);
+      expect(readdirSync(join(repo.path, "tmp")).filter((x) => x.startsWith("arbor-partial-"))).toEqual([]);
+    } finally {
+      await httpd.close();
+    }
+  });
+
   it("an oversized metadata object is refused too", async () => {
     const { repo } = await setup((p) =>
       p === dirtreePath ? { kind: "oversize", extra: 4096 } : { kind: "serve" },

@@ -113,6 +113,8 @@ export const command: CommandSpec = {
       requireStaticDeltas: args.has("require-static-deltas"),
       httpHeaders: headers,
       disableVerifyBindings: args.has("disable-verify-bindings"),
+      bareUserOnlyFiles: args.has("bareuseronly-files"),
+      disableFsync: args.has("disable-fsync"),
       env: ctx.env,
       signal: ctx.signal,
       onProgress: (s) => progress.update(formatPullProgress(s)),

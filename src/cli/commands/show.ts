@@ -11,8 +11,12 @@ export const command: CommandSpec = {
   maxArgs: 1,
   argsError: "An object argument is required",
   options: [
-    { long: "print-related", help: "Show the \"related\" commits" },
-    { long: "print-variant-type", arg: "TYPE", help: "Memory map OBJECT (in this case a filename) to the GVariant type string" },
+    { long: "print-related", help: 'Show the "related" commits' },
+    {
+      long: "print-variant-type",
+      arg: "TYPE",
+      help: "Memory map OBJECT (in this case a filename) to the GVariant type string",
+    },
     { long: "list-metadata-keys", help: "List the available metadata keys" },
     { long: "print-metadata-key", arg: "KEY", help: "Print string value of metadata key" },
     { long: "list-detached-metadata-keys", help: "List the available detached metadata keys" },
@@ -21,7 +25,12 @@ export const command: CommandSpec = {
     { long: "raw", help: "Show raw variant data" },
     { long: "no-list", hidden: true, help: "" },
     { long: "gpg-homedir", arg: "HOMEDIR", help: "GPG Homedir to use when looking for keyrings" },
-    { long: "gpg-verify", help: "Verify GPG signatures (accepted for compatibility; see `sign --verify`)", hidden: true },
+    { long: "gpg-verify-remote", arg: "REMOTE", help: "Use REMOTE name for GPG configuration" },
+    {
+      long: "gpg-verify",
+      help: "Verify GPG signatures (accepted for compatibility; see `sign --verify`)",
+      hidden: true,
+    },
   ],
   async run(ctx, args) {
     const { ArborError } = await import("../../errors.js");
@@ -40,7 +49,10 @@ export const command: CommandSpec = {
     const repo = Repo.open(ctx.repoPath());
     const cs = resolveRev(repo, obj)!;
     const c = repo.loadCommit(cs);
-    const printKey = async (dict: [string, import("../../gvariant/index.js").Variant][] | null, key: string) => {
+    const printKey = async (
+      dict: [string, import("../../gvariant/index.js").Variant][] | null,
+      key: string,
+    ) => {
       const v = dict?.find(([k]) => k === key)?.[1];
       if (!v) throw new ArborError("NOT_FOUND", `No such metadata key '${key}'`);
       const { printVariant } = await import("../../gvariant/text.js");
@@ -73,9 +85,18 @@ export const command: CommandSpec = {
       const { printVariant } = await import("../../gvariant/text.js");
       ctx.out.line(`commit ${cs}`);
       ctx.out.line(printVariant(COMMIT, deserialize(COMMIT, repo.readMetadata("commit", cs))));
-      return;
+    } else {
+      const { formatCommit } = await import("../format-commit.js");
+      ctx.out.write(formatCommit(cs, c));
     }
-    const { formatCommit } = await import("../format-commit.js");
-    ctx.out.write(formatCommit(cs, c));
+    // GPG signatures, as ostree prints them after a commit (nothing when it has none)
+    const { describeCommitGpgSignatures } = await import("../../sign/describe.js");
+    const remote = args.str("gpg-verify-remote");
+    const homedir = args.str("gpg-homedir");
+    const sigs = await describeCommitGpgSignatures(repo, cs, {
+      ...(remote !== undefined ? { remote } : {}),
+      ...(homedir !== undefined ? { homedir } : {}),
+    });
+    if (sigs) ctx.out.write(sigs);
   },
 };

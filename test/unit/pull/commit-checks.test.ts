@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Commit } from "../../../src/core/metadata.js";
 import { Variant } from "../../../src/gvariant/index.js";
-import { checkCollectionBinding, checkRefBinding, checkTimestamps } from "../../../src/pull/commit-checks.js";
+import { checkTimestamps, verifyBindings } from "../../../src/pull/commit-checks.js";
 
 const base: Commit = {
   metadata: [],
@@ -20,21 +20,27 @@ describe("commit checks before the tree is walked", () => {
       ...base,
       metadata: [["ostree.ref-binding", new Variant("as", ["main", "stable"])]] as Commit["metadata"],
     };
-    checkRefBinding("c".repeat(64), c, "stable");
-    expect(() => checkRefBinding("c".repeat(64), c, "evil")).toThrow(
-      `Commit ${"c".repeat(64)} has no requested ref ‘evil’ in ref binding metadata (‘main’, ‘stable’)`,
+    verifyBindings("c", c, "stable", undefined);
+    verifyBindings("c", c, null, undefined);
+    expect(() => verifyBindings("c", c, "evil", undefined)).toThrow(
+      "Commit c: Commit has no requested ref ‘evil’ in ref binding metadata (‘main’, ‘stable’)",
     );
-    checkRefBinding("c".repeat(64), base, "anything"); // unbound commits are fine
+    verifyBindings("c", base, "anything", undefined); // unbound commits are fine without a collection
   });
 
-  it("collection binding must match the remote's collection ID", () => {
-    const c = {
+  it("with a remote collection ID, both bindings are required and must match", () => {
+    const bound = (cid: string): Commit => ({
       ...base,
-      metadata: [["ostree.collection-binding", new Variant("s", "org.a")]] as Commit["metadata"],
-    };
-    checkCollectionBinding("x", c, "org.a");
-    checkCollectionBinding("x", c, undefined);
-    expect(() => checkCollectionBinding("x", c, "org.b")).toThrow(/collection ID ‘org.a’/);
+      metadata: [
+        ["ostree.ref-binding", new Variant("as", ["main"])],
+        ["ostree.collection-binding", new Variant("s", cid)],
+      ] as Commit["metadata"],
+    });
+    verifyBindings("x", bound("org.a"), "main", "org.a");
+    expect(() => verifyBindings("x", base, "main", "org.a")).toThrow(/ref binding information, found none/);
+    expect(() => verifyBindings("x", bound("org.b"), "main", "org.a")).toThrow(
+      "Commit x: Commit has collection ID ‘org.b’ in collection binding metadata, while the remote it came from has collection ID ‘org.a’",
+    );
   });
 
   it("timestamps: newer or equal passes, older is refused naming both", () => {

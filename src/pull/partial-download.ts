@@ -1,0 +1,99 @@
+/**
+ * Partial downloads kept across attempts and across runs, so an object interrupted mid-transfer
+ * is resumed with an HTTP Range request instead of starting over (what lets a pull finish against
+ * a server that drops every connection half-way). Only content-addressed files (objects, delta
+ * parts) are kept: the same URL always means the same bytes. Bytes received are held in memory
+ * and written to `DIR/arbor-partial-<sha256(url)>` only when the transfer fails (or the object is
+ * large), so a healthy pull does not write twice. The file is removed once the object is complete
+ * or found wrong.
+ */
+import { createHash } from "node:crypto";
+import { closeSync, createReadStream, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+/** Objects larger than this are written to the partial file as they arrive. */
+const SPILL_BYTES = 1024 * 1024;
+
+/** True for paths whose content never changes (worth resuming). */
+export function isResumablePath(path: string): boolean {
+  return /^(objects|deltas)\//.test(path);
+}
+
+/** One directory of partial downloads. */
+export class PartialStore {
+  constructor(readonly dir: string) {}
+
+  path(url: string): string {
+    return join(this.dir, `arbor-partial-${createHash("sha256").update(url).digest("hex")}`);
+  }
+
+  /** Bytes already downloaded for `url` (0 if none). */
+  size(url: string): number {
+    try {
+      return statSync(this.path(url)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  remove(url: string): void {
+    rmSync(this.path(url), { force: true });
+  }
+
+  /** The bytes kept so far. */
+  async *read(url: string): AsyncGenerator<Buffer> {
+    for await (const c of createReadStream(this.path(url)) as AsyncIterable<Buffer>) yield c;
+  }
+
+  /** A writer that buffers in memory and spills to the partial file when told to or when large. */
+  writer(url: string): PartialWriter {
+    return new PartialWriter(this.path(url));
+  }
+}
+
+/** Collects received bytes; {@link PartialWriter.persist} makes them resumable. */
+export class PartialWriter {
+  private mem: Buffer[] = [];
+  private memBytes = 0;
+  private fd: number | null = null;
+
+  constructor(private readonly file: string) {}
+
+  add(chunk: Buffer): void {
+    if (this.fd === null && this.memBytes + chunk.length <= SPILL_BYTES) {
+      this.mem.push(chunk);
+      this.memBytes += chunk.length;
+      return;
+    }
+    this.spill();
+    writeAll(this.fd!, chunk);
+  }
+
+  private spill(): void {
+    if (this.fd === null) this.fd = openSync(this.file, "a", 0o600);
+    for (const b of this.mem) writeAll(this.fd, b);
+    this.mem = [];
+    this.memBytes = 0;
+  }
+
+  /** Keep what was received (the transfer failed and may be resumed). */
+  persist(): void {
+    try {
+      this.spill();
+    } catch {
+      // no space or no permission: the next attempt simply starts over
+    }
+    this.close();
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.mem = [];
+  }
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
