@@ -40,7 +40,7 @@ export function verifyBindings(
   }
   if (collectionId) {
     const cb = lookup(commit.metadata, "ostree.collection-binding");
-    if (!cb || cb.type !== "s")
+    if (cb?.type !== "s")
       fail("Expected commit metadata to have collection ID binding information, found none");
     const bound = cb!.value as string;
     if (bound !== collectionId) {
