@@ -18,7 +18,8 @@ import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.j
 import { isAtomicTempName } from "../io/atomic-write.js";
 import { faultPoint, rmrf } from "../io/fs.js";
 import { native } from "../io/native.js";
-import { listRefs, readRef, refPath, writeRefFile } from "../repo/refs.js";
+import { listRefs, readRef, refPath } from "../repo/refs.js";
+import { Transaction } from "../repo/transaction.js";
 import {
   type Deployment,
   deploymentRelPath,
@@ -179,21 +180,35 @@ function cleanupRefPrefix(sysroot: Sysroot, prefix: string): void {
   }
 }
 
-function generateDeploymentRefs(sysroot: Sysroot): void {
+/**
+ * Point `ostree/BV/SUB/INDEX` at each deployment's commit. The updates go through a repository
+ * transaction (as ostree's do), so the repo lock and the transaction's staging rules apply.
+ */
+async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
   const bv = sysroot.bootversion;
   const sub = sysroot.subbootversion;
   cleanupRefPrefix(sysroot, `ostree/${bv === 0 ? 1 : 0}/0`);
   cleanupRefPrefix(sysroot, `ostree/${bv === 0 ? 1 : 0}/1`);
   cleanupRefPrefix(sysroot, `ostree/${bv}/${sub === 0 ? 1 : 0}`);
   const repo = sysroot.repo();
+  const updates: Array<[string, string]> = [];
   sysroot.deployments.forEach((d, i) => {
     const ref = `ostree/${bv}/${sub}/${i}`;
     let cur: string | null = null;
     try {
       cur = readRef(repo, ref);
     } catch {}
-    if (cur !== d.csum) writeRefFile(repo, ref, d.csum);
+    if (cur !== d.csum) updates.push([ref, d.csum]);
   });
+  if (updates.length === 0) return;
+  const tx = await Transaction.begin(repo);
+  try {
+    for (const [ref, cs] of updates) tx.setRef(ref, cs);
+    await tx.commit();
+  } catch (e) {
+    tx.abort();
+    throw e;
+  }
 }
 
 /**
@@ -213,7 +228,7 @@ export async function cleanupSysroot(sysroot: Sysroot, o: CleanupOptions = {}): 
     throw withContext("Cleaning deployments", e);
   }
   try {
-    generateDeploymentRefs(sysroot);
+    await generateDeploymentRefs(sysroot);
   } catch (e) {
     throw withContext("Generating deployment refs", e);
   }

@@ -32,6 +32,7 @@ import { type Deployment, newDeployment, originRelPath } from "./deployment.js";
 import { mergeEtc } from "./etc-merge.js";
 import { KernelArgs } from "./kargs.js";
 import { findKernelLayout } from "./kernel-layout.js";
+import { type DirtreeCache, loadDirtreeCached } from "./prune-repo.js";
 import type { Sysroot } from "./sysroot.js";
 
 /** Options for {@link deployTree}. */
@@ -74,12 +75,12 @@ function existsNoFollow(p: string): boolean {
 }
 
 /** Turn `.ostree-wh.NAME` files into overlayfs whiteouts (char device 0:0 named NAME). */
-function processPassthroughWhiteouts(repo: Repo, csum: string, root: string): void {
+function processPassthroughWhiteouts(repo: Repo, csum: string, root: string, cache: DirtreeCache): void {
   const c = repo.loadCommit(csum);
   const stack: Array<[string, string]> = [[c.rootTree, ""]];
   while (stack.length > 0) {
     const [tree, rel] = stack.pop()!;
-    const dt = repo.loadDirtree(tree);
+    const dt = loadDirtreeCached(repo, tree, cache);
     for (const f of dt.files) {
       if (!f.name.startsWith(".ostree-wh.")) continue;
       const src = join(root, rel, f.name);
@@ -107,7 +108,7 @@ async function checkoutDeploymentTree(sysroot: Sysroot, d: Deployment): Promise<
   await rmrf(dest);
   const repo = sysroot.repo();
   await checkoutTree(repo, { rev: d.csum, dest });
-  processPassthroughWhiteouts(repo, d.csum, dest);
+  processPassthroughWhiteouts(repo, d.csum, dest, sysroot.dirtrees);
   return dest;
 }
 

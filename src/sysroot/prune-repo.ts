@@ -24,8 +24,29 @@ function key(cs: string, type: string): string {
   return `${cs}.${type}`;
 }
 
-/** Add a commit and everything below it to `reachable`; missing objects are skipped (partial commits). */
-function traverseCommit(repo: Repo, cs: string, reachable: Set<string>): void {
+/** Decoded dirtrees shared by the walks one command makes over the same commit. */
+export type DirtreeCache = Map<string, ReturnType<Repo["loadDirtree"]>>;
+
+/** `repo.loadDirtree` through `cache`. */
+export function loadDirtreeCached(
+  repo: Repo,
+  cs: string,
+  cache: DirtreeCache | undefined,
+): ReturnType<Repo["loadDirtree"]> {
+  let dt = cache?.get(cs);
+  if (!dt) {
+    dt = repo.loadDirtree(cs);
+    cache?.set(cs, dt);
+  }
+  return dt;
+}
+
+/**
+ * Add a commit and everything below it to `reachable` (keys `CHECKSUM.EXT`, EXT as on disk);
+ * missing objects are skipped (partial commits).
+ */
+function traverseCommit(repo: Repo, cs: string, reachable: Set<string>, cache?: DirtreeCache): void {
+  const fileExt = repo.mode === "archive" ? "filez" : "file";
   if (reachable.has(key(cs, "commit"))) return;
   reachable.add(key(cs, "commit"));
   reachable.add(key(cs, "commitmeta"));
@@ -44,29 +65,33 @@ function traverseCommit(repo: Repo, cs: string, reachable: Set<string>): void {
     reachable.add(key(tree, "dirtree"));
     let dt: ReturnType<Repo["loadDirtree"]>;
     try {
-      dt = repo.loadDirtree(tree);
+      dt = loadDirtreeCached(repo, tree, cache);
     } catch (e) {
       if (e instanceof ArborError && e.code === "OBJECT_NOT_FOUND") continue;
       throw e;
     }
-    for (const f of dt.files) reachable.add(key(f.checksum, "file"));
+    for (const f of dt.files) reachable.add(key(f.checksum, fileExt));
     for (const d of dt.dirs) stack.push([d.tree, d.meta]);
   }
 }
 
-const OBJECT_RE =
-  /^([0-9a-f]{62})\.(commit|commitmeta|dirtree|dirmeta|file|filez|tombstone-commit|payload-link)$/;
+const PRUNABLE = new Set(["commit", "commitmeta", "dirtree", "dirmeta", "file", "filez"]);
+const HEX62 = /^[0-9a-f]{62}$/;
 
 /**
  * Delete loose objects not reachable from refs (depth 0) or from `extraCommits`.
  * @throws ArborError LOCKED, IO
  */
-export async function pruneSystemRepo(repo: Repo, extraCommits: readonly string[]): Promise<PruneResult> {
+export async function pruneSystemRepo(
+  repo: Repo,
+  extraCommits: readonly string[],
+  cache?: DirtreeCache,
+): Promise<PruneResult> {
   const lock = await acquireLock(repo.lockPath, "exclusive", { timeoutMs: 30_000 });
   try {
     const reachable = new Set<string>();
-    for (const r of listRefs(repo, { kind: "all" })) traverseCommit(repo, r.checksum, reachable);
-    for (const cs of extraCommits) traverseCommit(repo, cs, reachable);
+    for (const r of listRefs(repo, { kind: "all" })) traverseCommit(repo, r.checksum, reachable, cache);
+    for (const cs of extraCommits) traverseCommit(repo, cs, reachable, cache);
     const objects = join(repo.path, "objects");
     const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0 };
     let prefixes: string[];
@@ -78,19 +103,24 @@ export async function pruneSystemRepo(repo: Repo, extraCommits: readonly string[
     for (const p of prefixes) {
       if (!/^[0-9a-f]{2}$/.test(p)) continue;
       for (const name of readdirSync(join(objects, p))) {
-        const m = OBJECT_RE.exec(name);
-        if (!m) continue;
+        // objects are XX/REST.EXT: the set keys are exactly XX + name
+        const dot = name.indexOf(".");
+        if (dot !== 62) continue;
+        const ext = name.slice(63);
+        if (!PRUNABLE.has(ext)) {
+          if (ext === "tombstone-commit" || ext === "payload-link") result.total++;
+          continue;
+        }
         result.total++;
-        let type = m[2]!;
-        if (type === "filez") type = "file";
-        if (type === "tombstone-commit" || type === "payload-link") continue;
-        if (reachable.has(key(p + m[1]!, type))) continue;
+        const k = p + name;
+        if (reachable.has(k)) continue;
+        if (!HEX62.test(name.slice(0, 62))) continue;
         const path = join(objects, p, name);
         try {
           result.freedBytes += lstatSync(path).size;
-          if (type === "commit") {
+          if (ext === "commit") {
             try {
-              unlinkSync(join(repo.path, "state", `${p + m[1]!}.commitpartial`));
+              unlinkSync(join(repo.path, "state", `${p + name.slice(0, 62)}.commitpartial`));
             } catch {}
           }
           unlinkSync(path);

@@ -33,6 +33,7 @@ import {
   parseDeployName,
 } from "./deployment.js";
 import { parseOrigin } from "./origin.js";
+import type { DirtreeCache } from "./prune-repo.js";
 import { readStagedDeployment } from "./staged-file.js";
 import { parseDebugFlags, type RunPaths, runPaths, type SysrootDebugFlags } from "./sysroot-env.js";
 
@@ -71,6 +72,8 @@ export class Sysroot {
   stagedData: Map<string, unknown> | null = null;
   /** True when this sysroot is `/` of a system booted through ostree. */
   readonly isBooted: boolean;
+  /** Dirtrees decoded by this command's walks (whiteouts, prune), shared between them. */
+  readonly dirtrees: DirtreeCache = new Map();
   private readonly rootStat: Stats | null;
   private repoCache: Repo | undefined;
 
