@@ -35,10 +35,17 @@ async function commitWithRawEntries(files: Array<[string, string]>, dirs: Array<
   const tx = await Transaction.begin(repo);
   const meta = tx.writeMetadata("dirmeta", encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] }));
   const fileCs = await tx.writeContent({ uid: 0, gid: 0, mode: 0o100644, symlinkTarget: "", xattrs: [] }, new TextEncoder().encode("x"));
+  // A NUL inside a name cannot be serialized as a GVariant string: encode a placeholder byte (\x01)
+  // and patch it to 0 afterwards, as a hostile producer would.
   const tree = serialize(DIRTREE, [
-    files.map(([n, cs]) => [n, checksumToBytes(cs === "FILE" ? fileCs : cs)]),
+    files.map(([n, cs]) => [n.replace(/\0/g, "\x01"), checksumToBytes(cs === "FILE" ? fileCs : cs)]),
     dirs.map(([n, tr, m]) => [n, checksumToBytes(tr), checksumToBytes(m === "META" ? meta : m)]),
   ]);
+  for (const [n] of files) {
+    if (!n.includes("\0")) continue;
+    const at = Buffer.from(tree).indexOf(Buffer.from(n.replace(/\0/g, "\x01")));
+    for (let i = 0; i < n.length; i++) if (n[i] === "\0") tree[at + i] = 0;
+  }
   const treeCs = tx.writeMetadata("dirtree", tree);
   const commit = tx.writeMetadata(
     "commit",
