@@ -7,7 +7,16 @@
  * it (`gpg-verify-summary`, `sign-verify-summary`); a cached summary that fails verification is
  * fetched again before giving up.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, utimesSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { VarDict } from "../core/metadata.js";
 import { ArborError, errnoCode } from "../errors.js";
@@ -196,4 +205,27 @@ export async function fetchRemoteSummary(
     writeCache(repo, `${name}.sig`, sigF);
   }
   return { bytes: sumF?.data ?? null, sigBytes: sigF?.data ?? null, summary, sig, fromCache };
+}
+
+/**
+ * Remove cached summaries of remotes that no longer exist (`prune` does this in ostree).
+ * @returns the names removed.
+ */
+export function pruneSummaryCache(repo: Repo, remotes: Iterable<string>): string[] {
+  const keep = new Set(remotes);
+  const dir = cacheDir(repo);
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const base = n.endsWith(".sig") ? n.slice(0, -4) : n;
+    if (keep.has(base)) continue;
+    rmSync(join(dir, n), { force: true });
+    removed.push(n);
+  }
+  return removed;
 }

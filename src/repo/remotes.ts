@@ -12,7 +12,7 @@ import { validateRemoteName } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { KeyFile } from "./config.js";
-import type { Repo } from "./repo.js";
+import { Repo } from "./repo.js";
 
 /** A remote option value as `remote add` takes it: string, boolean or string list. */
 export type RemoteOptionValue = string | boolean | string[];
@@ -88,6 +88,8 @@ const GROUP_RE = /^remote "(.+)"$/;
 
 /** Options that decide where remotes live; tests and sysroot code pass these. */
 export interface RemotesOptions {
+  /** Include the remotes of the `core.parent` repository chain (default true; add/delete use false). */
+  inherit?: boolean;
   /**
    * The `remotes.d` directory to read (and, with `core.add-remotes-config-dir`, write). Default:
    * `/etc/ostree/remotes.d` when the repository is the system repo `/ostree/repo`, else none.
@@ -150,8 +152,26 @@ export function loadRemotes(repo: Repo, opts: RemotesOptions = {}): Map<string, 
       remotesFromKeyFile(kf, p, out);
     }
   }
+  if (opts.inherit !== false) {
+    // remotes of the parent repository (`core.parent`) are visible here too, as in ostree
+    const parent = repo.config.get("core", "parent");
+    if (parent && !seenParents.has(parent)) {
+      seenParents.add(parent);
+      try {
+        for (const [name, r] of loadRemotes(Repo.open(parent), { ...opts, remotesDir: null }))
+          if (!out.has(name)) out.set(name, r);
+      } catch (e) {
+        if (!(e instanceof ArborError)) throw e;
+      } finally {
+        seenParents.delete(parent);
+      }
+    }
+  }
   return out;
 }
+
+// guards a `core.parent` cycle
+const seenParents = new Set<string>();
 
 /** Remote names, sorted (as `remote list` prints them). */
 export function listRemotes(repo: Repo, opts: RemotesOptions = {}): string[] {
@@ -207,7 +227,7 @@ function fillGroup(kf: KeyFile, group: string, o: AddRemoteOptions): void {
 export function addRemote(repo: Repo, o: AddRemoteOptions): boolean {
   validateRemoteName(o.name);
   const mode = o.mode ?? "add";
-  const existing = findRemote(repo, o.name, o);
+  const existing = findRemote(repo, o.name, { ...o, inherit: false });
   const group = remoteGroup(o.name);
   if (existing && mode === "if-not-exists") return false;
   if (existing && mode === "add") {
@@ -255,7 +275,7 @@ export function deleteRemote(
   name: string,
   opts: RemotesOptions & { ifExists?: boolean } = {},
 ): boolean {
-  const r = findRemote(repo, name, opts);
+  const r = findRemote(repo, name, { ...opts, inherit: false });
   if (!r) {
     if (opts.ifExists) return false;
     throw new ArborError("NOT_FOUND", `Remote "${name}" not found`, { data: { remote: name } });
@@ -282,7 +302,8 @@ export function parseSignVerifySpec(spec: string): { type: string; option: [stri
   if (eq < 0) throw new ArborError("USAGE", `Failed to parse KEYTYPE=[inline|file]:DATA in ${spec}`);
   const type = spec.slice(0, eq);
   const ref = spec.slice(eq + 1);
-  if (type !== "ed25519") throw new ArborError("UNSUPPORTED", `Requested signature type is not implemented`);
+  if (type !== "ed25519" && type !== "dummy")
+    throw new ArborError("UNSUPPORTED", "Requested signature type is not implemented");
   const colon = ref.indexOf(":");
   const kind = colon < 0 ? "" : ref.slice(0, colon);
   if (kind !== "inline" && kind !== "file") {

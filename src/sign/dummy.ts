@@ -38,3 +38,18 @@ export const dummyEngine: SignEngine = {
     throw new ArborError("SIGNATURE_MISSING", "signature: dummy: no signatures");
   },
 };
+
+function disabled(): never {
+  throw new ArborError("UNSUPPORTED", "dummy signature type is only for ostree testing");
+}
+
+/** The dummy engine when OSTREE_DUMMY_SIGN_ENABLED is not 1: every operation fails. */
+export const disabledDummyEngine: SignEngine = {
+  name: "dummy",
+  metadataKey: "ostree.sign.dummy",
+  parseSecretKey: disabled,
+  parsePublicKey: disabled,
+  sign: disabled,
+  publicKeyOf: disabled,
+  verify: disabled,
+};

@@ -44,9 +44,9 @@ export interface SignEngine {
 export const SIGN_ENGINE_NAMES = ["ed25519", "dummy"] as const;
 
 /**
- * Get an engine by name, as `--sign-type` / `-s` take it.
- * @throws ArborError UNSUPPORTED "Requested signature type is not implemented" for unknown names,
- *   or for `dummy` when OSTREE_DUMMY_SIGN_ENABLED is not 1.
+ * Get an engine by name, as `--sign-type` / `-s` take it. The `dummy` engine refuses every
+ * operation ("dummy signature type is only for ostree testing") unless OSTREE_DUMMY_SIGN_ENABLED=1.
+ * @throws ArborError UNSUPPORTED "Requested signature type is not implemented" for unknown names.
  */
 export async function getSignEngine(
   name: string,
@@ -54,9 +54,9 @@ export async function getSignEngine(
 ): Promise<SignEngine> {
   if (name === "ed25519") return (await import("./ed25519.js")).ed25519Engine;
   if (name === "dummy") {
-    if (env.OSTREE_DUMMY_SIGN_ENABLED !== "1")
-      throw new ArborError("UNSUPPORTED", "dummy signature type is only for ostree testing");
-    return (await import("./dummy.js")).dummyEngine;
+    // Like OSTree, the engine exists either way; without the env variable every use fails.
+    const { dummyEngine, disabledDummyEngine } = await import("./dummy.js");
+    return env.OSTREE_DUMMY_SIGN_ENABLED === "1" ? dummyEngine : disabledDummyEngine;
   }
   throw new ArborError("UNSUPPORTED", "Requested signature type is not implemented");
 }

@@ -64,9 +64,18 @@ export async function parseKeyrings(sources: Uint8Array[]): Promise<GpgKeyring> 
     if (src.length === 0) continue;
     const head = Buffer.from(src.subarray(0, 64)).toString("latin1");
     try {
-      if (head.includes("-----BEGIN PGP"))
-        keys.push(...(await pgp.readKeys({ armoredKeys: Buffer.from(src).toString("utf8") })));
-      else keys.push(...(await pgp.readKeys({ binaryKeys: src })));
+      if (head.includes("-----BEGIN PGP")) {
+        // one armored block per key file, but a stream may hold several (cat key1.asc key2.asc)
+        const text = Buffer.from(src).toString("utf8");
+        const blocks = text.match(/-----BEGIN PGP [A-Z ]+-----[\s\S]*?-----END PGP [A-Z ]+-----/g) ?? [];
+        for (const b of blocks) {
+          try {
+            keys.push(...(await pgp.readKeys({ armoredKeys: b })));
+          } catch {
+            // not a key block (a signature, garbage): skip it
+          }
+        }
+      } else keys.push(...(await pgp.readKeys({ binaryKeys: src })));
     } catch {
       // not a keyring: ignore
     }

@@ -48,7 +48,6 @@ async function enginesFromConfig(
   const out: EngineWithKeys[] = [];
   if (raw === "true" || raw === "1") {
     for (const name of SIGN_ENGINE_NAMES) {
-      if (name === "dummy" && env.OSTREE_DUMMY_SIGN_ENABLED !== "1") continue;
       const engine = await getSignEngine(name, env);
       out.push({ engine, keys: remoteSignKeys(engine, remote, false) });
     }

@@ -175,7 +175,8 @@ describe("ed25519", () => {
 
   it("getSignEngine() knows ed25519, gates dummy, refuses others", async () => {
     expect((await getSignEngine("ed25519")).metadataKey).toBe("ostree.sign.ed25519");
-    await expect(getSignEngine("dummy", {})).rejects.toThrow(/only for ostree testing/);
+    const off = await getSignEngine("dummy", {});
+    expect(() => off.parsePublicKey("x")).toThrow(/only for ostree testing/);
     expect((await getSignEngine("dummy", { OSTREE_DUMMY_SIGN_ENABLED: "1" })).name).toBe("dummy");
     await expect(getSignEngine("rsa")).rejects.toThrow("Requested signature type is not implemented");
   });
