@@ -145,7 +145,8 @@ export class FsckRun {
       if (!this.o.all) throw new ArborError("OBJECT_NOT_FOUND", msg, { data: { checksum: cs, ref: label } });
       return;
     }
-    if (problem || !(this.o.verifyBindings || this.o.verifyBackRefs)) return;
+    // (ostree turns --verify-back-refs into --verify-bindings only after this stage)
+    if (problem || !this.o.verifyBindings) return;
     const commit = decodeCommit(this.repo.readMetadata("commit", cs), `commit ${cs}`);
     const why = verifyBindings(collectionId, refName, commit);
     if (why) this.bindingProblem(cs, `Commit ${cs}: ${why}`);

@@ -96,7 +96,7 @@ export interface FsckOptions {
   addTombstones?: boolean;
   /** Check that each ref's commit is bound to that ref (`ostree.ref-binding`). */
   verifyBindings?: boolean;
-  /** Check that each commit's bound refs point back to it (implies verifyBindings). */
+  /** Check that each commit's bound refs point back to it (ostree's "implies --verify-bindings" takes effect only after the ref stage, so it does not check refs). */
   verifyBackRefs?: boolean;
   /** Objects verified at once in this thread (default 4). */
   concurrency?: number;

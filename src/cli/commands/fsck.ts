@@ -11,7 +11,6 @@ export const command: CommandSpec = {
   usage: "[OPTION…]",
   repo: true,
   json: true,
-  maxArgs: 0,
   options: [
     { long: "add-tombstones", help: "Add tombstones for missing commits" },
     { long: "quiet", short: "q", help: "Only print error messages" },

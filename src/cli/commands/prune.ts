@@ -11,7 +11,6 @@ export const command: CommandSpec = {
   usage: "[OPTION…]",
   repo: true,
   json: true,
-  maxArgs: 0,
   options: [
     { long: "no-prune", help: "Only display unreachable objects; don't delete" },
     { long: "refs-only", help: "Only compute reachability via refs" },
