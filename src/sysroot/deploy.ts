@@ -269,7 +269,7 @@ export function finalizeDeployment(
   }
   const varDir =
     sysroot.booted && sysroot.booted.osname === d.osname
-      ? "/var"
+      ? join(sysroot.rootDir, "var")
       : sysroot.abs(`ostree/deploy/${d.osname}/var`);
   try {
     statSync(varDir);

@@ -49,6 +49,11 @@ export interface SysrootLoadOptions {
   runDir?: string;
   /** The root directory used to detect a booted system (default `/`). */
   rootDir?: string;
+  /**
+   * Treat the sysroot as booted without checking that it is `/` (tests: with `rootDir` set to a
+   * deployment directory, that deployment is the booted one).
+   */
+  forceBooted?: boolean;
 }
 
 function sysrootError(message: string, cause?: unknown): ArborError {
@@ -72,6 +77,8 @@ export class Sysroot {
   stagedData: Map<string, unknown> | null = null;
   /** True when this sysroot is `/` of a system booted through ostree. */
   readonly isBooted: boolean;
+  /** The running system's root (`/`): a booted deployment's /var is `ROOT/var`. */
+  readonly rootDir: string;
   /** Dirtrees decoded by this command's walks (whiteouts, prune), shared between them. */
   readonly dirtrees: DirtreeCache = new Map();
   private readonly rootStat: Stats | null;
@@ -82,9 +89,10 @@ export class Sysroot {
     this.env = o.env ?? process.env;
     this.debug = o.debug ?? parseDebugFlags(this.env.OSTREE_SYSROOT_DEBUG);
     this.run = runPaths(o.runDir ?? "/run");
+    this.rootDir = o.rootDir ?? "/";
     let rootStat: Stats | null = null;
     try {
-      rootStat = statSync(o.rootDir ?? "/");
+      rootStat = statSync(this.rootDir);
     } catch {}
     this.rootStat = rootStat;
     let booted = false;
@@ -93,7 +101,7 @@ export class Sysroot {
       const self = statSync(this.path);
       booted = rootStat !== null && self.dev === rootStat.dev && self.ino === rootStat.ino;
     } catch {}
-    this.isBooted = booted;
+    this.isBooted = booted || o.forceBooted === true;
   }
 
   /**

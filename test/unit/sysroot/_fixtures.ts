@@ -30,6 +30,7 @@ export function makeOsTree(dir: string, o: OsTreeOptions = {}): void {
   mkdirSync(mod, { recursive: true });
   mkdirSync(join(dir, "usr/bin"), { recursive: true });
   mkdirSync(join(dir, "usr/etc/sub"), { recursive: true });
+  mkdirSync(join(dir, "var"), { recursive: true }); // empty, as in an image; a booted system mounts the stateroot's here
   writeFileSync(join(mod, "vmlinuz"), o.kernel ?? "a kernel\n");
   if (o.initramfs !== null) writeFileSync(join(mod, "initramfs.img"), o.initramfs ?? "an initramfs\n");
   writeFileSync(
