@@ -124,7 +124,7 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "remote show-url", summary: "Show remote repository URL", load: () => import("./commands/remote/show-url.js") },
   { path: "remote list", summary: "List remote repository names", load: () => import("./commands/remote/list.js") },
   { path: "remote gpg-import", summary: "Import GPG keys", load: () => import("./commands/remote/gpg-import.js") },
-  { path: "remote gpg-list-keys", summary: "Show remote GPG keys", load: "commands/remote/gpg-list-keys.ts" },
+  { path: "remote gpg-list-keys", summary: "Show remote GPG keys", load: () => import("./commands/remote/gpg-list-keys.js") },
   { path: "remote add-cookie", summary: "Add a cookie to remote", load: "commands/remote/add-cookie.ts" },
   { path: "remote delete-cookie", summary: "Remove one cookie from remote", load: "commands/remote/delete-cookie.ts" },
   { path: "remote list-cookies", summary: "Show remote repository cookies", load: "commands/remote/list-cookies.ts" },

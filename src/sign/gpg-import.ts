@@ -4,6 +4,7 @@
  * format, which both GPGME and arbor read). Keys already present are merged (new user IDs,
  * subkeys, revocations), so importing a revocation revokes the key for that remote.
  */
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Key } from "openpgp";
@@ -84,4 +85,69 @@ export async function listRemoteGpgKeys(
   } catch {
     return [];
   }
+}
+
+// z-base-32 (RFC 6189), as WKD hashes local parts
+const ZB32 = "ybndrfg8ejkmcpqxot1uwisza345h769";
+function zbase32(b: Uint8Array): string {
+  let bits = 0;
+  let v = 0;
+  let out = "";
+  for (const x of b) {
+    v = (v << 8) | x;
+    bits += 8;
+    while (bits >= 5) {
+      out += ZB32[(v >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += ZB32[(v << (5 - bits)) & 31];
+  return out;
+}
+
+/** Web Key Directory URLs for an e-mail address (advanced, direct), as GPGME reports them. */
+export function wkdUrls(email: string): [string, string] {
+  const at = email.lastIndexOf("@");
+  if (at < 0) return ["", ""];
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1).toLowerCase();
+  const hash = zbase32(createHash("sha1").update(local.toLowerCase()).digest());
+  const l = encodeURIComponent(local);
+  return [
+    `https://openpgpkey.${domain}/.well-known/openpgpkey/${domain}/hu/${hash}?l=${l}`,
+    `https://${domain}/.well-known/openpgpkey/hu/${hash}?l=${l}`,
+  ];
+}
+
+/** `remote gpg-list-keys` text for some keys (dates in UTC, as ostree prints them). */
+export async function describeGpgKeys(keys: Key[]): Promise<string> {
+  const { formatCDate } = await import("./gpg-verify.js");
+  let out = "";
+  const line = async (k: Key | import("openpgp").Subkey, primary: boolean): Promise<void> => {
+    const now = new Date();
+    const revoked = await (primary
+      ? (k as Key).isRevoked(undefined, undefined, now)
+      : Promise.resolve(false)
+    ).catch(() => false);
+    out += `${primary ? "Key" : "  Subkey"}: ${k.getFingerprint().toUpperCase()}${revoked ? " (revoked)" : ""}\n`;
+    const created = Math.floor(k.getCreationTime().getTime() / 1000);
+    out += `${primary ? "  " : "    "}Created: ${formatCDate(created, true)}\n`;
+    const exp = await k.getExpirationTime().catch(() => null);
+    if (exp instanceof Date) {
+      const t = Math.floor(exp.getTime() / 1000);
+      out += `${primary ? "  " : "    "}${t <= now.getTime() / 1000 ? "Expired" : "Expires"}: ${formatCDate(t, true)}\n`;
+    }
+  };
+  for (const k of keys) {
+    await line(k, true);
+    for (const u of k.users) {
+      if (!u.userID) continue;
+      const id = u.userID.userID;
+      out += `  UID: ${id}\n`;
+      const [adv, direct] = wkdUrls(u.userID.email ?? "");
+      out += `  Advanced update URL: ${adv}\n  Direct update URL: ${direct}\n`;
+    }
+    for (const sk of k.subkeys) await line(sk, false);
+  }
+  return out;
 }
