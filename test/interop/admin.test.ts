@@ -133,11 +133,13 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
     expect(st).toContain(`testos ${v1}.0`);
     admin(ostree, path, ["deploy", "--os=testos", "testos/stable"]);
     expect(admin(ostree, path, ["status"]).split("\n")[0]).toBe(`testos ${v2}.1`); // (output trimmed)
-    admin(ostree, path, ["undeploy", "2"]);
-    admin(ostree, path, ["cleanup"]);
+    // ostree's deploy keeps only the new deployment and the merge deployment: v1 is gone
     expect(readdirSync(join(path, "ostree/deploy/testos/deploy")).sort()).toEqual(
       [`${v2}.0`, `${v2}.0.origin`, `${v2}.1`, `${v2}.1.origin`].sort(),
     );
+    admin(ostree, path, ["undeploy", "1"]);
+    admin(ostree, path, ["cleanup"]);
+    expect(readdirSync(join(path, "ostree/deploy/testos/deploy")).sort()).toEqual([`${v2}.1`, `${v2}.1.origin`].sort());
     expect(admin(arbor, path, ["status"])).toBe(admin(ostree, path, ["status"]));
   });
 
