@@ -57,10 +57,13 @@ describe("kill -9 during commit", () => {
       const args = ["commit", `--repo=${repo}`, "-b", "main", tree];
       // deterministic points: the N-th object written, published (renamed into objects/), the ref write
       const points = ["write-object:1", "write-object:200", "publish-object:1", "publish-object:150", "publish-object:420", "write-ref:1"];
-      for (const p of points) {
-        const code = await runKilled(args, 60_000, { ARBOR_FAULT: p });
+      for (const [i, p] of points.entries()) {
+        // a fresh repository per point, so the N-th object is always reached (no deduplication)
+        const fresh = join(t.dir, `kill-${mode}-${i}`);
+        ok(arbor(["init", `--repo=${fresh}`, `--mode=${mode}`]));
+        const code = await runKilled(["commit", `--repo=${fresh}`, "-b", "main", tree], 60_000, { ARBOR_FAULT: p });
         expect(code, `fault ${p} should have killed the process`).toBeNull();
-        assertRepoValid(repo, "main");
+        assertRepoValid(fresh, "main");
       }
       // random moments
       for (let i = 0; i < 8; i++) {
