@@ -2,7 +2,7 @@
 # arbor's main job, end to end, in a scratch folder:
 #   build a small OS tree -> commit it to an archive repo -> inspect (log, ls, fsck) ->
 #   serve it over HTTP (arbor's own trivial-httpd) -> pull it into a machine's sysroot ->
-#   deploy it -> show status -> check the drift report is clean.
+#   deploy it -> show status and the boot entries.
 # Sets itself up first (npm packages, native addon, build). Run as root on Debian 12 + Node 20:
 #   bash scripts/demo.sh [WORKDIR]
 set -euo pipefail
