@@ -145,7 +145,8 @@ export class Importer {
   }
 }
 
-function readXattrsOf(path: string): Xattrs {
+/** The xattrs of a file on disk as ostree records them (sorted; empty values dropped). */
+export function readXattrsOf(path: string): Xattrs {
   let names: string[];
   try {
     names = native().llistxattr(path);

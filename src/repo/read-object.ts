@@ -255,8 +255,3 @@ export async function* fileDataStream(obj: FileObject, chunkSize = 1 << 20): Asy
     await fh.close();
   }
 }
-
-/** File type bits of a header, for callers that only need the kind. */
-export function fileKind(h: FileHeader): "file" | "symlink" {
-  return (h.mode & S_IFMT) === 0o120000 ? "symlink" : "file";
-}
