@@ -3,8 +3,8 @@
  * as `ostree checksum` computes it.
  */
 import { lstatSync, readFileSync, readlinkSync } from "node:fs";
-import { type FileHeader, checksumContent } from "../core/content-header.js";
 import { sha256Hex } from "../core/checksum.js";
+import { checksumContent, type FileHeader } from "../core/content-header.js";
 import { encodeDirmeta } from "../core/metadata.js";
 import { S_IFLNK, S_IFREG } from "../core/mode.js";
 import { ArborError, fromSystemError } from "../errors.js";
@@ -31,10 +31,26 @@ export async function checksumPath(path: string, o: { ignoreXattrs?: boolean } =
   }
   if (st.isDirectory()) return sha256Hex(encodeDirmeta({ uid: st.uid, gid: st.gid, mode: st.mode, xattrs }));
   if (st.isSymbolicLink()) {
-    const h: FileHeader = { uid: st.uid, gid: st.gid, mode: S_IFLNK | 0o777, symlinkTarget: readlinkSync(path), xattrs };
+    const h: FileHeader = {
+      uid: st.uid,
+      gid: st.gid,
+      mode: S_IFLNK | 0o777,
+      symlinkTarget: readlinkSync(path),
+      xattrs,
+    };
     return checksumContent(h);
   }
-  if (!st.isFile()) throw new ArborError("UNSUPPORTED", `Cannot checksum "${path}": not a regular file, symlink or directory`);
-  const h: FileHeader = { uid: st.uid, gid: st.gid, mode: S_IFREG | (st.mode & 0o7777), symlinkTarget: "", xattrs };
+  if (!st.isFile())
+    throw new ArborError(
+      "UNSUPPORTED",
+      `Cannot checksum "${path}": not a regular file, symlink or directory`,
+    );
+  const h: FileHeader = {
+    uid: st.uid,
+    gid: st.gid,
+    mode: S_IFREG | (st.mode & 0o7777),
+    symlinkTarget: "",
+    xattrs,
+  };
   return checksumContent(h, readFileSync(path));
 }
