@@ -73,6 +73,29 @@ export class Repo {
     return this.mode === "archive";
   }
 
+  private parentRepo: Repo | null | undefined;
+
+  /**
+   * The repository named by `core.parent` (opened on first use), whose objects and refs this one
+   * falls back to for reading, as ostree does; null when none is configured.
+   * @throws ArborError NOT_FOUND / BAD_CONFIG when the parent cannot be opened, BAD_CONFIG for a cycle.
+   */
+  get parent(): Repo | null {
+    if (this.parentRepo === undefined) {
+      const p = this.config.get("core", "parent");
+      this.parentRepo = null;
+      if (p) {
+        const parent = Repo.open(p);
+        for (let r: Repo | null = parent, depth = 0; r; r = r.parent, depth++) {
+          if (r.path === this.path || depth > 32)
+            throw new ArborError("BAD_CONFIG", `Cannot open repository "${this.path}": core.parent forms a cycle`);
+        }
+        this.parentRepo = parent;
+      }
+    }
+    return this.parentRepo;
+  }
+
   /**
    * Open an existing repository.
    * @throws ArborError NOT_FOUND if there is no repository, BAD_CONFIG / UNSUPPORTED for a bad config.
@@ -184,6 +207,11 @@ export class Repo {
 
   /** True if the object is stored (an lstat: symlinks count for bare content). */
   hasObject(type: ObjectType, checksum: string): boolean {
+    return this.hasLooseObject(type, checksum) || (this.parent?.hasObject(type, checksum) ?? false);
+  }
+
+  /** True if the object is stored in this repository itself (not counting `core.parent`). */
+  hasLooseObject(type: ObjectType, checksum: string): boolean {
     try {
       fs.lstatSync(this.objectPath(checksum, type));
       return true;
@@ -214,7 +242,7 @@ export class Repo {
     try {
       fd = fs.openSync(this.objectPath(checksum, type), "r");
     } catch (e) {
-      if (errnoCode(e) === "ENOENT") return null;
+      if (errnoCode(e) === "ENOENT") return this.parent?.readMetadataMaybe(type, checksum) ?? null;
       throw fromSystemError(`Cannot read object ${checksum}.${type}`, e);
     }
     try {

@@ -62,6 +62,10 @@ const deflateRaw = promisify(deflateRawCb);
 export const STREAM_THRESHOLD = 8 * 1024 * 1024;
 
 export interface TransactionStats {
+  /** Metadata objects passed to the transaction, new or already stored (ostree's "Metadata Total"). */
+  metadataTotal: number;
+  /** Content objects passed to the transaction, new or already stored ("Content Total"). */
+  contentTotal: number;
   metadataWritten: number;
   contentWritten: number;
   contentBytesWritten: number;
@@ -87,7 +91,13 @@ function getBootId(): string {
 export class Transaction {
   readonly repo: Repo;
   readonly stagingDir: string;
-  readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
+  readonly stats: TransactionStats = {
+    metadataTotal: 0,
+    contentTotal: 0,
+    metadataWritten: 0,
+    contentWritten: 0,
+    contentBytesWritten: 0,
+  };
   private staged = new Map<string, Staged>();
   private stagedDirs = new Set<string>();
   private refUpdates: Array<{ ref: string; remote: string | null; checksum: string | null }> = [];
@@ -169,7 +179,8 @@ export class Transaction {
   writeMetadataNamed(type: ObjectType, checksum: string, bytes: Uint8Array, replace = false): string {
     this.ensureOpen();
     const rel = objectRelPath(checksum, type, this.repo.archive);
-    if (!replace && (this.staged.has(rel) || this.repo.hasObject(type, checksum))) return checksum;
+    this.stats.metadataTotal++;
+    if (!replace && (this.staged.has(rel) || this.repo.hasLooseObject(type, checksum))) return checksum;
     const p = this.stagePath(rel);
     faultPoint("write-object");
     writeWhole(p, bytes, 0o644);
@@ -193,7 +204,8 @@ export class Transaction {
       );
     }
     const rel = objectRelPath(checksum, "file", this.repo.archive);
-    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) return checksum;
+    this.stats.contentTotal++;
+    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
     this.staged.set(rel, { type: "file", rel }); // reserve before any await so concurrent writers dedupe
     try {
       const p = this.stagePath(rel);
@@ -275,7 +287,8 @@ export class Transaction {
       );
     }
     const rel = objectRelPath(checksum, "file", this.repo.archive);
-    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) {
+    this.stats.contentTotal++;
+    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) {
       rmSync(tmp, { force: true });
       return checksum;
     }
@@ -364,7 +377,7 @@ export class Transaction {
   ): boolean {
     this.ensureOpen();
     const rel = objectRelPath(checksum, type, this.repo.archive);
-    if (this.staged.has(rel) || this.repo.hasObject(type, checksum)) return true;
+    if (this.staged.has(rel) || this.repo.hasLooseObject(type, checksum)) return true;
     const p = this.stagePath(rel);
     try {
       linkSync(srcPath, p);
