@@ -10,17 +10,17 @@
  * that way); hashing runs on the main thread while compression (archive) runs on libuv's thread
  * pool with several files in flight, so both cores work.
  */
-import { type Dirent, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../core/checksum.js";
 import type { FileHeader, Xattrs } from "../core/content-header.js";
 import {
   type Commit,
-  type VarDict,
   encodeCommit,
   encodeDirmeta,
   encodeVarDict,
   lookup,
+  type VarDict,
 } from "../core/metadata.js";
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../core/mode.js";
 import { isValidFilename, parseRefspec } from "../core/validate.js";
