@@ -19,6 +19,7 @@
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  existsSync,
   fchmodSync,
   fchownSync,
   fsyncSync,
@@ -77,15 +78,50 @@ interface Staged {
 }
 
 let bootId: string | undefined;
+/** The kernel's boot id as ostree spells it in staging dir names (a UUID, with dashes). */
 function getBootId(): string {
   if (bootId === undefined) {
     try {
-      bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().replace(/-/g, "");
+      bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     } catch {
       bootId = "noboot";
     }
   }
   return bootId;
+}
+
+const NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+function randomSuffix(): string {
+  return Array.from(randomBytes(6), (b) => NAME_CHARS[b % NAME_CHARS.length]).join("");
+}
+
+/**
+ * Create and lock a fresh staging dir `tmp/staging-<bootid>-XXXXXX`, as ostree does: the dir is
+ * claimed by an exclusive OFD lock on `tmp/staging-<bootid>-XXXXXX-lock`, held until the
+ * transaction ends. ostree (and arbor) never delete or reuse a staging dir whose lock is held, so
+ * concurrent writers of either tool keep their own. A dir that another process claimed or removed
+ * between our mkdir and our lock is abandoned for a new name.
+ */
+async function claimStagingDir(repo: Repo): Promise<{ dir: string; lock: LockHandle }> {
+  const tmp = join(repo.path, "tmp");
+  for (let attempt = 0; ; attempt++) {
+    const dir = join(tmp, `staging-${getBootId()}-${randomSuffix()}`);
+    try {
+      mkdirSync(dir, { mode: 0o775 });
+    } catch (e) {
+      if (errnoCode(e) === "EEXIST" && attempt < 100) continue;
+      throw fromSystemError(`Cannot start a transaction in "${repo.path}"`, e);
+    }
+    let lock: LockHandle;
+    try {
+      lock = await acquireLock(`${dir}-lock`, "exclusive", { timeoutMs: 0, unlinkOnRelease: true });
+    } catch (e) {
+      if (e instanceof ArborError && e.code === "LOCKED" && attempt < 100) continue;
+      throw e;
+    }
+    if (existsSync(dir)) return { dir, lock };
+    lock.release();
+  }
 }
 
 export class Transaction {
@@ -105,16 +141,22 @@ export class Transaction {
   private done = false;
   private tmpCounter = 0;
 
-  private constructor(repo: Repo, lock: LockHandle | null) {
+  private stagingLock: LockHandle | null;
+
+  private constructor(repo: Repo, lock: LockHandle | null, staging: { dir: string; lock: LockHandle }) {
     this.repo = repo;
     this.lock = lock;
-    this.stagingDir = join(repo.path, "tmp", `staging-${getBootId()}-${randomBytes(6).toString("hex")}`);
-    try {
-      mkdirSync(this.stagingDir, { recursive: true, mode: 0o755 });
-    } catch (e) {
-      lock?.release();
-      throw fromSystemError(`Cannot start a transaction in "${repo.path}"`, e);
-    }
+    this.stagingDir = staging.dir;
+    this.stagingLock = staging.lock;
+  }
+
+  /** Remove the staging dir, then give up its claim and the repo lock (in that order). */
+  private releaseAll(): void {
+    rmSync(this.stagingDir, { recursive: true, force: true });
+    this.stagingLock?.release();
+    this.stagingLock = null;
+    this.lock?.release();
+    this.lock = null;
   }
 
   /**
@@ -134,7 +176,12 @@ export class Transaction {
           signal: opts.signal,
         })
       : null;
-    return new Transaction(repo, lock);
+    try {
+      return new Transaction(repo, lock, await claimStagingDir(repo));
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
   }
 
   /** True if the object is already in the repo or staged in this transaction. */
@@ -437,9 +484,7 @@ export class Transaction {
     } catch (e) {
       throw fromSystemError("Cannot commit transaction", e);
     } finally {
-      rmSync(this.stagingDir, { recursive: true, force: true });
-      this.lock?.release();
-      this.lock = null;
+      this.releaseAll();
     }
     return this.stats;
   }
@@ -484,9 +529,7 @@ export class Transaction {
   abort(): void {
     if (this.done) return;
     this.done = true;
-    rmSync(this.stagingDir, { recursive: true, force: true });
-    this.lock?.release();
-    this.lock = null;
+    this.releaseAll();
   }
 }
 
