@@ -6,7 +6,7 @@ import { lstatSync, readFileSync, type Stats } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { inflateRaw } from "node:zlib";
+import { inflateRaw, inflateRawSync } from "node:zlib";
 import { isLnk } from "../core/mode.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
@@ -38,6 +38,7 @@ const inflate = promisify(inflateRaw);
  */
 export async function readData(obj: FileObject): Promise<Uint8Array> {
   if (isLnk(obj.header.mode)) return new Uint8Array(0);
+  if (obj.size <= SYNC_LIMIT) return readSmall(obj);
   const raw = await readFile(obj.path);
   if (!obj.compressed) {
     if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
@@ -46,6 +47,28 @@ export async function readData(obj: FileObject): Promise<Uint8Array> {
   let out: Buffer;
   try {
     out = await inflate(raw.subarray(obj.dataOffset), { maxOutputLength: Math.max(obj.size, 1) });
+  } catch (e) {
+    throw corruptData(obj, `invalid compressed data: ${(e as Error).message}`);
+  }
+  if (out.length !== obj.size) throw corruptData(obj, `data is ${out.length} bytes, header says ${obj.size}`);
+  return out;
+}
+
+/**
+ * Objects up to this size are read and inflated synchronously: for most of a tree's files the
+ * promise, FileHandle and zlib stream set up per object cost far more than the work itself.
+ */
+const SYNC_LIMIT = 256 * 1024;
+
+function readSmall(obj: FileObject): Uint8Array {
+  const raw = readFileSync(obj.path);
+  if (!obj.compressed) {
+    if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
+    return raw;
+  }
+  let out: Buffer;
+  try {
+    out = inflateRawSync(raw.subarray(obj.dataOffset), { maxOutputLength: Math.max(obj.size, 1) });
   } catch (e) {
     throw corruptData(obj, `invalid compressed data: ${(e as Error).message}`);
   }

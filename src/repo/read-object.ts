@@ -53,11 +53,13 @@ export function statFileObject(repo: Repo, checksum: string): FileObject {
     if (repo.mode === "archive") return statArchive(path, checksum, what);
     const st = lstatSync(path);
     if (repo.mode === "bare") {
-      const xattrs = readXattrsMaybe(path);
       if (st.isSymbolicLink()) {
         return {
           checksum,
-          header: { uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: readlinkSync(path), xattrs },
+          header: lazyXattrs(
+            { uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: readlinkSync(path) },
+            path,
+          ),
           size: 0,
           path,
           dataOffset: 0,
@@ -67,7 +69,7 @@ export function statFileObject(repo: Repo, checksum: string): FileObject {
       if (!st.isFile()) throw new ArborError("OBJECT_CORRUPT", `${what} is not a regular file or symlink`);
       return {
         checksum,
-        header: { uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: "", xattrs },
+        header: lazyXattrs({ uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: "" }, path),
         size: st.size,
         path,
         dataOffset: 0,
@@ -146,6 +148,32 @@ export function statFileObject(repo: Repo, checksum: string): FileObject {
     }
     throw fromSystemError(`Cannot read ${what}`, e);
   }
+}
+
+/**
+ * A bare object's header whose xattrs are read on first use: a hardlink checkout (admin deploy)
+ * needs only the mode and size, and listing and reading every xattr of every file costs more
+ * than the link itself.
+ */
+function lazyXattrs(h: Omit<FileHeader, "xattrs">, path: string): FileHeader {
+  let xattrs: Array<[string, Uint8Array]> | undefined;
+  return Object.defineProperty(h, "xattrs", {
+    enumerable: true,
+    configurable: true,
+    get(): Array<[string, Uint8Array]> {
+      if (xattrs === undefined) {
+        try {
+          xattrs = readXattrsMaybe(path);
+        } catch (e) {
+          throw fromSystemError(`Cannot read the xattrs of "${path}"`, e);
+        }
+      }
+      return xattrs;
+    },
+    set(v: Array<[string, Uint8Array]>) {
+      xattrs = v;
+    },
+  }) as FileHeader;
 }
 
 function readXattrsMaybe(path: string): Array<[string, Uint8Array]> {

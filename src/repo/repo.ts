@@ -216,9 +216,10 @@ export class Repo {
 
   /** True if the object is stored in this repository itself (not counting `core.parent`). */
   hasLooseObject(type: ObjectType, checksum: string): boolean {
+    // throwIfNoEntry: an absent object is the common case (pull, commit dedup), and building an
+    // exception with its stack per miss costs more than the lstat itself
     try {
-      fs.lstatSync(this.objectPath(checksum, type));
-      return true;
+      return fs.lstatSync(this.objectPath(checksum, type), { throwIfNoEntry: false }) !== undefined;
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return false;
       throw fromSystemError(`Cannot check for object ${checksum}.${type}`, e);

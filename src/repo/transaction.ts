@@ -54,10 +54,15 @@ import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { faultPoint } from "../io/fs.js";
 import { acquireLock, type LockHandle } from "../io/lock.js";
 import { native } from "../io/native.js";
+import { createFileOffThread, fsyncPathOffThread, renameOffThread } from "../io/off-thread.js";
+import { mapLimit } from "../io/pool.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
 
 const deflateRaw = promisify(deflateRawCb);
+
+/** Renames and directory fsyncs in flight while publishing (libuv has 4 threads; more only queue). */
+const PUBLISH_CONCURRENCY = 8;
 
 /** Files at or above this size are streamed rather than held in memory. */
 export const STREAM_THRESHOLD = 8 * 1024 * 1024;
@@ -260,10 +265,10 @@ export class Transaction {
         const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
         faultPoint("write-object");
         const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
-        writeWhole(p, concat(hdr, body), 0o644);
+        await createFileOffThread(p, concat(hdr, body), 0o644);
       } else {
         faultPoint("write-object");
-        this.writeBareContent(p, header, data);
+        await this.writeBareContentAsync(p, header, data);
       }
     } catch (e) {
       this.staged.delete(rel);
@@ -358,6 +363,33 @@ export class Transaction {
     }
   }
 
+  /** {@link writeBareContent} for in-memory data, creating and writing the file off the main thread. */
+  private async writeBareContentAsync(p: string, h: FileHeader, data: Uint8Array): Promise<void> {
+    const mode = this.repo.mode;
+    if (mode === "bare-user-only" || isLnk(h.mode)) {
+      this.writeBareContent(p, h, data);
+      return;
+    }
+    await createFileOffThread(p, data, 0o600, (fd) => this.setBareMetadata(fd, h));
+  }
+
+  /** The metadata of a bare-mode regular-file object (or bare-user symlink), set through its fd. */
+  private setBareMetadata(fd: number, h: FileHeader): void {
+    const mode = this.repo.mode;
+    if (mode === "bare-user") {
+      // real metadata in user.ostreemeta; on-disk mode keeps only safe bits, always readable
+      fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
+      native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
+    } else if (mode === "bare-user-only") {
+      fchmodSync(fd, h.mode & 0o7777);
+    } else {
+      fchownSync(fd, h.uid, h.gid);
+      fchmodSync(fd, h.mode & 0o7777);
+      for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
+    }
+    futimesSync(fd, 0, 0);
+  }
+
   /**
    * Give a staged bare-mode object its on-disk form. `data` is the regular-file data to write at
    * `p`, or null when it is already there (streamed objects). Regular files are written and given
@@ -394,18 +426,7 @@ export class Transaction {
     const fd = body ? openSync(p, "w", 0o600) : openSync(p, "r");
     try {
       if (body) writeAll(fd, body);
-      if (mode === "bare-user") {
-        // real metadata in user.ostreemeta; on-disk mode keeps only safe bits, always readable
-        fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
-        native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
-      } else if (mode === "bare-user-only") {
-        fchmodSync(fd, h.mode & 0o7777);
-      } else {
-        fchownSync(fd, h.uid, h.gid);
-        fchmodSync(fd, h.mode & 0o7777);
-        for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
-      }
-      futimesSync(fd, 0, 0);
+      this.setBareMetadata(fd, h);
     } finally {
       closeSync(fd);
     }
@@ -473,9 +494,9 @@ export class Transaction {
         const last: Staged[] = [];
         for (const s of this.staged.values())
           (s.type === "commit" || s.type === "commitmeta" ? last : first).push(s);
-        this.publish(first);
-        this.publish(last.filter((s) => s.type === "commitmeta"));
-        this.publish(last.filter((s) => s.type === "commit"));
+        await this.publish(first);
+        await this.publish(last.filter((s) => s.type === "commitmeta"));
+        await this.publish(last.filter((s) => s.type === "commit"));
       }
       for (const u of this.refUpdates) {
         faultPoint("write-ref");
@@ -502,26 +523,34 @@ export class Transaction {
     }
   }
 
-  private publish(items: Staged[]): void {
+  /**
+   * Rename a group of staged objects into `objects/`, several at a time off the main thread, then
+   * fsync every directory that gained a name (likewise in parallel), before the next group starts.
+   */
+  private async publish(items: Staged[]): Promise<void> {
     if (!items.length) return;
     const dirs = new Set<string>();
     let newDir = false;
     for (const s of items) {
       const dir = s.rel.slice(0, "objects/XX".length);
-      if (!dirs.has(dir)) {
-        try {
-          mkdirSync(join(this.repo.path, dir), { mode: 0o775 });
-          newDir = true;
-        } catch (e) {
-          if (errnoCode(e) !== "EEXIST") throw e;
-        }
-        dirs.add(dir);
+      if (dirs.has(dir)) continue;
+      try {
+        mkdirSync(join(this.repo.path, dir), { mode: 0o775 });
+        newDir = true;
+      } catch (e) {
+        if (errnoCode(e) !== "EEXIST") throw e;
       }
-      faultPoint("publish-object");
-      renameSync(join(this.stagingDir, s.rel.slice("objects/".length)), join(this.repo.path, s.rel));
+      dirs.add(dir);
     }
+    await mapLimit(items, PUBLISH_CONCURRENCY, async (s) => {
+      faultPoint("publish-object");
+      await renameOffThread(
+        join(this.stagingDir, s.rel.slice("objects/".length)),
+        join(this.repo.path, s.rel),
+      );
+    });
     if (!this.repo.config.getBool("core", "fsync", true)) return;
-    for (const d of dirs) fsyncFile(join(this.repo.path, d));
+    await mapLimit(dirs, PUBLISH_CONCURRENCY, (d) => fsyncPathOffThread(join(this.repo.path, d)));
     if (newDir) fsyncFile(join(this.repo.path, "objects"));
   }
 
