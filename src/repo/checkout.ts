@@ -114,7 +114,9 @@ class Checkout {
         throw new ArborError("EXISTS", `Cannot check out into "${path}": Not a directory`);
       didExist = true;
     }
-    if (this.o.requireHardlinks) {
+    // a directory just made lives on its parent's filesystem: only the root and existing
+    // directories (union modes: possibly mount points) need the check
+    if (this.o.requireHardlinks && (didExist || rel === "")) {
       const dev = fs.statSync(path).dev;
       if (dev !== this.repoDev)
         throw new ArborError(
