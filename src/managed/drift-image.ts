@@ -12,8 +12,9 @@
  *
  * Speed: dirtrees are read once, dirmetas once per distinct checksum, directory entry types come
  * from readdir, and each file costs two lstats (the deployed file, its object) and nothing else
- * in `--quick`. The walk is synchronous: on this metadata-heavy work, asynchronous lstats cost
- * more CPU (callbacks, thread-pool hand-offs) than they save.
+ * in `--quick`; those run in batches on a second thread (stat-pairs.ts) while the main thread
+ * walks. (Asynchronous lstats on libuv's pool were tried: per-call callbacks cost more CPU than
+ * they saved.)
  * The walk never descends into another filesystem (a booted deployment's /sysroot, /boot…).
  */
 import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
@@ -23,6 +24,7 @@ import { errnoCode, fromSystemError } from "../errors.js";
 import { statFileObject } from "../repo/read-object.js";
 import type { Repo } from "../repo/repo.js";
 import { hashInto, ObjectVerifier, readXattrs, sameXattrs } from "./drift-files.js";
+import { FIELDS, StatPairs } from "./stat-pairs.js";
 
 export { dataChecksum, readXattrs, sameXattrs } from "./drift-files.js";
 
@@ -61,6 +63,13 @@ const typeOf = (mode: number): "dir" | "file" | "symlink" | "other" => {
   const t = mode & S_IFMT;
   return t === 0o040000 ? "dir" : t === 0o100000 ? "file" : t === 0o120000 ? "symlink" : "other";
 };
+/** A file of the image to compare. */
+interface FileTag {
+  path: string;
+  abs: string;
+  cs: string;
+}
+
 const byPath = (a: DriftItem, b: DriftItem): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
@@ -119,26 +128,45 @@ export async function compareImage(
     if (kinds.length) out.items.push({ path, change: "modified", kinds });
   };
 
-  /** Both lstats of one file are in: decide. */
-  const compareFile = (path: string, abs: string, st: Stats | null, os: Stats | null, cs: string): void => {
-    if (!st) {
+  const lstatMaybe = (p: string): Stats | null => {
+    try {
+      return lstatSync(p, { throwIfNoEntry: false }) ?? null;
+    } catch (e) {
+      if (errnoCode(e) === "ENOTDIR") return null;
+      throw fromSystemError(`Cannot stat "${p}"`, e);
+    }
+  };
+
+  /** Both lstats of one file are in (`r` at `i`, see stat-pairs.ts): decide. */
+  const compareFile = (f: FileTag, r: Float64Array, i: number): void => {
+    const { path, abs, cs } = f;
+    if (r[i] === -2 || r[i + 4] === -2) {
+      // an unusual error: stat again here, where it is reported with its cause
+      const st = lstatMaybe(abs);
+      lstatMaybe(objectPath(cs));
+      if (st) compareCopy(path, abs, st, cs);
+      else out.items.push({ path, change: "removed" });
+      return;
+    }
+    if (r[i] === -1) {
       out.items.push({ path, change: "removed" });
       return;
     }
     out.checked++;
-    if (st.isDirectory()) {
+    const mode = r[i + 2]!;
+    if (typeOf(mode) === "dir") {
       out.items.push({ path, change: "modified", kinds: ["type"] });
       return;
     }
-    if (!os) {
+    if (r[i + 4] === -1) {
       out.corrupt.push({ path, change: "removed", kinds: ["missing"] });
       return;
     }
-    if (shared && os.dev === st.dev && os.ino === st.ino) {
+    if (shared && r[i + 4] === r[i] && r[i + 5] === r[i + 1]) {
       // The deployment shares the object: only a change of the object itself can differ.
-      if (typeOf(st.mode) !== "file") return;
+      if (typeOf(mode) !== "file") return;
       if (o.quick) {
-        if (st.mtimeMs !== 0) out.corrupt.push({ path, change: "modified", kinds: ["content"] });
+        if (r[i + 3] !== 0) out.corrupt.push({ path, change: "modified", kinds: ["content"] });
         return;
       }
       const paths = sharers.get(cs);
@@ -149,20 +177,13 @@ export async function compareImage(
       }
       return;
     }
-    compareCopy(path, abs, st, cs);
+    const st = lstatMaybe(abs);
+    if (st) compareCopy(path, abs, st, cs);
+    else out.items.push({ path, change: "removed" });
   };
-
-  const lstatMaybe = (p: string): Stats | null => {
-    try {
-      return lstatSync(p, { throwIfNoEntry: false }) ?? null;
-    } catch (e) {
-      if (errnoCode(e) === "ENOTDIR") return null;
-      throw fromSystemError(`Cannot stat "${p}"`, e);
-    }
-  };
-  const checkFile = (path: string, abs: string, cs: string): void => {
-    compareFile(path, abs, lstatMaybe(abs), lstatMaybe(objectPath(cs)), cs);
-  };
+  const stats = new StatPairs<FileTag>((tags, r) => {
+    for (let k = 0; k < tags.length; k++) compareFile(tags[k]!, r, k * FIELDS);
+  });
 
   const walk = async (tree: string, abs: string, path: string, top: boolean): Promise<void> => {
     o.signal?.throwIfAborted();
@@ -185,7 +206,8 @@ export async function compareImage(
         out.checked++;
         out.items.push({ path: child(f.name), change: "modified", kinds: ["type"] });
       } else {
-        checkFile(child(f.name), `${abs}/${f.name}`, f.checksum);
+        const a = `${abs}/${f.name}`;
+        stats.add({ path: child(f.name), abs: a, cs: f.checksum }, a, objectPath(f.checksum));
       }
     }
     for (const d of dt.dirs) {
@@ -227,11 +249,13 @@ export async function compareImage(
 
   try {
     await walk(c.rootTree, root, "/", true);
+    await stats.drain(o.signal);
     await verifier?.verify((cs) => {
       for (const path of sharers.get(cs) ?? [])
         out.corrupt.push({ path, change: "modified", kinds: ["content"] });
     }, o.signal);
   } catch (e) {
+    stats.close();
     await verifier?.close();
     throw e;
   }
