@@ -6,18 +6,18 @@
  * dev+ino) is what the commit says without reading it, unless the object itself changed, which
  * is *repository corruption* (every deployment sharing the object sees it), not local drift.
  * `--quick` sees such an in-place write as a changed mtime (objects keep mtime 0); content mode
- * verifies each shared object once, as `ostree fsck` does, on worker threads (both cores) while
- * the walk goes on. A file that is *not* its object is compared field by field, and by data in
+ * verifies each shared object once, as `ostree fsck` does, on worker threads (both cores) that
+ * start during the walk. A file that is *not* its object is compared field by field, and by data in
  * content mode.
  *
- * Speed: dirtrees are read once, dirmetas once per distinct checksum, directory entry types come
- * from readdir, and each file costs two lstats (the deployed file, its object) and nothing else
+ * Speed: dirtrees are read once, dirmetas once per distinct checksum, directories by name only
+ * (types come from the lstats), and each file costs two lstats (the deployed file, its object) and nothing else
  * in `--quick`; those run in batches on a second thread (stat-pairs.ts) while the main thread
  * walks. (Asynchronous lstats on libuv's pool were tried: per-call callbacks cost more CPU than
  * they saved.)
  * The walk never descends into another filesystem (a booted deployment's /sysroot, /boot…).
  */
-import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { contentHasher } from "../core/content-header.js";
 import type { Dirmeta } from "../core/metadata.js";
 import { errnoCode, fromSystemError } from "../errors.js";
@@ -188,24 +188,18 @@ export async function compareImage(
   const walk = async (tree: string, abs: string, path: string, top: boolean): Promise<void> => {
     o.signal?.throwIfAborted();
     const dt = repo.loadDirtree(tree);
-    let ents: Dirent[];
+    let onDisk: Set<string>;
     try {
-      ents = readdirSync(abs, { withFileTypes: true });
+      // names only: a file's type comes with its lstat, a directory's from its own lstat below
+      onDisk = new Set(readdirSync(abs));
     } catch (e) {
       throw fromSystemError(`Cannot read "${abs}"`, e);
     }
-    const onDisk = new Map<string, Dirent>();
-    for (const e of ents) onDisk.set(e.name, e);
     const child = (n: string): string => (path === "/" ? `/${n}` : `${path}/${n}`);
     for (const f of dt.files) {
       if (top && skip.has(f.name)) continue;
-      const ent = onDisk.get(f.name);
-      onDisk.delete(f.name);
-      if (!ent) out.items.push({ path: child(f.name), change: "removed" });
-      else if (ent.isDirectory()) {
-        out.checked++;
-        out.items.push({ path: child(f.name), change: "modified", kinds: ["type"] });
-      } else {
+      if (!onDisk.delete(f.name)) out.items.push({ path: child(f.name), change: "removed" });
+      else {
         const a = `${abs}/${f.name}`;
         stats.add({ path: child(f.name), abs: a, cs: f.checksum }, a, objectPath(f.checksum));
       }
@@ -213,24 +207,15 @@ export async function compareImage(
     for (const d of dt.dirs) {
       if (top && skip.has(d.name)) continue;
       const p = child(d.name);
-      const ent = onDisk.get(d.name);
-      onDisk.delete(d.name);
-      if (!ent) {
+      const a = `${abs}/${d.name}`;
+      const st = onDisk.delete(d.name) ? lstatMaybe(a) : null;
+      if (!st) {
         out.items.push({ path: p, change: "removed" });
         continue;
       }
       out.checked++;
-      if (!ent.isDirectory()) {
+      if (!st.isDirectory()) {
         out.items.push({ path: p, change: "modified", kinds: ["type"] });
-        continue;
-      }
-      const a = `${abs}/${d.name}`;
-      let st: Stats;
-      try {
-        st = lstatSync(a);
-      } catch (e) {
-        if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot stat "${a}"`, e);
-        out.items.push({ path: p, change: "removed" });
         continue;
       }
       if (st.dev !== rootDev) continue; // a mount point: not the deployment's content
@@ -242,7 +227,7 @@ export async function compareImage(
       if (kinds.length) out.items.push({ path: p, change: "modified", kinds });
       await walk(d.tree, a, p, false);
     }
-    for (const n of onDisk.keys()) {
+    for (const n of onDisk) {
       if (!(top && skip.has(n))) out.items.push({ path: child(n), change: "added" });
     }
   };

@@ -51,7 +51,9 @@ describe.skipIf(!enabled)("compose: debian: inputs (mmdebstrap)", () => {
       const r = arbor(["compose", `--repo=${join(t.dir, "repo")}`, "--json", "os.yaml"], { cwd: t.dir });
       expect(r.code, r.stderr).toBe(0);
       console.log(`build ${n}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      return JSON.parse(r.stdout) as { commit: string; rootTree: string; files: number };
+      const res = JSON.parse(r.stdout) as { commit: string; rootTree: string; files: number };
+      console.log(`build ${n}: commit ${res.commit}`);
+      return res;
     };
     const a = build(1);
     const b = build(2);
