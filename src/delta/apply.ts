@@ -14,7 +14,7 @@ import { Transaction } from "../repo/transaction.js";
 import { type ExecuteResult, executePart } from "./execute.js";
 import { commitmetaKey, inlinePartKey } from "./naming.js";
 import { openPart } from "./part.js";
-import { verifySuperblockSignature } from "./sign.js";
+import { type KeyInput, verifySuperblockSignature } from "./sign.js";
 import { decodeSuperblock, type Superblock } from "./superblock.js";
 
 /** Where the bytes of part `i` come from (a file, an HTTP fetch…). */
@@ -81,7 +81,7 @@ export async function applyDeltaParts(
 export interface ApplyOfflineOptions {
   /** Verify the superblock signature with this engine and these public keys (`--sign-type`, KEY…). */
   signType?: string;
-  keys?: string[];
+  keys?: KeyInput[];
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
 }

@@ -65,30 +65,3 @@ export function bspatch(old: Uint8Array, patch: Uint8Array, newSize: number): Ui
   }
   return out;
 }
-
-/**
- * A valid bsdiff stream turning `old` into `neu`, built from their common prefix and suffix:
- * the prefix as a zero difference, the changed middle as extra data, the suffix as a zero
- * difference again. Files changed in one place (an in-place edit, an insertion, an append or a
- * prepended header) give a patch of little more than the changed bytes plus zeros, which xz
- * compresses to almost nothing. Not bsdiff's suffix-sorting search, but compatible with bspatch.
- */
-export function bsdiffPrefixSuffix(old: Uint8Array, neu: Uint8Array): Uint8Array {
-  const max = Math.min(old.length, neu.length);
-  let pre = 0;
-  while (pre < max && old[pre] === neu[pre]) pre++;
-  let suf = 0;
-  while (suf < max - pre && old[old.length - 1 - suf] === neu[neu.length - 1 - suf]) suf++;
-  const extra = neu.length - pre - suf;
-  const out = new Uint8Array(48 + neu.length);
-  out.set(encodeOff(pre), 0);
-  out.set(encodeOff(extra), 8);
-  out.set(encodeOff(old.length - suf - pre), 16);
-  // bytes [24, 24 + pre) stay zero: no difference over the prefix
-  out.set(neu.subarray(pre, pre + extra), 24 + pre);
-  const at = 24 + pre + extra;
-  out.set(encodeOff(suf), at);
-  out.set(encodeOff(0), at + 8);
-  out.set(encodeOff(0), at + 16);
-  return out;
-}

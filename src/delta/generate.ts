@@ -17,11 +17,11 @@ import { Variant } from "../gvariant/index.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { readFileDataSync, statFileObject } from "../repo/read-object.js";
 import type { Repo } from "../repo/repo.js";
-import { bsdiffPrefixSuffix } from "./bspatch.js";
+import { bsdiff } from "./bsdiff.js";
 import { commitmetaKey, type DeltaEndpoints, deltaDir, inlinePartKey } from "./naming.js";
 import { encodePartFile } from "./part.js";
 import { type BuiltPart, PartBuilder } from "./part-builder.js";
-import { signSuperblock } from "./sign.js";
+import { type KeyInput, signSuperblock } from "./sign.js";
 import { type DeltaFallback, type DeltaPartHeader, encodeSuperblock, withEndianness } from "./superblock.js";
 
 const MB = 1000 * 1000;
@@ -46,7 +46,8 @@ export interface GenerateOptions {
   bigEndian?: boolean;
   /** Sign the superblock (`--sign-type`, `--sign`). */
   signType?: string;
-  signKeys?: string[];
+  /** Secret keys, as typed or already parsed (keys file). */
+  signKeys?: KeyInput[];
   env?: Readonly<Record<string, string | undefined>>;
   /** Clock in seconds (tests). */
   now?: () => number;
@@ -196,7 +197,7 @@ export async function generateDelta(repo: Repo, o: GenerateOptions): Promise<Gen
       const src = statFileObject(repo, old);
       if (!isReg(src.header.mode) || neu.size >= minFallback) continue;
       if (neu.size > maxBsdiff || src.size > maxBsdiff) continue;
-      const patch = bsdiffPrefixSuffix(readFileDataSync(src), readFileDataSync(neu));
+      const patch = bsdiff(readFileDataSync(src), readFileDataSync(neu));
       builder.addPatched({ type: "file", checksum: cs }, neu.header, neu.size, old, patch);
       patched.add(cs);
       report.bsdiff++;

@@ -9,6 +9,9 @@ import { Variant } from "../gvariant/index.js";
 import { getSignEngine } from "../sign/engine.js";
 import { unwrapSignedSuperblock, wrapSignedSuperblock } from "./superblock.js";
 
+/** A key as typed (string, parsed by the engine) or already parsed (from a keys file). */
+export type KeyInput = string | Uint8Array;
+
 /**
  * Sign superblock bytes with `engine` and each secret key (as typed: base64 for ed25519).
  * @throws ArborError UNSUPPORTED (unknown engine), BAD_NAME (bad key)
@@ -16,11 +19,12 @@ import { unwrapSignedSuperblock, wrapSignedSuperblock } from "./superblock.js";
 export async function signSuperblock(
   superblock: Uint8Array,
   signType: string,
-  secretKeys: string[],
+  secretKeys: KeyInput[],
   env?: Readonly<Record<string, string | undefined>>,
 ): Promise<Uint8Array> {
   const engine = await getSignEngine(signType, env);
-  const sigs = secretKeys.map((k) => engine.sign(superblock, engine.parseSecretKey(k)));
+  const parse = (k: KeyInput): Uint8Array => (typeof k === "string" ? engine.parseSecretKey(k) : k);
+  const sigs = secretKeys.map((k) => engine.sign(superblock, parse(k)));
   return wrapSignedSuperblock(superblock, [[engine.metadataKey, new Variant("aay", sigs)]]);
 }
 
@@ -32,11 +36,11 @@ export async function signSuperblock(
 export async function verifySuperblockSignature(
   file: Uint8Array,
   signType: string,
-  publicKeys: string[],
+  publicKeys: KeyInput[],
   env?: Readonly<Record<string, string | undefined>>,
 ): Promise<string> {
   const engine = await getSignEngine(signType, env);
-  const keys = publicKeys.map((k) => engine.parsePublicKey(k));
+  const keys = publicKeys.map((k) => (typeof k === "string" ? engine.parsePublicKey(k) : k));
   const signed = unwrapSignedSuperblock(file);
   if (!signed) throw new ArborError("SIGNATURE_MISSING", "no signatures in static-delta");
   const v = lookup(signed.signatures, engine.metadataKey);

@@ -4,7 +4,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
 import { encodeCommit } from "../../../src/core/metadata.js";
-import { bsdiffPrefixSuffix, bspatch, encodeOff } from "../../../src/delta/bspatch.js";
+import { bsdiff } from "../../../src/delta/bsdiff.js";
+import { bspatch, encodeOff } from "../../../src/delta/bspatch.js";
 import {
   checksumToMb64,
   deltaDir,
@@ -87,18 +88,34 @@ describe("delta varints", () => {
 });
 
 describe("bspatch", () => {
-  it("applies what bsdiffPrefixSuffix() makes, for any pair of files", () => {
+  it("applies what bsdiff() makes, for any pair of files", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), (a, b) => {
-        expect(Buffer.from(bspatch(a, bsdiffPrefixSuffix(a, b), b.length))).toEqual(Buffer.from(b));
+        expect(Buffer.from(bspatch(a, bsdiff(a, b), b.length))).toEqual(Buffer.from(b));
       }),
+    );
+  });
+  it("round-trips related files (an insertion, a deletion) with patches mostly of zeros", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 50, maxLength: 2000 }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.nat(),
+        fc.nat(),
+        (a, ins, at, cut) => {
+          const i = at % a.length;
+          const b = Buffer.concat([a.subarray(0, i), ins, a.subarray(Math.min(a.length, i + (cut % 20)))]);
+          const p = bsdiff(a, b);
+          expect(Buffer.from(bspatch(a, p, b.length))).toEqual(b);
+        },
+      ),
     );
   });
   it("patches an in-place change with mostly zeros", () => {
     const old = new Uint8Array(10000).map((_, i) => i & 0xff);
     const neu = Uint8Array.from(old);
     neu[5000] = 7;
-    const p = bsdiffPrefixSuffix(old, neu);
+    const p = bsdiff(old, neu);
     expect(p.filter((x) => x !== 0).length).toBeLessThan(40);
   });
   it("handles negative seeks (control values with the sign bit)", () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
 import { checksumContent, type FileHeader } from "../../../src/core/content-header.js";
-import { bsdiffPrefixSuffix } from "../../../src/delta/bspatch.js";
+import { bsdiff } from "../../../src/delta/bsdiff.js";
 import { countOps, executePart, OP } from "../../../src/delta/execute.js";
 import type { PartPayload } from "../../../src/delta/part.js";
 import type { DeltaObject } from "../../../src/delta/superblock.js";
@@ -102,7 +102,7 @@ describe("executePart()", () => {
     );
     expect(await run([fileObj], payload(blob, o1))).toBe(1);
     const neu = enc.encode("file CONTENT\n and more");
-    const patch = bsdiffPrefixSuffix(data, neu);
+    const patch = bsdiff(data, neu);
     const srcCs = Buffer.from(fileObj.checksum, "hex");
     const b = Buffer.concat([srcCs, patch]);
     const target: DeltaObject = { type: "file", checksum: checksumContent(REG, neu) };

@@ -12,14 +12,26 @@ export const command: CommandSpec = {
   repo: true,
   minArgs: 1,
   argsError: "PATH must be specified",
-  options: [{ long: "sign-type", arg: "NAME", help: "Signature type to use (defaults to 'ed25519')" }],
+  options: [
+    { long: "sign-type", arg: "NAME", help: "Signature type to use (defaults to 'ed25519')" },
+    // newer ostree (not 2022.7): public keys from a file, one per line
+    { long: "keys-file", arg: "NAME", help: "Read key(s) from file", hidden: true },
+  ],
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
     const { applyDeltaOffline } = await import("../../../delta/apply.js");
     const { resolve } = await import("node:path");
+    const keys: Array<string | Uint8Array> = args.positional.slice(1);
+    const keysFile = args.str("keys-file");
+    if (keysFile) {
+      const { getSignEngine } = await import("../../../sign/engine.js");
+      const { readKeysFile } = await import("../../../sign/keys.js");
+      const engine = await getSignEngine(args.str("sign-type") ?? "ed25519", ctx.env);
+      keys.push(...readKeysFile(engine, resolve(ctx.cwd, keysFile), "public"));
+    }
     await applyDeltaOffline(Repo.open(ctx.repoPath()), resolve(ctx.cwd, args.positional[0]!), {
       signType: args.str("sign-type"),
-      keys: args.positional.slice(1),
+      keys,
       env: ctx.env,
       signal: ctx.signal,
     });

@@ -5,6 +5,18 @@
  */
 import type { CommandSpec } from "../../command.js";
 
+async function signKeys(
+  type: string,
+  typed: string[],
+  keysFile: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Array<string | Uint8Array>> {
+  if (!keysFile) return typed;
+  const { getSignEngine } = await import("../../../sign/engine.js");
+  const { readKeysFile } = await import("../../../sign/keys.js");
+  return [...typed, ...readKeysFile(await getSignEngine(type, env), keysFile, "secret")];
+}
+
 export const command: CommandSpec = {
   name: "static-delta generate",
   summary: "Generate static delta files",
@@ -38,6 +50,8 @@ export const command: CommandSpec = {
     },
     { long: "sign", arg: "KEY_ID", repeat: true, help: "Sign the delta with" },
     { long: "sign-type", arg: "NAME", help: "Signature type to use (defaults to 'ed25519')" },
+    // newer ostree (not 2022.7): secret keys from a file, one per line
+    { long: "keys-file", arg: "NAME", help: "Read key(s) from file", hidden: true },
   ],
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
@@ -89,7 +103,12 @@ export const command: CommandSpec = {
       ...opts,
       bigEndian: endian !== undefined ? endian === "B" : args.has("swap-endianness"),
       signType: args.str("sign-type"),
-      signKeys: args.list("sign"),
+      signKeys: await signKeys(
+        args.str("sign-type") ?? "ed25519",
+        args.list("sign"),
+        args.str("keys-file"),
+        ctx.env,
+      ),
       env: ctx.env,
     });
     const e = (s: string): void => ctx.err.line(s);

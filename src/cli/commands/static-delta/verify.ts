@@ -12,7 +12,11 @@ export const command: CommandSpec = {
   repo: true,
   minArgs: 1,
   argsError: "DELTA must be specified",
-  options: [{ long: "sign-type", arg: "NAME", help: "Signature type to use (defaults to 'ed25519')" }],
+  options: [
+    { long: "sign-type", arg: "NAME", help: "Signature type to use (defaults to 'ed25519')" },
+    // newer ostree (not 2022.7): public keys from a file, one per line
+    { long: "keys-file", arg: "NAME", help: "Read key(s) from file", hidden: true },
+  ],
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
     const { parseDeltaArg, readSuperblockFileMaybe } = await import("../../../delta/store.js");
@@ -23,13 +27,16 @@ export const command: CommandSpec = {
     const d = parseDeltaArg(args.positional[0]!);
     const file = readSuperblockFileMaybe(repo, d);
     if (!file) throw new ArborError("NOT_FOUND", `Can't find delta ${deltaName(d)}`);
+    const type = args.str("sign-type") ?? "ed25519";
+    const keys: Array<string | Uint8Array> = args.positional.slice(1);
     try {
-      await verifySuperblockSignature(
-        file,
-        args.str("sign-type") ?? "ed25519",
-        args.positional.slice(1),
-        ctx.env,
-      );
+      const keysFile = args.str("keys-file");
+      if (keysFile) {
+        const { getSignEngine } = await import("../../../sign/engine.js");
+        const { readKeysFile } = await import("../../../sign/keys.js");
+        keys.push(...readKeysFile(await getSignEngine(type, ctx.env), keysFile, "public"));
+      }
+      await verifySuperblockSignature(file, type, keys, ctx.env);
     } catch (e) {
       if (!isArborError(e) || (e.code !== "SIGNATURE_INVALID" && e.code !== "SIGNATURE_MISSING")) throw e;
       ctx.out.line("Verification fails");
