@@ -5,7 +5,7 @@
  * file. Clients of a summary with `ostree.summary.indexed-deltas` fetch the index of the commit
  * they want instead of scanning the summary.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, opendirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "../core/checksum.js";
 import { decodeVarDict, encodeVarDict, lookup, type VarDict } from "../core/metadata.js";
@@ -36,17 +36,39 @@ function ls(p: string): string[] {
   }
 }
 
-/** Every well-named delta under `deltas/`, sorted by hex name. @throws ArborError IO */
-export function listDeltas(repo: Repo): DeltaEndpoints[] {
+/** Directory entries in the order the kernel returns them (readdirSync sorts them). */
+function lsRaw(p: string): string[] {
+  let dir: import("node:fs").Dir;
+  try {
+    dir = opendirSync(p);
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return [];
+    throw fromSystemError(`Cannot list "${p}"`, e);
+  }
+  const out: string[] = [];
+  try {
+    for (let d = dir.readSync(); d; d = dir.readSync()) out.push(d.name);
+  } finally {
+    dir.closeSync();
+  }
+  return out;
+}
+
+/**
+ * Every well-named delta under `deltas/`, in directory order (as `ostree static-delta list`
+ * prints them), or sorted by hex name.
+ * @throws ArborError IO
+ */
+export function listDeltas(repo: Repo, o: { sorted?: boolean } = {}): DeltaEndpoints[] {
   const root = join(repo.path, "deltas");
   const out: DeltaEndpoints[] = [];
-  for (const pre of ls(root)) {
-    for (const rest of ls(join(root, pre))) {
+  for (const pre of lsRaw(root)) {
+    for (const rest of lsRaw(join(root, pre))) {
       const d = deltaFromDirName(pre, rest);
       if (d) out.push(d);
     }
   }
-  return out.sort((a, b) => compareNames(deltaName(a), deltaName(b)));
+  return o.sorted ? out.sort((a, b) => compareNames(deltaName(a), deltaName(b))) : out;
 }
 
 /**
@@ -146,7 +168,7 @@ export function decodeDeltaIndex(bytes: Uint8Array): Map<string, string> {
 /** Stored deltas with the SHA-256 of their superblock files (those without one are skipped). */
 export function deltaDigests(repo: Repo): Array<{ delta: DeltaEndpoints; digest: string }> {
   const out: Array<{ delta: DeltaEndpoints; digest: string }> = [];
-  for (const d of listDeltas(repo)) {
+  for (const d of listDeltas(repo, { sorted: true })) {
     const sb = readSuperblockFileMaybe(repo, d);
     if (sb) out.push({ delta: d, digest: sha256Hex(sb) });
   }
@@ -156,10 +178,16 @@ export function deltaDigests(repo: Repo): Array<{ delta: DeltaEndpoints; digest:
 /**
  * Rewrite `delta-indexes/` from the deltas present (as `static-delta reindex` and `summary -u`):
  * one index per target commit; indexes for commits without deltas are removed unless `to` limits
- * the work to one commit.
+ * the work to one commit. Sets `core.indexed-deltas=true` in the config.
  * @throws ArborError IO
  */
 export function reindexDeltas(repo: Repo, to?: string): void {
+  // recorded in the config, as ostree does, so this repository is known to publish indexes
+  if (repo.config.get("core", "indexed-deltas") !== "true") {
+    repo.reloadConfig();
+    repo.config.set("core", "indexed-deltas", "true");
+    repo.saveConfig();
+  }
   const byTo = new Map<string, Array<[string, string]>>();
   for (const { delta, digest } of deltaDigests(repo)) {
     if (to && delta.to !== to) continue;
