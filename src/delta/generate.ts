@@ -3,9 +3,9 @@
  * the to-commit and not from the from-commit (all of them for a from-scratch delta), the commit
  * itself excluded (it is embedded in the superblock). Metadata and small content go whole into
  * parts (`S`); content of at least `minFallbackSize` bytes is listed as a fallback (clients fetch
- * it loose); a regular file that changed at the same path is sent as a bsdiff patch against the
- * old version (`r o B c R`) unless bsdiff is disabled or the files are larger than
- * `maxBsdiffSize`. Parts are cut at `maxChunkSize` bytes of blob and xz-compressed one at a time.
+ * it loose); a new regular file similar to an old one (similar.ts: same basename, size within 30%)
+ * is sent as a bsdiff patch against it (`r o B c R`) unless bsdiff is disabled or the pair is
+ * larger than `maxBsdiffSize`. Parts are cut at `maxChunkSize` bytes of blob, xz-compressed one at a time.
  */
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,6 +22,7 @@ import { commitmetaKey, type DeltaEndpoints, deltaDir, inlinePartKey } from "./n
 import { encodePartFile } from "./part.js";
 import { type BuiltPart, PartBuilder } from "./part-builder.js";
 import { type KeyInput, signSuperblock } from "./sign.js";
+import { type SizeNames, similarObjects } from "./similar.js";
 import { type DeltaFallback, type DeltaPartHeader, encodeSuperblock, withEndianness } from "./superblock.js";
 
 const MB = 1000 * 1000;
@@ -72,13 +73,13 @@ export interface GenerateReport {
 
 interface Reach {
   meta: Array<{ type: "dirtree" | "dirmeta"; checksum: string }>;
-  files: Map<string, string>; // checksum -> first path
-  byPath: Map<string, string>; // path -> checksum
+  files: Map<string, string>; // checksum -> first path (in walk order)
+  names: Map<string, Set<string>>; // checksum -> basenames
 }
 
 function reach(repo: Repo, commit: string): Reach {
   const c = repo.loadCommit(commit);
-  const r: Reach = { meta: [], files: new Map(), byPath: new Map() };
+  const r: Reach = { meta: [], files: new Map(), names: new Map() };
   const seenMeta = new Set<string>();
   const addMeta = (type: "dirtree" | "dirmeta", cs: string): boolean => {
     const k = `${cs}.${type}`;
@@ -93,7 +94,9 @@ function reach(repo: Repo, commit: string): Reach {
     const t = decodeDirtree(repo.readMetadata("dirtree", tree), `dirtree ${tree}`);
     for (const f of t.files) {
       const p = `${path}/${f.name}`;
-      r.byPath.set(p, f.checksum);
+      const names = r.names.get(f.checksum) ?? new Set<string>();
+      names.add(f.name);
+      r.names.set(f.checksum, names);
       if (!r.files.has(f.checksum)) r.files.set(f.checksum, p);
     }
     // an identical subtree seen before contributes the same objects (paths only matter for bsdiff)
@@ -102,6 +105,15 @@ function reach(repo: Repo, commit: string): Reach {
   };
   walk(c.rootTree, c.rootMeta, "");
   return r;
+}
+
+function regularFiles(repo: Repo, r: Reach): SizeNames[] {
+  const out: SizeNames[] = [];
+  for (const [cs] of r.files) {
+    const obj = statFileObject(repo, cs);
+    if (isReg(obj.header.mode)) out.push({ checksum: cs, size: obj.size, names: [...r.names.get(cs)!] });
+  }
+  return out;
 }
 
 function looseSize(repo: Repo, type: "file" | "dirtree" | "dirmeta", cs: string): number {
@@ -179,24 +191,26 @@ export async function generateDelta(repo: Repo, o: GenerateOptions): Promise<Gen
       await drain();
     }
     const fallbacks: DeltaFallback[] = [];
-    const modified: Array<{ cs: string; old: string }> = [];
-    for (const [cs, path] of toReach.files) {
+    const newRegular: SizeNames[] = [];
+    for (const [cs] of toReach.files) {
       if (fromReach?.files.has(cs)) continue;
       const obj = statFileObject(repo, cs);
       report.loose += looseSize(repo, "file", cs);
       if (isLnk(obj.header.mode)) report.newSymlink++;
       else report.newRegular++;
-      const old = fromReach?.byPath.get(path);
-      if (old && isReg(obj.header.mode) && old !== cs) modified.push({ cs, old });
+      if (isReg(obj.header.mode))
+        newRegular.push({ checksum: cs, size: obj.size, names: [...toReach.names.get(cs)!] });
     }
-    report.modified = modified.length;
+    const modified = fromReach ? similarObjects(regularFiles(repo, fromReach), newRegular) : new Map();
+    report.modified = modified.size;
     const patched = new Set<string>();
-    for (const { cs, old } of modified) {
+    for (const [cs, old] of modified) {
       if (o.disableBsdiff) break;
       const neu = statFileObject(repo, cs);
       const src = statFileObject(repo, old);
-      if (!isReg(src.header.mode) || neu.size >= minFallback) continue;
-      if (neu.size > maxBsdiff || src.size > maxBsdiff) continue;
+      // as ostree: only sources any client can read, and the pair within --max-bsdiff-size
+      if (!isReg(src.header.mode) || (src.header.mode & 0o004) === 0 || neu.size >= minFallback) continue;
+      if (neu.size + src.size > maxBsdiff) continue;
       const patch = bsdiff(readFileDataSync(src), readFileDataSync(neu));
       builder.addPatched({ type: "file", checksum: cs }, neu.header, neu.size, old, patch);
       patched.add(cs);
