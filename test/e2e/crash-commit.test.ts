@@ -31,11 +31,7 @@ function assertRepoValid(repo: string, ref: string): void {
   if (r.code === 0) ok(arbor(["ls", `--repo=${repo}`, "-R", ref]), "ls of the ref after a crash");
 }
 
-function runKilled(
-  args: string[],
-  delayMs: number,
-  env: Record<string, string> = {},
-): Promise<number | null> {
+function runKilled(args: string[], delayMs: number, env: Record<string, string> = {}): Promise<number | null> {
   return new Promise((resolve) => {
     const child = spawn(ARBOR, args, { stdio: "ignore", env: { ...process.env, ...env } });
     const timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
@@ -60,21 +56,12 @@ describe("kill -9 during commit", () => {
       ok(arbor(["init", `--repo=${repo}`, `--mode=${mode}`]));
       const args = ["commit", `--repo=${repo}`, "-b", "main", tree];
       // deterministic points: the N-th object written, published (renamed into objects/), the ref write
-      const points = [
-        "write-object:1",
-        "write-object:200",
-        "publish-object:1",
-        "publish-object:150",
-        "publish-object:420",
-        "write-ref:1",
-      ];
+      const points = ["write-object:1", "write-object:200", "publish-object:1", "publish-object:150", "publish-object:420", "write-ref:1"];
       for (const [i, p] of points.entries()) {
         // a fresh repository per point, so the N-th object is always reached (no deduplication)
         const fresh = join(t.dir, `kill-${mode}-${i}`);
         ok(arbor(["init", `--repo=${fresh}`, `--mode=${mode}`]));
-        const code = await runKilled(["commit", `--repo=${fresh}`, "-b", "main", tree], 60_000, {
-          ARBOR_FAULT: p,
-        });
+        const code = await runKilled(["commit", `--repo=${fresh}`, "-b", "main", tree], 60_000, { ARBOR_FAULT: p });
         expect(code, `fault ${p} should have killed the process`).toBeNull();
         assertRepoValid(fresh, "main");
       }
@@ -98,9 +85,7 @@ describe("disk full mid-commit", () => {
     const first = ok(arbor(["commit", `--repo=${repo}`, "-b", "main", tree]));
     const tree2 = join(t.dir, "tree2");
     makeTree(tree2, 100, 2);
-    const r = arbor(["commit", `--repo=${repo}`, "-b", "main", tree2], {
-      env: { ARBOR_FAULT_ENOSPC: "write-object:20" },
-    });
+    const r = arbor(["commit", `--repo=${repo}`, "-b", "main", tree2], { env: { ARBOR_FAULT_ENOSPC: "write-object:20" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: .*(No space|ENOSPC)/m);
     expect(ok(arbor(["rev-parse", `--repo=${repo}`, "main"]))).toBe(first);
@@ -117,10 +102,7 @@ describe("concurrent writers", () => {
         const c = spawn(cmd, args, { stdio: "ignore" });
         c.on("exit", resolve);
       });
-    const jobs = [
-      run(ARBOR, ["commit", `--repo=${repo}`, "-b", "a", tree]),
-      run(ARBOR, ["commit", `--repo=${repo}`, "-b", "b", tree]),
-    ];
+    const jobs = [run(ARBOR, ["commit", `--repo=${repo}`, "-b", "a", tree]), run(ARBOR, ["commit", `--repo=${repo}`, "-b", "b", tree])];
     if (hasOstree) jobs.push(run("ostree", ["commit", `--repo=${repo}`, "-b", "c", tree]));
     expect(await Promise.all(jobs)).toEqual(jobs.map(() => 0));
     const a = ok(arbor(["rev-parse", `--repo=${repo}`, "a"]));
