@@ -7,9 +7,18 @@ import type { Repo } from "../repo/repo.js";
 import type { ParsedArgs } from "./command.js";
 import type { Context } from "./context.js";
 
-export async function signCommitFromCli(_ctx: Context, args: ParsedArgs, repo: Repo, commit: string): Promise<void> {
+export async function signCommitFromCli(
+  _ctx: Context,
+  args: ParsedArgs,
+  repo: Repo,
+  commit: string,
+): Promise<void> {
   const mod = (await import("../sign/index.js").catch(() => null)) as null | {
-    signCommit?: (repo: Repo, commit: string, o: { type: string; keys: string[]; gpgKeys: string[]; gpgHomedir?: string }) => Promise<void>;
+    signCommit?: (
+      repo: Repo,
+      commit: string,
+      o: { type: string; keys: string[]; gpgKeys: string[]; gpgHomedir?: string },
+    ) => Promise<void>;
   };
   if (!mod?.signCommit) throw new ArborError("UNSUPPORTED", "Signing is not available in this build");
   await mod.signCommit(repo, commit, {

@@ -88,8 +88,8 @@ export async function fetchMetadata(
 }
 
 /**
- * Fetch a commit's detached metadata; null when the server has none (404).
- * @throws ArborError OBJECT_CORRUPT (not an a{sv}), NETWORK
+ * Fetch a commit's detached metadata; null when the server has none (404) or it is not an a{sv}.
+ * @throws ArborError NETWORK
  */
 export async function fetchCommitMeta(
   fetcher: Fetcher,
@@ -102,7 +102,13 @@ export async function fetchCommitMeta(
     signal,
   });
   if (!r) return null;
-  return { bytes: r.data, meta: decodeVarDict(r.data, `detached metadata of ${checksum}`) };
+  try {
+    return { bytes: r.data, meta: decodeVarDict(r.data, `detached metadata of ${checksum}`) };
+  } catch {
+    // Undecodable: treated as absent (not stored). A remote that requires signatures then
+    // refuses the commit for lack of them; one that does not still gets the commit (as ostree).
+    return null;
+  }
 }
 
 /** The most compressed bytes a raw-deflate stream of `size` bytes can reasonably need. */
