@@ -176,7 +176,8 @@ export function bsdiff(old: Uint8Array, neu: Uint8Array): Uint8Array {
   let lastoffset = 0;
   while (scan < newsize) {
     let oldscore = 0;
-    let scsc = (scan += len);
+    scan += len;
+    let scsc = scan;
     for (; scan < newsize; scan++) {
       ({ pos, len } = search(I, old, neu, scan));
       for (; scsc < scan + len; scsc++)
