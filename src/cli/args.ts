@@ -179,7 +179,7 @@ export interface HelpText {
 
 /** How an option is shown in the left column: `-b, --branch=BRANCH`. */
 export function optionLabel(o: OptionSpec): string {
-  const long = `--${o.long}${o.arg !== undefined ? `=${o.arg}` : ""}`;
+  const long = `--${o.long}${o.arg ? `=${o.arg}` : ""}`;
   return o.short !== undefined ? `-${o.short}, ${long}` : long;
 }
 

@@ -131,14 +131,14 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "remote refs", summary: "List remote refs", load: () => import("./commands/remote/refs.js") },
   { path: "remote summary", summary: "Show remote summary", load: () => import("./commands/remote/summary.js") },
 
-  { path: "static-delta list", summary: "List static delta files", load: "commands/static-delta/list.ts" },
-  { path: "static-delta show", summary: "Dump information on a delta", load: "commands/static-delta/show.ts" },
-  { path: "static-delta delete", summary: "Remove a delta", load: "commands/static-delta/delete.ts" },
-  { path: "static-delta generate", summary: "Generate static delta files", load: "commands/static-delta/generate.ts" },
-  { path: "static-delta apply-offline", summary: "Apply static delta file", load: "commands/static-delta/apply-offline.ts" },
-  { path: "static-delta verify", summary: "Verify static delta signatures", load: "commands/static-delta/verify.ts" },
-  { path: "static-delta indexes", summary: "List static delta indexes", load: "commands/static-delta/indexes.ts" },
-  { path: "static-delta reindex", summary: "Regenerate static delta indexes", load: "commands/static-delta/reindex.ts" },
+  { path: "static-delta list", summary: "List static delta files", load: () => import("./commands/static-delta/list.js") },
+  { path: "static-delta show", summary: "Dump information on a delta", load: () => import("./commands/static-delta/show.js") },
+  { path: "static-delta delete", summary: "Remove a delta", load: () => import("./commands/static-delta/delete.js") },
+  { path: "static-delta generate", summary: "Generate static delta files", load: () => import("./commands/static-delta/generate.js") },
+  { path: "static-delta apply-offline", summary: "Apply static delta file", load: () => import("./commands/static-delta/apply-offline.js") },
+  { path: "static-delta verify", summary: "Verify static delta signatures", load: () => import("./commands/static-delta/verify.js") },
+  { path: "static-delta indexes", summary: "List static delta indexes", load: () => import("./commands/static-delta/indexes.js") },
+  { path: "static-delta reindex", summary: "Regenerate static delta indexes", load: () => import("./commands/static-delta/reindex.js") },
 ];
 
 /**

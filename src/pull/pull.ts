@@ -24,6 +24,7 @@ import { Repo } from "../repo/repo.js";
 import type { Summary } from "../repo/summary.js";
 import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../sign/remote-verify.js";
 import { checkTimestamps, verifyBindings } from "./commit-checks.js";
+import { applyPullDeltas, type DeltaPullSummary, planPullDeltas } from "./delta-pull.js";
 import type { Fetcher, RetryPolicy } from "./fetcher.js";
 import { FileFetcher } from "./fetcher-file.js";
 import { HttpFetcher } from "./fetcher-http.js";
@@ -56,6 +57,8 @@ export interface PullOptions {
   /** Resolve and verify, write nothing (`--dry-run`). */
   dryRun?: boolean;
   requireStaticDeltas?: boolean;
+  /** Never use static deltas (`--disable-static-deltas`). */
+  disableStaticDeltas?: boolean;
   /** Refuse regular files with mode bits outside 0775 (`--bareuseronly-files`). */
   bareUserOnlyFiles?: boolean;
   /** Skip fsync/syncfs (`--disable-fsync`): faster, not crash-safe. */
@@ -98,6 +101,8 @@ export interface PullResult {
   refs: PulledRef[];
   stats: PullStats;
   dryRun: boolean;
+  /** The static deltas used (or, with dryRun, that would be). */
+  deltas?: DeltaPullSummary;
 }
 
 /** A fetcher for a remote's URL (http, https, file). @throws ArborError BAD_CONFIG */
@@ -223,10 +228,8 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
   const env = o.env ?? process.env;
   const fetcher = o.fetcher ?? fetcherForRemote(remote, { partialDir: join(repo.path, "tmp"), ...o });
   try {
-    if (o.requireStaticDeltas) {
-      if (repo.archive) throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
-      throw new ArborError("UNSUPPORTED", "Static deltas required, but none found");
-    }
+    if (o.requireStaticDeltas && repo.archive)
+      throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
     const policy = await verifyPolicyFor(remote, {
       env,
       gpgVerify: o.gpgVerify,
@@ -263,8 +266,11 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
         previous: t.ref === null ? null : o.mirror ? readRef(repo, t.ref) : readRef(repo, t.ref, o.remote),
       });
     }
+    // static deltas (src/pull/delta-pull.ts): chosen here, applied before the tree walk
+    const deltas = await planPullDeltas(repo, fetcher, rs.summary, result, o);
     run.stats.bytesTransferred = fetcher.bytesTransferred;
-    if (o.dryRun) return { remote: o.remote, refs: result, stats: run.stats, dryRun: true };
+    if (o.dryRun)
+      return { remote: o.remote, refs: result, stats: run.stats, dryRun: true, deltas: deltas.summary };
 
     const caches = (o.localcacheRepos ?? []).map((p) => Repo.open(p));
     // in memory only: this pull's transactions skip syncfs, the config file is untouched
@@ -282,6 +288,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       signal: o.signal,
     });
     try {
+      await applyPullDeltas(deltas, run.puller, fetcher, o.signal); // static deltas
       for (const { p } of proven) await run.store(p, o.depth ?? 0);
       await run.puller.drain();
       await run.puller.finish();
@@ -303,7 +310,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
     run.stats.bytesTransferred = fetcher.bytesTransferred;
     run.stats.elapsedMs = Date.now() - run.stats.startMs;
     run.stats.scanning = false;
-    return { remote: o.remote, refs: result, stats: run.stats, dryRun: false };
+    return { remote: o.remote, refs: result, stats: run.stats, dryRun: false, deltas: deltas.summary };
   } catch (e) {
     throw isArborError(e) ? e : withContext(`Cannot pull from remote "${o.remote}"`, e);
   } finally {

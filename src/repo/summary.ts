@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "../core/checksum.js";
 import { decodeVarDict, encodeVarDict, lookup, type VarDict } from "../core/metadata.js";
 import { isRef } from "../core/validate.js";
+import { reindexDeltas } from "../delta/store.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { bswap64, SUMMARY } from "../gvariant/formats.js";
 import { ghashOrderPairs } from "../gvariant/ghash-order.js";
@@ -277,6 +278,8 @@ export async function updateSummary(repo: Repo, opts: UpdateSummaryOptions = {})
   }
   let tmp: string | null = null;
   try {
+    // static deltas: like ostree, regenerating the summary rewrites delta-indexes/ (fact sheet §4.2)
+    reindexDeltas(repo);
     const summary = buildSummary(repo, opts);
     // ostree's summary -u reindexes deltas, which records that this repo publishes delta indexes
     if (repo.config.get("core", "indexed-deltas") !== "true") {

@@ -29,7 +29,7 @@ export const command: CommandSpec = {
     },
     {
       long: "require-static-deltas",
-      help: "Require static deltas (accepted; local pulls use no deltas, so this fails)",
+      help: "Require static deltas",
     },
     {
       long: "gpg-verify",
@@ -50,14 +50,15 @@ export const command: CommandSpec = {
     const { resolve } = await import("node:path");
     const dst = Repo.open(ctx.repoPath());
     const [srcArg, ...refs] = args.positional as [string, ...string[]];
-    if (args.has("require-static-deltas")) {
-      if (dst.archive) throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
-      throw new ArborError(
-        "UNSUPPORTED",
-        "Static deltas required, but pull-local does not use static deltas",
-      );
-    }
     const src = Repo.open(resolve(ctx.cwd, srcArg));
+    if (args.has("require-static-deltas")) {
+      // static deltas (src/pull/delta-local.ts): applied first; the pull below copies the rest
+      const { applyLocalDeltas } = await import("../../pull/delta-local.js");
+      await applyLocalDeltas(src, dst, refs.length ? refs : undefined, {
+        remote: args.str("remote"),
+        signal: ctx.signal,
+      });
+    }
     const progress = ctx.progress();
     const remote = args.str("remote");
     const result = await pullLocal(src, dst, {

@@ -111,6 +111,7 @@ export const command: CommandSpec = {
         : {}),
       dryRun: args.has("dry-run"),
       requireStaticDeltas: args.has("require-static-deltas"),
+      disableStaticDeltas: args.has("disable-static-deltas"),
       httpHeaders: headers,
       disableVerifyBindings: args.has("disable-verify-bindings"),
       bareUserOnlyFiles: args.has("bareuseronly-files"),
@@ -126,6 +127,15 @@ export const command: CommandSpec = {
     }
     if (result.dryRun) {
       progress.done();
+      const d = result.deltas;
+      if (d?.parts) {
+        // static deltas: ostree's wording (src/pull/delta-pull.ts)
+        const { formatSize } = await import("../output.js");
+        ctx.out.line(
+          `Delta update: 0/${d.parts} parts, ${formatSize(0)}/${formatSize(d.size)}, ${formatSize(d.usize)} total uncompressed`,
+        );
+        return;
+      }
       for (const r of result.refs)
         ctx.out.line(`${r.ref ?? r.commit}: ${r.previous ?? "(none)"} -> ${r.commit}`);
       return;

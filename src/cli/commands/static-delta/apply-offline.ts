@@ -1,0 +1,39 @@
+/**
+ * `static-delta apply-offline [--sign-type=NAME] PATH [KEY…]` (as `ostree static-delta
+ * apply-offline`): apply a delta directory or single-file delta; with keys (or
+ * `core.sign-verify-deltas`), its signature is verified first.
+ */
+import type { CommandSpec } from "../../command.js";
+
+export const command: CommandSpec = {
+  name: "static-delta apply-offline",
+  summary: "Apply static delta file",
+  usage: "[OPTION…]",
+  repo: true,
+  minArgs: 1,
+  argsError: "PATH must be specified",
+  options: [
+    { long: "sign-type", arg: "NAME", help: "Signature type to use (defaults to 'ed25519')" },
+    // newer ostree (not 2022.7): public keys from a file, one per line
+    { long: "keys-file", arg: "NAME", help: "Read key(s) from file", hidden: true },
+  ],
+  async run(ctx, args) {
+    const { Repo } = await import("../../../repo/repo.js");
+    const { applyDeltaOffline } = await import("../../../delta/apply.js");
+    const { resolve } = await import("node:path");
+    const keys: Array<string | Uint8Array> = args.positional.slice(1);
+    const keysFile = args.str("keys-file");
+    if (keysFile) {
+      const { getSignEngine } = await import("../../../sign/engine.js");
+      const { readKeysFile } = await import("../../../sign/keys.js");
+      const engine = await getSignEngine(args.str("sign-type") ?? "ed25519", ctx.env);
+      keys.push(...readKeysFile(engine, resolve(ctx.cwd, keysFile), "public"));
+    }
+    await applyDeltaOffline(Repo.open(ctx.repoPath()), resolve(ctx.cwd, args.positional[0]!), {
+      signType: args.str("sign-type"),
+      keys,
+      env: ctx.env,
+      signal: ctx.signal,
+    });
+  },
+};
