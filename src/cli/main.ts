@@ -15,6 +15,7 @@
 
 import { basename } from "node:path";
 import { isArborError } from "../errors.js";
+import { LIBOSTREE_COMPAT_VERSION } from "../pull/fetcher.js";
 import { formatHelp, parseArgs } from "./args.js";
 import type { CommandModule, CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 import { createContext } from "./context.js";
@@ -284,7 +285,11 @@ function leafHelp(prog: string, path: string, spec: CommandSpec): string {
   });
 }
 
-/** The `--version` text: ostree's YAML layout, for arbor. */
+/**
+ * The `--version` text: ostree's YAML layout (`libostree:` with `Version`, `Git`, `Features`),
+ * then arbor's own version. Returned whole so the caller writes it in one write(2): a reader that
+ * exits early (`grep -q`) must not race a series of small writes into SIGPIPE.
+ */
 export function versionText(): string {
   let version = "unknown";
   try {
@@ -295,7 +300,10 @@ export function versionText(): string {
   } catch {
     // A broken install still answers --version.
   }
-  return `arbor:\n Version: '${version}'\n Features:\n${FEATURES.map((f) => `  - ${f}\n`).join("")}`;
+  return (
+    `libostree:\n Version: '${LIBOSTREE_COMPAT_VERSION}'\n Git: arbor-${version}\n Features:\n` +
+    `${FEATURES.map((f) => `  - ${f}\n`).join("")}arbor:\n Version: '${version}'\n`
+  );
 }
 
 /**

@@ -10,6 +10,7 @@ import { Agent, type Dispatcher, ProxyAgent, request } from "undici";
 import { ArborError, fromSystemError } from "../errors.js";
 import {
   DEFAULT_RETRY,
+  DEFAULT_USER_AGENT,
   type FetchBase,
   type Fetched,
   type FetchedStream,
@@ -28,6 +29,8 @@ export interface HttpFetcherOptions {
   contentUrl?: string;
   /** Extra request headers (`--http-header K=V`). */
   headers?: Array<[string, string]>;
+  /** Text appended to the `User-Agent` (`--append-user-agent`). */
+  appendUserAgent?: string;
   tlsPermissive?: boolean;
   tlsCaPath?: string;
   tlsClientCertPath?: string;
@@ -118,7 +121,9 @@ export class HttpFetcher implements Fetcher {
       connect,
     };
     this.dispatcher = o.proxy ? new ProxyAgent({ uri: o.proxy, ...common }) : new Agent(common);
-    this.headers = { "user-agent": "arbor (libostree-compatible)" };
+    this.headers = {
+      "user-agent": o.appendUserAgent ? `${DEFAULT_USER_AGENT} ${o.appendUserAgent}` : DEFAULT_USER_AGENT,
+    };
     for (const [k, v] of o.headers ?? []) this.headers[k.toLowerCase()] = v;
   }
 

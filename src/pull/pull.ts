@@ -61,6 +61,8 @@ export interface PullOptions {
   /** Skip fsync/syncfs (`--disable-fsync`): faster, not crash-safe. */
   disableFsync?: boolean;
   httpHeaders?: Array<[string, string]>;
+  /** Appended to the `User-Agent` (`--append-user-agent`). */
+  appendUserAgent?: string;
   /** `--network-retries` (default 5). */
   networkRetries?: number;
   disableVerifyBindings?: boolean;
@@ -117,6 +119,7 @@ export function fetcherForRemote(remote: Remote | null, o: PullOptions): Fetcher
     url,
     contentUrl,
     headers: o.httpHeaders,
+    ...(o.appendUserAgent ? { appendUserAgent: o.appendUserAgent } : {}),
     tlsPermissive: bool("tls-permissive"),
     tlsCaPath: remote?.get("tls-ca-path"),
     tlsClientCertPath: remote?.get("tls-client-cert-path"),

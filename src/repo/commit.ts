@@ -10,17 +10,17 @@
  * that way); hashing runs on the main thread while compression (archive) runs on libuv's thread
  * pool with several files in flight, so both cores work.
  */
-import { type Dirent, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../core/checksum.js";
 import type { FileHeader, Xattrs } from "../core/content-header.js";
 import {
   type Commit,
-  type VarDict,
   encodeCommit,
   encodeDirmeta,
   encodeVarDict,
   lookup,
+  type VarDict,
 } from "../core/metadata.js";
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../core/mode.js";
 import { isValidFilename } from "../core/validate.js";
@@ -72,6 +72,12 @@ export interface CommitOptions extends CommitModifiers {
   bindRefs?: string[];
   /** Write nothing; just compute the checksum. */
   dryRun?: boolean;
+  /**
+   * Sign the new commit (`--sign`, `--gpg-sign`): given its checksum, exact bytes and detached
+   * metadata so far, return the detached metadata to store. Called inside the transaction, so the
+   * signatures are durable before the ref moves (as ostree signs before committing its transaction).
+   */
+  signDetached?: (commit: string, bytes: Uint8Array, detached: VarDict | null) => Promise<VarDict | null>;
   onProgress?: (p: { files: number; bytes: number }) => void;
   signal?: AbortSignal;
 }
@@ -416,8 +422,11 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     const bytes = encodeCommit(commit);
     if (!tx) return { commit: sha256Hex(bytes), written: false, stats: statsOf(imp, tx) };
     const cs = tx.writeMetadata("commit", bytes);
-    if (opts.detachedMetadata?.length)
-      tx.writeMetadataNamed("commitmeta", cs, encodeVarDict(opts.detachedMetadata), true);
+    // -- signing (see signDetached): before the ref moves, in the same transaction
+    let detached: VarDict | null = opts.detachedMetadata?.length ? opts.detachedMetadata : null;
+    if (opts.signDetached) detached = await opts.signDetached(cs, bytes, detached);
+    if (detached?.length) tx.writeMetadataNamed("commitmeta", cs, encodeVarDict(detached), true);
+    // -- end signing
     if (opts.branch) tx.setRef(opts.branch, cs);
     await tx.commit();
     return { commit: cs, written: true, stats: statsOf(imp, tx) };

@@ -48,6 +48,12 @@ export const command: CommandSpec = {
       help: "Add NAME=VALUE as HTTP header to all requests",
     },
     {
+      long: "append-user-agent",
+      arg: "NAME/VERSION",
+      help: "Append string to user agent",
+      hidden: true,
+    },
+    {
       long: "update-frequency",
       arg: "FREQUENCY",
       help: "Sets the update frequency, in milliseconds (0=1000ms) (default: 0)",
@@ -112,6 +118,7 @@ export const command: CommandSpec = {
       dryRun: args.has("dry-run"),
       requireStaticDeltas: args.has("require-static-deltas"),
       httpHeaders: headers,
+      ...(args.str("append-user-agent") ? { appendUserAgent: args.str("append-user-agent") } : {}),
       disableVerifyBindings: args.has("disable-verify-bindings"),
       bareUserOnlyFiles: args.has("bareuseronly-files"),
       disableFsync: args.has("disable-fsync"),
