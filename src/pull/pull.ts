@@ -21,7 +21,7 @@ import { fsyncPathSync } from "../io/fs.js";
 import { readRef, resolveRev, writeRefFile } from "../repo/refs.js";
 import { getRemote, type Remote } from "../repo/remotes.js";
 import { Repo } from "../repo/repo.js";
-import type { Summary } from "../repo/summary.js";
+import { maybeAutoUpdateSummary, type Summary } from "../repo/summary.js";
 import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../sign/remote-verify.js";
 import { checkTimestamps, verifyBindings } from "./commit-checks.js";
 import type { Fetcher, RetryPolicy } from "./fetcher.js";
@@ -298,6 +298,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       if (r.ref === null || r.previous === r.commit) continue;
       writeRefFile(repo, r.ref, r.commit, o.mirror ? null : o.remote);
     }
+    if (result.some((r) => r.ref !== null && r.previous !== r.commit)) await maybeAutoUpdateSummary(repo);
     if (o.mirror && !o.refs?.length && !remote.getList("branches")?.length && rs.bytes) {
       writeFileAtomicSync(join(repo.path, "summary"), rs.bytes, { mode: 0o644 });
       if (rs.sigBytes) writeFileAtomicSync(join(repo.path, "summary.sig"), rs.sigBytes, { mode: 0o644 });

@@ -26,6 +26,7 @@ import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { native } from "../io/native.js";
 import type { Repo } from "../repo/repo.js";
 import { decodeSignatureDict, decodeSummary, type Summary } from "../repo/summary.js";
+import { summaryCacheDir } from "../repo/summary-cache.js";
 import { type VerifyPolicy, verifySummaryForRemote } from "../sign/remote-verify.js";
 import type { Fetched, Fetcher } from "./fetcher.js";
 import { MAX_FETCHED_METADATA_SIZE } from "./objects.js";
@@ -46,9 +47,7 @@ interface CacheEntry {
   lastModified?: string;
 }
 
-function cacheDir(repo: Repo): string {
-  return join(repo.path, "tmp", "cache", "summaries");
-}
+const cacheDir = summaryCacheDir;
 
 function readCache(repo: Repo, name: string): CacheEntry | null {
   const p = join(cacheDir(repo), name);
@@ -207,25 +206,4 @@ export async function fetchRemoteSummary(
   return { bytes: sumF?.data ?? null, sigBytes: sigF?.data ?? null, summary, sig, fromCache };
 }
 
-/**
- * Remove cached summaries of remotes that no longer exist (`prune` does this in ostree).
- * @returns the names removed.
- */
-export function pruneSummaryCache(repo: Repo, remotes: Iterable<string>): string[] {
-  const keep = new Set(remotes);
-  const dir = cacheDir(repo);
-  const removed: string[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const n of names) {
-    const base = n.endsWith(".sig") ? n.slice(0, -4) : n;
-    if (keep.has(base)) continue;
-    rmSync(join(dir, n), { force: true });
-    removed.push(n);
-  }
-  return removed;
-}
+export { pruneSummaryCache } from "../repo/summary-cache.js";
