@@ -24,17 +24,7 @@ export interface TreeListEntry {
 
 function dirEntry(repo: Repo, path: string, tree: string, meta: string): TreeListEntry {
   const m = repo.loadDirmeta(meta);
-  return {
-    path,
-    type: "dir",
-    mode: m.mode | S_IFDIR,
-    uid: m.uid,
-    gid: m.gid,
-    size: 0,
-    checksum: tree,
-    metaChecksum: meta,
-    xattrs: m.xattrs,
-  };
+  return { path, type: "dir", mode: m.mode | S_IFDIR, uid: m.uid, gid: m.gid, size: 0, checksum: tree, metaChecksum: meta, xattrs: m.xattrs };
 }
 
 function fileEntry(repo: Repo, path: string, checksum: string): TreeListEntry {
@@ -57,13 +47,7 @@ function fileEntry(repo: Repo, path: string, checksum: string): TreeListEntry {
  * List `path` in a tree: the entry itself, then (unless dirOnly) its children, recursively with
  * `recursive`. Null if the path does not exist.
  */
-export function listTree(
-  repo: Repo,
-  rootTree: string,
-  rootMeta: string,
-  path: string,
-  o: { recursive?: boolean; dirOnly?: boolean },
-): TreeListEntry[] | null {
+export function listTree(repo: Repo, rootTree: string, rootMeta: string, path: string, o: { recursive?: boolean; dirOnly?: boolean }): TreeListEntry[] | null {
   const hit = lookupPath(repo, rootTree, rootMeta, path);
   if (!hit) return null;
   if (hit.kind === "file") return [fileEntry(repo, hit.path, hit.checksum)];

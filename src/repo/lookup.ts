@@ -34,11 +34,5 @@ export function lookupPath(repo: Repo, rootTree: string, rootMeta: string, path:
     if (f && i === parts.length - 1) return { kind: "file", name, path: at, checksum: f.checksum };
     return null;
   }
-  return {
-    kind: "dir",
-    name: parts.length ? parts[parts.length - 1]! : "/",
-    path: `/${parts.join("/")}`,
-    tree,
-    meta,
-  };
+  return { kind: "dir", name: parts.length ? parts[parts.length - 1]! : "/", path: `/${parts.join("/")}`, tree, meta };
 }

@@ -7,16 +7,16 @@
  *  - archive: `.filez` = framed `(tuuuusa(ayay))` header + raw-deflate data.
  * Everything read is checked for consistency (sizes, modes); hashes are checked by fsck and pull.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, readSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInflateRaw, inflateRawSync } from "node:zlib";
 import {
+  type FileHeader,
   decodeArchiveHeader,
   decodeUserMeta,
-  type FileHeader,
   splitFramedHeader,
 } from "../core/content-header.js";
-import { isLnk, isReg, S_IFMT } from "../core/mode.js";
+import { S_IFMT, isLnk, isReg } from "../core/mode.js";
 import { validateChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { native } from "../io/native.js";

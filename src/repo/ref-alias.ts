@@ -16,8 +16,7 @@ import type { Repo } from "./repo.js";
 export function createRefAlias(repo: Repo, alias: string, target: string): void {
   validateRef(alias);
   validateRef(target);
-  if (!readRef(repo, target))
-    throw new ArborError("NOT_FOUND", `Cannot create alias "${alias}": "${target}" is not a local ref`);
+  if (!readRef(repo, target)) throw new ArborError("NOT_FOUND", `Cannot create alias "${alias}": "${target}" is not a local ref`);
   if (alias === target) throw new ArborError("USAGE", `Cannot create alias "${alias}" to itself`);
   const heads = join(repo.path, "refs/heads");
   const p = join(heads, alias);

@@ -8,24 +8,23 @@
  * canonical form; a ref names a commit whose objects are all present unless the commit is marked
  * partial in `state/`.
  */
-
+import { fs } from "../io/node-builtins.js";
 import { join, resolve } from "node:path";
 import {
   type Commit,
   type Dirmeta,
   type Dirtree,
+  type VarDict,
   decodeCommit,
   decodeDirmeta,
   decodeDirtree,
   decodeVarDict,
-  type VarDict,
 } from "../core/metadata.js";
 import { objectRelPath } from "../core/object-path.js";
-import { isMetadataType, type ObjectType } from "../core/object-type.js";
+import { type ObjectType, isMetadataType } from "../core/object-type.js";
 import { validateChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
-import { fs } from "../io/node-builtins.js";
 import { KeyFile } from "./config.js";
 
 export type RepoMode = "bare" | "bare-user" | "bare-user-only" | "archive";
@@ -278,8 +277,7 @@ export class Repo {
   /** All commits marked partial. */
   listPartialCommits(): string[] {
     try {
-      return fs
-        .readdirSync(join(this.path, "state"))
+      return fs.readdirSync(join(this.path, "state"))
         .filter((n) => n.endsWith(".commitpartial"))
         .map((n) => n.slice(0, -".commitpartial".length));
     } catch {

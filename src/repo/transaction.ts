@@ -28,8 +28,8 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
+  readdirSync,
   renameSync,
   rmSync,
   statSync,
@@ -41,17 +41,17 @@ import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
 import { sha256Hex } from "../core/checksum.js";
 import {
+  type FileHeader,
   contentHasher,
   encodeArchiveHeader,
   encodeUserMeta,
-  type FileHeader,
 } from "../core/content-header.js";
 import { isLnk, isReg } from "../core/mode.js";
 import { objectRelPath } from "../core/object-path.js";
 import type { ObjectType } from "../core/object-type.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { faultPoint } from "../io/fs.js";
-import { acquireLock, type LockHandle } from "../io/lock.js";
+import { type LockHandle, acquireLock } from "../io/lock.js";
 import { native } from "../io/native.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
@@ -308,10 +308,7 @@ export class Transaction {
     const mode = this.repo.mode;
     if (mode === "bare-user-only") {
       if (h.uid !== 0 || h.gid !== 0 || h.xattrs.length) {
-        throw new ArborError(
-          "UNSUPPORTED",
-          "Content with owner or xattrs cannot be stored in a bare-user-only repository",
-        );
+        throw new ArborError("UNSUPPORTED", "Content with owner or xattrs cannot be stored in a bare-user-only repository");
       }
       if (!isLnk(h.mode) && (h.mode & 0o7777 & ~0o775) !== 0) {
         throw new ArborError(

@@ -40,16 +40,7 @@ export const command: CommandSpec = {
       if (!found) throw new ArborError("NOT_FOUND", `No such file or directory: ${p}`);
       for (const e of found) {
         if (ctx.json) {
-          entries.push({
-            path: e.path,
-            type: e.type,
-            mode: e.mode,
-            uid: e.uid,
-            gid: e.gid,
-            size: e.size,
-            checksum: e.checksum,
-            ...(e.target !== undefined ? { target: e.target } : {}),
-          });
+          entries.push({ path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, checksum: e.checksum, ...(e.target !== undefined ? { target: e.target } : {}) });
           continue;
         }
         if (nul) {

@@ -10,11 +10,7 @@ export const command: CommandSpec = {
   options: [
     { long: "delete", help: "Delete refs which match PREFIX, rather than listing them" },
     { long: "list", help: "Do not remove the prefix from the refs" },
-    {
-      long: "alias",
-      short: "A",
-      help: "If used with --create, create an alias, otherwise just list aliases",
-    },
+    { long: "alias", short: "A", help: "If used with --create, create an alias, otherwise just list aliases" },
     { long: "create", arg: "NEWREF", help: "Create a new ref for an existing commit" },
     { long: "collections", short: "c", help: "Enable listing collection IDs for refs" },
     { long: "force", help: "Overwrite existing refs when creating" },
@@ -31,8 +27,7 @@ export const command: CommandSpec = {
       if (!target) throw ctx.usageError("Usage: refs --create=NEWREF EXISTING");
       validateRef(create);
       const existing = refs.readRef(repo, create);
-      if (existing && !args.has("force"))
-        throw new ArborError("EXISTS", `--create specified but ref ${create} already exists`);
+      if (existing && !args.has("force")) throw new ArborError("EXISTS", `--create specified but ref ${create} already exists`);
       if (args.has("alias")) {
         const { createRefAlias } = await import("../../repo/ref-alias.js");
         createRefAlias(repo, create, target);
@@ -40,11 +35,7 @@ export const command: CommandSpec = {
         return;
       }
       const cs = refs.resolveRev(repo, target)!;
-      if (!repo.hasObject("commit", cs))
-        throw new ArborError(
-          "NOT_FOUND",
-          `Cannot create ref ${create}: commit ${cs} is not in the repository`,
-        );
+      if (!repo.hasObject("commit", cs)) throw new ArborError("NOT_FOUND", `Cannot create ref ${create}: commit ${cs} is not in the repository`);
       refs.writeRefFile(repo, create, cs);
       await autoSummary(repo);
       return;
@@ -54,9 +45,7 @@ export const command: CommandSpec = {
     if (args.has("delete")) {
       if (!args.positional.length) throw ctx.usageError("At least one PREFIX is required when deleting refs");
       for (const p of args.positional) {
-        const matches = all.filter(
-          (r) => r.name === p || r.name.startsWith(p.endsWith("/") || p.endsWith(":") ? p : `${p}/`),
-        );
+        const matches = all.filter((r) => r.name === p || r.name.startsWith(p.endsWith("/") || p.endsWith(":") ? p : `${p}/`));
         for (const r of matches) refs.writeRefFile(repo, r.ref, null, r.remote);
       }
       await autoSummary(repo);
@@ -68,12 +57,7 @@ export const command: CommandSpec = {
       for (const r of all) {
         if (aliasesOnly && !r.aliasOf) continue;
         if (p === null) {
-          rows.push({
-            name: r.name,
-            shown: aliasesOnly ? `${r.name} -> ${r.aliasOf}` : r.name,
-            checksum: r.checksum,
-            ...(r.aliasOf ? { aliasOf: r.aliasOf } : {}),
-          });
+          rows.push({ name: r.name, shown: aliasesOnly ? `${r.name} -> ${r.aliasOf}` : r.name, checksum: r.checksum, ...(r.aliasOf ? { aliasOf: r.aliasOf } : {}) });
           continue;
         }
         const pre = p.endsWith("/") || p.endsWith(":") ? p : `${p}/`;
@@ -83,13 +67,7 @@ export const command: CommandSpec = {
       }
     }
     if (ctx.json) {
-      ctx.printJson("RefList", {
-        refs: rows.map(({ name, checksum, aliasOf }) => ({
-          name,
-          checksum,
-          ...(aliasOf ? { aliasOf } : {}),
-        })),
-      });
+      ctx.printJson("RefList", { refs: rows.map(({ name, checksum, aliasOf }) => ({ name, checksum, ...(aliasOf ? { aliasOf } : {}) })) });
       return;
     }
     if (args.has("collections")) {
