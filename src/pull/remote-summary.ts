@@ -7,16 +7,7 @@
  * it (`gpg-verify-summary`, `sign-verify-summary`); a cached summary that fails verification is
  * fetched again before giving up.
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  utimesSync,
-} from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import type { VarDict } from "../core/metadata.js";
 import { ArborError, errnoCode } from "../errors.js";
