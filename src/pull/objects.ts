@@ -88,21 +88,29 @@ export async function fetchMetadata(
 }
 
 /**
- * Fetch a commit's detached metadata; null when the server has none (404).
- * @throws ArborError OBJECT_CORRUPT (not an a{sv}), NETWORK
+ * Fetch a commit's detached metadata; null when the server has none (404). Bytes that are not a
+ * valid `a{sv}` come back with `meta: null` and the decoding error in `invalid`: the caller
+ * refuses them when signatures are required, and otherwise ignores them (ostree then stores a
+ * normalized, emptied dictionary; arbor stores nothing).
+ * @throws ArborError NETWORK, OBJECT_CORRUPT (larger than the metadata limit)
  */
 export async function fetchCommitMeta(
   fetcher: Fetcher,
   checksum: string,
   signal?: AbortSignal,
-): Promise<{ bytes: Uint8Array; meta: VarDict } | null> {
+): Promise<{ bytes: Uint8Array; meta: VarDict | null; invalid?: ArborError } | null> {
   const r = await fetcher.get("url", remoteObjectPath("commitmeta", checksum), {
     optional: true,
     maxBytes: MAX_FETCHED_METADATA_SIZE,
     signal,
   });
   if (!r) return null;
-  return { bytes: r.data, meta: decodeVarDict(r.data, `detached metadata of ${checksum}`) };
+  try {
+    return { bytes: r.data, meta: decodeVarDict(r.data, `detached metadata of ${checksum}`) };
+  } catch (e) {
+    if (!(e instanceof ArborError)) throw e;
+    return { bytes: r.data, meta: null, invalid: e };
+  }
 }
 
 /** The most compressed bytes a raw-deflate stream of `size` bytes can reasonably need. */
