@@ -59,6 +59,34 @@ export function writeRefFile(
 ): void {
   const p = refPath(repo, ref, remote);
   const name = remote ? `${remote}:${ref}` : ref;
+  const top = remote === null ? join(repo.path, "refs/heads") : join(repo.path, "refs/remotes", remote);
+  writeRefAt(p, top, name, ref, checksum);
+}
+
+/** A collection ID: reverse-DNS, at least two dot-separated elements of [A-Za-z0-9_-], none starting with a digit. */
+const COLLECTION_ID = /^(?:[A-Za-z_-][A-Za-z0-9_-]*)(?:\.[A-Za-z_-][A-Za-z0-9_-]*)+$/;
+
+/**
+ * Point the collection ref `(collectionId, ref)` at a commit (null deletes it), as
+ * `ostree refs --collections --create=COLLECTION:REF`: the repository's own collection is
+ * `refs/heads/REF`, any other `refs/mirrors/COLLECTION/REF`.
+ * @throws ArborError BAD_NAME (collection ID), BAD_REF, EXISTS, IO
+ */
+export function writeCollectionRefFile(
+  repo: Repo,
+  collectionId: string,
+  ref: string,
+  checksum: string | null,
+): void {
+  if (collectionId.length > 255 || !COLLECTION_ID.test(collectionId))
+    throw new ArborError("BAD_NAME", `Invalid collection ID ${collectionId}`);
+  if (collectionId === repo.collectionId) return writeRefFile(repo, ref, checksum);
+  validateRef(ref);
+  const top = join(repo.path, "refs/mirrors", collectionId);
+  writeRefAt(join(top, ref), top, `(${collectionId}, ${ref})`, ref, checksum);
+}
+
+function writeRefAt(p: string, top: string, name: string, ref: string, checksum: string | null): void {
   if (checksum === null) {
     try {
       fs.unlinkSync(p);
@@ -67,7 +95,6 @@ export function writeRefFile(
       return;
     }
     // remove now-empty parent directories, as ostree does, up to refs/heads or refs/remotes/R
-    const top = remote === null ? join(repo.path, "refs/heads") : join(repo.path, "refs/remotes", remote);
     for (let d = dirname(p); d.startsWith(`${top}/`); d = dirname(d)) {
       try {
         fs.rmdirSync(d);

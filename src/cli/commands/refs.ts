@@ -25,8 +25,12 @@ export const command: CommandSpec = {
     if (create) {
       const target = args.positional[0];
       if (!target) throw ctx.usageError("Usage: refs --create=NEWREF EXISTING");
-      validateRef(create);
-      const existing = refs.readRef(repo, create);
+      // --collections --create=COLLECTION:REF names a collection ref
+      const colon = args.has("collections") && !args.has("alias") ? create.indexOf(":") : -1;
+      const collectionRef: [string, string] | null =
+        colon > 0 ? [create.slice(0, colon), create.slice(colon + 1)] : null;
+      validateRef(collectionRef ? collectionRef[1] : create);
+      const existing = collectionRef ? null : refs.readRef(repo, create);
       if (existing && !args.has("force")) throw new ArborError("EXISTS", `--create specified but ref ${create} already exists`);
       if (args.has("alias")) {
         const { createRefAlias } = await import("../../repo/ref-alias.js");
@@ -36,8 +40,35 @@ export const command: CommandSpec = {
       }
       const cs = refs.resolveRev(repo, target)!;
       if (!repo.hasObject("commit", cs)) throw new ArborError("NOT_FOUND", `Cannot create ref ${create}: commit ${cs} is not in the repository`);
-      refs.writeRefFile(repo, create, cs);
+      if (collectionRef) refs.writeCollectionRefFile(repo, collectionRef[0], collectionRef[1], cs);
+      else refs.writeRefFile(repo, create, cs);
       await autoSummary(repo);
+      return;
+    }
+    if (args.has("collections")) {
+      // ostree: the argument is a collection ID to match; --delete deletes every matching ref
+      const { findRemote } = await import("../../repo/remotes.js");
+      const match = args.positional[0];
+      const rows: Array<{ cid: string; ref: string; remote: string | null; mirror: boolean }> = [];
+      const own = repo.collectionId;
+      if (own && (!match || match === own))
+        for (const r of refs.listRefs(repo, { kind: "heads" })) rows.push({ cid: own, ref: r.ref, remote: null, mirror: false });
+      for (const r of refs.listRefs(repo, { kind: "mirrors" }))
+        if (r.remote && (!match || match === r.remote)) rows.push({ cid: r.remote, ref: r.ref, remote: r.remote, mirror: true });
+      for (const r of refs.listRefs(repo, { kind: "remotes" })) {
+        const cid = r.remote ? findRemote(repo, r.remote)?.get("collection-id") : undefined;
+        if (cid && (!match || match === cid)) rows.push({ cid, ref: r.ref, remote: r.remote, mirror: false });
+      }
+      if (args.has("delete")) {
+        for (const r of rows) {
+          if (r.mirror) refs.writeCollectionRefFile(repo, r.cid, r.ref, null);
+          else refs.writeRefFile(repo, r.ref, null, r.remote);
+        }
+        await autoSummary(repo);
+        return;
+      }
+      const lines = rows.map((r) => `(${r.cid}, ${r.ref})`).sort();
+      for (const l of [...new Set(lines)]) ctx.out.line(l);
       return;
     }
     const prefixes = args.positional.length ? args.positional : [null];
@@ -68,11 +99,6 @@ export const command: CommandSpec = {
     }
     if (ctx.json) {
       ctx.printJson("RefList", { refs: rows.map(({ name, checksum, aliasOf }) => ({ name, checksum, ...(aliasOf ? { aliasOf } : {}) })) });
-      return;
-    }
-    if (args.has("collections")) {
-      const cid = repo.collectionId;
-      for (const r of rows) ctx.out.line(`(${cid ?? "(none)"}, ${r.shown})`);
       return;
     }
     for (const r of rows) ctx.out.line(r.shown);
