@@ -80,7 +80,10 @@ export function writeCollectionRefFile(
 ): void {
   if (collectionId.length > 255 || !COLLECTION_ID.test(collectionId))
     throw new ArborError("BAD_NAME", `Invalid collection ID ${collectionId}`);
-  if (collectionId === repo.collectionId) return writeRefFile(repo, ref, checksum);
+  if (collectionId === repo.collectionId) {
+    writeRefFile(repo, ref, checksum);
+    return;
+  }
   validateRef(ref);
   const top = join(repo.path, "refs/mirrors", collectionId);
   writeRefAt(join(top, ref), top, `(${collectionId}, ${ref})`, ref, checksum);
