@@ -22,6 +22,7 @@ import {
   withRetries,
 } from "./fetcher.js";
 import { isResumablePath, PartialStore } from "./partial-download.js";
+import { guardConnections, unguardConnections } from "./undici-guard.js";
 
 export interface HttpFetcherOptions {
   url: string;
@@ -93,7 +94,10 @@ function drop(res: Dispatcher.ResponseData): void {
 export class HttpFetcher implements Fetcher {
   readonly location: string;
   private readonly bases: Record<FetchBase, Base>;
-  private readonly dispatcher: Dispatcher;
+  private dispatcher: Dispatcher;
+  private readonly makeDispatcher: () => Dispatcher;
+  /** When the dispatcher was last replaced by {@link resetConnections} (ms). */
+  private lastReset = 0;
   private readonly headers: Record<string, string>;
   private readonly policy: RetryPolicy;
   private readonly partial: PartialStore | null;
@@ -120,7 +124,9 @@ export class HttpFetcher implements Fetcher {
       bodyTimeout: timeout,
       connect,
     };
-    this.dispatcher = o.proxy ? new ProxyAgent({ uri: o.proxy, ...common }) : new Agent(common);
+    this.makeDispatcher = () => (o.proxy ? new ProxyAgent({ uri: o.proxy, ...common }) : new Agent(common));
+    this.dispatcher = this.makeDispatcher();
+    guardConnections(this);
     this.headers = {
       "user-agent": o.appendUserAgent ? `${DEFAULT_USER_AGENT} ${o.appendUserAgent}` : DEFAULT_USER_AGENT,
     };
@@ -318,7 +324,24 @@ export class HttpFetcher implements Fetcher {
     };
   }
 
+  /**
+   * Abandon every connection and continue on fresh ones: the requests in flight fail with a
+   * transient error and are retried. Called by the undici guard (undici-guard.ts) after undici's
+   * HTTP/1 client threw from a broken connection. A burst of such throws (the same socket's 'end'
+   * then 'close') resets once.
+   */
+  resetConnections(cause: Error): void {
+    const now = Date.now();
+    if (now - this.lastReset < 1000) return;
+    this.lastReset = now;
+    const old = this.dispatcher;
+    this.dispatcher = this.makeDispatcher();
+    const err = new TransientError(`HTTP connection reset after a client fault: ${cause.message}`, cause);
+    old.destroy(err).catch(() => {});
+  }
+
   async close(): Promise<void> {
+    unguardConnections(this);
     await this.dispatcher.close().catch(() => {});
   }
 }
