@@ -126,9 +126,9 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "remote list", summary: "List remote repository names", load: () => import("./commands/remote/list.js") },
   { path: "remote gpg-import", summary: "Import GPG keys", load: () => import("./commands/remote/gpg-import.js") },
   { path: "remote gpg-list-keys", summary: "Show remote GPG keys", load: () => import("./commands/remote/gpg-list-keys.js") },
-  { path: "remote add-cookie", summary: "Add a cookie to remote", load: "commands/remote/add-cookie.ts" },
-  { path: "remote delete-cookie", summary: "Remove one cookie from remote", load: "commands/remote/delete-cookie.ts" },
-  { path: "remote list-cookies", summary: "Show remote repository cookies", load: "commands/remote/list-cookies.ts" },
+  { path: "remote add-cookie", summary: "Add a cookie to remote", load: () => import("./commands/remote/add-cookie.js") },
+  { path: "remote delete-cookie", summary: "Remove one cookie from remote", load: () => import("./commands/remote/delete-cookie.js") },
+  { path: "remote list-cookies", summary: "Show remote repository cookies", load: () => import("./commands/remote/list-cookies.js") },
   { path: "remote refs", summary: "List remote refs", load: () => import("./commands/remote/refs.js") },
   { path: "remote summary", summary: "Show remote summary", load: () => import("./commands/remote/summary.js") },
 

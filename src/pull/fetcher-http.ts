@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { Agent, type Dispatcher, ProxyAgent, request } from "undici";
 import { ArborError, fromSystemError } from "../errors.js";
+import { type Cookie, cookieHeader } from "./cookies.js";
 import {
   DEFAULT_RETRY,
   DEFAULT_USER_AGENT,
@@ -30,6 +31,8 @@ export interface HttpFetcherOptions {
   contentUrl?: string;
   /** Extra request headers (`--http-header K=V`). */
   headers?: Array<[string, string]>;
+  /** Cookies sent with the requests whose URL they match (the remote's cookie jar). */
+  cookies?: Cookie[];
   /** Text appended to the `User-Agent` (`--append-user-agent`). */
   appendUserAgent?: string;
   tlsPermissive?: boolean;
@@ -99,6 +102,7 @@ export class HttpFetcher implements Fetcher {
   /** When the dispatcher was last replaced by {@link resetConnections} (ms). */
   private lastReset = 0;
   private readonly headers: Record<string, string>;
+  private readonly cookies: Cookie[];
   private readonly policy: RetryPolicy;
   private readonly partial: PartialStore | null;
   private transferred = 0;
@@ -131,6 +135,7 @@ export class HttpFetcher implements Fetcher {
       "user-agent": o.appendUserAgent ? `${DEFAULT_USER_AGENT} ${o.appendUserAgent}` : DEFAULT_USER_AGENT,
     };
     for (const [k, v] of o.headers ?? []) this.headers[k.toLowerCase()] = v;
+    this.cookies = o.cookies ?? [];
   }
 
   get bytesTransferred(): number {
@@ -151,6 +156,8 @@ export class HttpFetcher implements Fetcher {
     const url = joinUrl(b.url, path);
     const headers: Record<string, string> = { ...this.headers };
     if (b.auth) headers.authorization = b.auth;
+    const cookie = cookieHeader(this.cookies, url);
+    if (cookie) headers.cookie = cookie;
     if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
     if (opts.ifModifiedSince) headers["if-modified-since"] = opts.ifModifiedSince;
     if (rangeFrom > 0) headers.range = `bytes=${rangeFrom}-`;

@@ -24,6 +24,7 @@ import { Repo } from "../repo/repo.js";
 import { maybeAutoUpdateSummary, type Summary } from "../repo/summary.js";
 import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../sign/remote-verify.js";
 import { checkTimestamps, verifyBindings } from "./commit-checks.js";
+import { cookieJarPath, readCookies } from "./cookies.js";
 import type { Fetcher, RetryPolicy } from "./fetcher.js";
 import { FileFetcher } from "./fetcher-file.js";
 import { HttpFetcher } from "./fetcher-http.js";
@@ -53,6 +54,8 @@ export interface PullOptions {
   timestampCheck?: boolean;
   /** Compare against this revision instead (`--timestamp-check-from-rev`). */
   timestampCheckFromRev?: string;
+  /** Cache the remote's summary under DIR/summaries instead of the repo's (`--cache-dir`). */
+  cacheDir?: string;
   /** Resolve and verify, write nothing (`--dry-run`). */
   dryRun?: boolean;
   requireStaticDeltas?: boolean;
@@ -102,8 +105,11 @@ export interface PullResult {
   dryRun: boolean;
 }
 
-/** A fetcher for a remote's URL (http, https, file). @throws ArborError BAD_CONFIG */
-export function fetcherForRemote(remote: Remote | null, o: PullOptions): Fetcher {
+/**
+ * A fetcher for a remote's URL (http, https, file); `repoPath` locates the remote's cookie jar.
+ * @throws ArborError BAD_CONFIG
+ */
+export function fetcherForRemote(remote: Remote | null, o: PullOptions, repoPath?: string): Fetcher {
   const url = o.url ?? remote?.url;
   if (!url) throw new ArborError("BAD_CONFIG", `No "url" option in remote "${o.remote}"`);
   const contentUrl = remote?.get("contenturl");
@@ -119,6 +125,7 @@ export function fetcherForRemote(remote: Remote | null, o: PullOptions): Fetcher
     url,
     contentUrl,
     headers: o.httpHeaders,
+    cookies: repoPath && remote ? readCookies(cookieJarPath(repoPath, remote.name)) : [],
     ...(o.appendUserAgent ? { appendUserAgent: o.appendUserAgent } : {}),
     tlsPermissive: bool("tls-permissive"),
     tlsCaPath: remote?.get("tls-ca-path"),
@@ -229,7 +236,8 @@ function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
 export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
   const remote = getRemote(repo, o.remote);
   const env = o.env ?? process.env;
-  const fetcher = o.fetcher ?? fetcherForRemote(remote, { partialDir: join(repo.path, "tmp"), ...o });
+  const fetcher =
+    o.fetcher ?? fetcherForRemote(remote, { partialDir: join(repo.path, "tmp"), ...o }, repo.path);
   try {
     if (o.requireStaticDeltas) {
       if (repo.archive) throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
@@ -242,6 +250,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
     });
     const rs: RemoteSummary = await fetchRemoteSummary(repo, o.remote, fetcher, {
       cacheName: o.url ? undefined : o.remote,
+      ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
       policy,
       failOnInvalidCache: (env.OSTREE_REPO_TEST_ERROR ?? "").split(/[,:; ]/).includes("invalid-cache"),
       signal: o.signal,
@@ -331,7 +340,7 @@ export async function fetchSummaryOfRemote(
   o: { env?: Readonly<Record<string, string | undefined>>; signal?: AbortSignal; fetcher?: Fetcher } = {},
 ): Promise<RemoteSummary> {
   const remote = getRemote(repo, name);
-  const fetcher = o.fetcher ?? fetcherForRemote(remote, { remote: name });
+  const fetcher = o.fetcher ?? fetcherForRemote(remote, { remote: name }, repo.path);
   try {
     const policy = await verifyPolicyFor(remote, { env: o.env });
     return await fetchRemoteSummary(repo, name, fetcher, { cacheName: name, policy, signal: o.signal });

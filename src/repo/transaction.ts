@@ -37,6 +37,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { promises as fsPromises } from "node:fs";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
 import { sha256Hex } from "../core/checksum.js";
@@ -411,9 +412,9 @@ export class Transaction {
         const last: Staged[] = [];
         for (const s of this.staged.values())
           (s.type === "commit" || s.type === "commitmeta" ? last : first).push(s);
-        this.publish(first);
-        this.publish(last.filter((s) => s.type === "commitmeta"));
-        this.publish(last.filter((s) => s.type === "commit"));
+        await this.publish(first);
+        await this.publish(last.filter((s) => s.type === "commitmeta"));
+        await this.publish(last.filter((s) => s.type === "commit"));
       }
       for (const u of this.refUpdates) {
         faultPoint("write-ref");
@@ -444,7 +445,7 @@ export class Transaction {
     }
   }
 
-  private publish(items: Staged[]): void {
+  private async publish(items: Staged[]): Promise<void> {
     if (!items.length) return;
     const dirs = new Set<string>();
     let newDir = false;
@@ -463,8 +464,10 @@ export class Transaction {
       renameSync(join(this.stagingDir, s.rel.slice("objects/".length)), join(this.repo.path, s.rel));
     }
     if (!this.repo.config.getBool("core", "fsync", true)) return;
-    for (const d of dirs) fsyncFile(join(this.repo.path, d));
-    if (newDir) fsyncFile(join(this.repo.path, "objects"));
+    // -- the directory fsyncs run in parallel on the thread pool (up to 256 per batch, each a
+    // journal wait): many in flight cost far less than one after another on the main thread
+    await Promise.all([...dirs].map((d) => fsyncFileAsync(join(this.repo.path, d))));
+    if (newDir) await fsyncFileAsync(join(this.repo.path, "objects"));
   }
 
   /** Discard everything staged; refs are not touched. */
@@ -488,6 +491,15 @@ function writeWhole(p: string, b: Uint8Array, mode: number): void {
     writeAll(fd, b);
   } finally {
     closeSync(fd);
+  }
+}
+
+async function fsyncFileAsync(p: string): Promise<void> {
+  const fh = await fsPromises.open(p, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

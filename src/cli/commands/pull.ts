@@ -16,7 +16,7 @@ export const command: CommandSpec = {
   argsError: "REMOTE must be specified",
   options: [
     { long: "commit-metadata-only", help: "Fetch only the commit metadata" },
-    { long: "cache-dir", arg: "DIR", help: "Use custom cache dir", hidden: true },
+    { long: "cache-dir", arg: "DIR", help: "Use custom cache dir" },
     { long: "disable-fsync", help: "Do not invoke fsync()" },
     {
       long: "per-object-fsync",
@@ -115,6 +115,7 @@ export const command: CommandSpec = {
       ...(args.str("timestamp-check-from-rev")
         ? { timestampCheckFromRev: args.str("timestamp-check-from-rev") }
         : {}),
+      ...(args.str("cache-dir") ? { cacheDir: resolve(ctx.cwd, args.str("cache-dir")!) } : {}),
       dryRun: args.has("dry-run"),
       requireStaticDeltas: args.has("require-static-deltas"),
       httpHeaders: headers,
