@@ -223,6 +223,22 @@ class PullRun {
   }
 }
 
+/**
+ * The collection ID a pulled commit must be bound to: a `file://` source repository's own (as
+ * ostree, which reads the local repo), else the remote's `collection-id`.
+ */
+function bindingCollectionId(remote: Remote, url: string | undefined): string | undefined {
+  const u = url ?? remote.url;
+  if (u?.startsWith("file://")) {
+    try {
+      return Repo.open(decodeURIComponent(new URL(u).pathname)).collectionId || undefined;
+    } catch {
+      // not a repository we can open: the fetch will say so
+    }
+  }
+  return remote.get("collection-id");
+}
+
 function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
   if (o.timestampCheckFromRev) return resolveRev(repo, o.timestampCheckFromRev, { allowNoent: false });
   return o.mirror ? readRef(repo, ref) : readRef(repo, ref, o.remote);
@@ -263,7 +279,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       fetcher,
       needsPolicy ? policy : null,
       rs.summary,
-      remote.get("collection-id"),
+      bindingCollectionId(remote, o.url),
     );
     const result: PulledRef[] = [];
     const proven: Array<{ t: (typeof targets)[number]; p: ProvenCommit }> = [];

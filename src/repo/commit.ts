@@ -339,7 +339,9 @@ export function buildCommitMetadata(opts: {
   };
   for (const [k, v] of opts.user) put(k, v);
   if (opts.bindRefs.length) put("ostree.ref-binding", new Variant("as", [...new Set(opts.bindRefs)].sort()));
-  if (opts.collectionId && opts.bindRefs.length)
+  // as ostree: --add-metadata-string=ostree.collection-binding=… overrides the repo's collection ID
+  const userBinding = opts.user.some(([k]) => k === "ostree.collection-binding");
+  if (opts.collectionId && opts.bindRefs.length && !userBinding)
     put("ostree.collection-binding", new Variant("s", opts.collectionId));
   if (opts.bootable) {
     // insertion order matters for hash collisions: ostree adds ostree.bootable, then ostree.linux

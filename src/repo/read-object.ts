@@ -144,7 +144,7 @@ export function statFileObject(repo: Repo, checksum: string): FileObject {
   } catch (e) {
     if (e instanceof ArborError) throw e;
     if (errnoCode(e) === "ENOENT") {
-      throw new ArborError("OBJECT_NOT_FOUND", `No such content object ${checksum}`, {
+      throw new ArborError("OBJECT_NOT_FOUND", `Couldn't find file object '${checksum}'`, {
         data: { checksum, type: "file" },
       });
     }
