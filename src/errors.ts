@@ -37,7 +37,11 @@ export class ArborError extends Error {
   readonly code: ErrorCode;
   readonly data?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, options?: { data?: Record<string, unknown>; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { data?: Record<string, unknown>; cause?: unknown },
+  ) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = "ArborError";
     this.code = code;
@@ -66,8 +70,7 @@ export function fromSystemError(action: string, e: unknown): ArborError {
   if (e instanceof ArborError) return withContext(action, e);
   const c = errnoCode(e);
   const detail = e instanceof Error ? e.message : String(e);
-  const code: ErrorCode =
-    c === "ENOSPC" || c === "EDQUOT" ? "NO_SPACE" : c === "ENOENT" ? "NOT_FOUND" : "IO";
+  const code: ErrorCode = c === "ENOSPC" || c === "EDQUOT" ? "NO_SPACE" : c === "ENOENT" ? "NOT_FOUND" : "IO";
   return new ArborError(code, `${action}: ${detail}`, { cause: e, data: c ? { errno: c } : undefined });
 }
 

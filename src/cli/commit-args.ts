@@ -129,6 +129,7 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
     ...(ownerGid !== undefined ? { ownerGid } : {}),
     canonicalPermissions: args.has("canonical-permissions"),
     noXattrs: args.has("no-xattrs"),
+    modeRoExecutables: args.has("mode-ro-executables"),
     ...(skipListFile
       ? {
           skipList: new Set(

@@ -11,11 +11,11 @@ export function formatDate(seconds: number): string {
   return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
+/** Each line indented by 4 spaces, as ostree's dump_indented_lines (no line for a trailing "\n"). */
 function indent(text: string): string {
-  return text
-    .split("\n")
-    .map((l) => `    ${l}`)
-    .join("\n");
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map((l) => `    ${l}`).join("\n");
 }
 
 /** The block `ostree log`/`ostree show` print for one commit (ends with a blank line). */

@@ -34,6 +34,8 @@ function closestShift(n: number): number {
 }
 
 class Table {
+  constructor(private readonly hashOf: (key: string) => number = gStrHash) {}
+
   shift = MIN_SHIFT;
   size = 1 << MIN_SHIFT;
   mod = PRIME_MOD[MIN_SHIFT]!;
@@ -48,7 +50,7 @@ class Table {
   }
 
   insert(key: string): void {
-    let hash = gStrHash(key);
+    let hash = this.hashOf(key) >>> 0;
     if (hash < 2) hash = 2; // 0 = unused, 1 = tombstone
     let i = this.index(hash);
     let step = 0;
@@ -118,10 +120,11 @@ class Table {
 
 /**
  * The order in which a GHashTable (hence a GVariantDict) built by inserting `keys` in this order
- * iterates them. Re-inserting a key keeps its slot.
+ * iterates them. Re-inserting a key keeps its slot. `hash` replaces g_str_hash for tables with
+ * another hash function (e.g. ostree_collection_ref_hash over an encoded key).
  */
-export function ghashOrder(keys: Iterable<string>): string[] {
-  const t = new Table();
+export function ghashOrder(keys: Iterable<string>, hash: (key: string) => number = gStrHash): string[] {
+  const t = new Table(hash);
   for (const k of keys) t.insert(k);
   return t.keys.filter((k): k is string => k !== null);
 }

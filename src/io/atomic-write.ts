@@ -16,11 +16,12 @@
  *
  * Fault points: `atomic-write.before-rename`, `atomic-write.after-rename`.
  */
-import { crypto, fs } from "./node-builtins.js";
+
 import type * as fspTypes from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fromSystemError } from "../errors.js";
 import { faultPoint, fsyncPath, fsyncPathSync } from "./fs.js";
+import { crypto, fs } from "./node-builtins.js";
 
 /** Options for {@link writeFileAtomic}. */
 export interface WriteFileAtomicOptions {

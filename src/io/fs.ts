@@ -13,11 +13,12 @@
  * error from its N-th hit on, like a disk that has filled up. The variables are read once; when
  * neither is set a fault point costs one comparison.
  */
-import { fs } from "./node-builtins.js";
+
 import type * as fspTypes from "node:fs/promises";
 import { join } from "node:path";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { FS_APPEND_FL, FS_IMMUTABLE_FL, native } from "./native.js";
+import { fs } from "./node-builtins.js";
 
 /**
  * True if something exists at `path`. A final symlink is not followed, so a dangling symlink
@@ -238,7 +239,9 @@ export function resetFaultPoints(env: NodeJS.ProcessEnv = process.env): void {
   const enospc = parseFaultSpec("ARBOR_FAULT_ENOSPC", env.ARBOR_FAULT_ENOSPC);
   const pause = parseFaultSpec("ARBOR_FAULT_PAUSE", env.ARBOR_FAULT_PAUSE);
   faults =
-    kill || enospc || pause ? { ...(kill ? { kill } : {}), ...(enospc ? { enospc } : {}), ...(pause ? { pause } : {}) } : null;
+    kill || enospc || pause
+      ? { ...(kill ? { kill } : {}), ...(enospc ? { enospc } : {}), ...(pause ? { pause } : {}) }
+      : null;
 }
 
 /**

@@ -88,17 +88,14 @@ export async function fetchMetadata(
 }
 
 /**
- * Fetch a commit's detached metadata; null when the server has none (404). Bytes that are not a
- * valid `a{sv}` come back with `meta: null` and the decoding error in `invalid`: the caller
- * refuses them when signatures are required, and otherwise ignores them (ostree then stores a
- * normalized, emptied dictionary; arbor stores nothing).
- * @throws ArborError NETWORK, OBJECT_CORRUPT (larger than the metadata limit)
+ * Fetch a commit's detached metadata; null when the server has none (404) or it is not an a{sv}.
+ * @throws ArborError NETWORK
  */
 export async function fetchCommitMeta(
   fetcher: Fetcher,
   checksum: string,
   signal?: AbortSignal,
-): Promise<{ bytes: Uint8Array; meta: VarDict | null; invalid?: ArborError } | null> {
+): Promise<{ bytes: Uint8Array; meta: VarDict } | null> {
   const r = await fetcher.get("url", remoteObjectPath("commitmeta", checksum), {
     optional: true,
     maxBytes: MAX_FETCHED_METADATA_SIZE,
@@ -107,9 +104,10 @@ export async function fetchCommitMeta(
   if (!r) return null;
   try {
     return { bytes: r.data, meta: decodeVarDict(r.data, `detached metadata of ${checksum}`) };
-  } catch (e) {
-    if (!(e instanceof ArborError)) throw e;
-    return { bytes: r.data, meta: null, invalid: e };
+  } catch {
+    // Undecodable: treated as absent (not stored). A remote that requires signatures then
+    // refuses the commit for lack of them; one that does not still gets the commit (as ostree).
+    return null;
   }
 }
 

@@ -143,7 +143,7 @@ interface ProvenCommit {
   checksum: string;
   bytes: Uint8Array;
   commit: Commit;
-  meta: { bytes: Uint8Array; meta: VarDict | null } | null;
+  meta: { bytes: Uint8Array; meta: VarDict } | null;
   local: boolean;
 }
 
@@ -164,12 +164,7 @@ class PullRun {
 
   /** Fetch (or load) a commit and its detached metadata, and verify it as the remote requires. */
   async prove(checksum: string, ref: string | null, optional: boolean): Promise<ProvenCommit | null> {
-    let meta = await fetchCommitMeta(this.fetcher, checksum, this.o.signal);
-    if (meta?.invalid) {
-      // unreadable signatures: fatal when the remote requires them, else ignored (as ostree)
-      if (this.policy) throw meta.invalid;
-      meta = null;
-    }
+    const meta = await fetchCommitMeta(this.fetcher, checksum, this.o.signal);
     // ostree counts the detached-metadata request even when the server has none (404)
     this.stats.fetchedMetadata++;
     let bytes = this.repo.readMetadataMaybe("commit", checksum);

@@ -1,41 +1,28 @@
 /**
- * `checkout`: materialise a commit's tree (or a subpath of it) into a directory.
+ * `checkout`: materialise a commit's tree (or a subpath of it) into a directory, with ostree's
+ * rules (2022.7, checked against it):
+ * - Hardlinks to objects when the object *is* the file: bare repos in normal mode, bare-user and
+ *   bare-user-only repos in user mode (bare-user-only always checks out in user mode). Symlinks
+ *   of bare-user(-only) repos, empty files and (user mode) unreadable files are always copied.
+ * - `requireHardlinks` (-H) fails on the first file that cannot be hardlinked, in ostree's words.
+ * - Directories that already existed (union modes) keep their owner, mode and mtime; new ones get
+ *   their dirmeta mode (`& 0775` for bare-user-only or `bareuseronlyDirs`), owner and xattrs
+ *   unless in user mode, and mtime 0 unless `forceCopy`.
+ * - Overwrite modes: none (an existing path is an error), union (replace files), union-add (keep
+ *   what exists), union-identical (an existing file must be the same object, else "File exists").
  *
- * From bare repos files are hardlinked to their objects when the object on disk is exactly what
- * the checkout needs (bare: always; bare-user: in user mode; bare-user-only: always), otherwise
- * copied. Directories get their dirmeta mode (and owner/xattrs unless in user mode) and mtime 0.
- *
- * Safety: every name comes from a validated dirtree (no `/`, `.`, `..`); the destination is
- * created by us, and in union modes an existing symlink where a directory is needed is refused,
- * so nothing is ever written outside the destination.
+ * Safety: names come from validated dirtrees (no `/`, `.`, `..`); an existing symlink where a
+ * directory is needed is refused, so nothing is written outside the destination.
  */
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  copyFileSync,
-  fchmodSync,
-  fchownSync,
-  lchownSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  utimesSync,
-  writeSync,
-} from "node:fs";
+
 import { join } from "node:path";
-import type { FileHeader } from "../core/content-header.js";
-import type { Dirmeta } from "../core/metadata.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { native } from "../io/native.js";
-import { type FileObject, fileDataStream, readFileDataSync, statFileObject } from "./read-object.js";
+import { fs } from "../io/node-builtins.js";
+import { existingMatches, writeCopy } from "./checkout-copy.js";
+import { lookupPath } from "./lookup.js";
+import { type FileObject, statFileObject } from "./read-object.js";
 import { resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
 
@@ -45,7 +32,7 @@ export interface CheckoutOptions {
   dest: string;
   /** Check out only this path of the tree (e.g. `/usr/share`). */
   subpath?: string;
-  /** -U: don't set owners or xattrs; strip setuid/setgid. */
+  /** -U: don't set owners or xattrs; strip setuid/setgid from files. */
   userMode?: boolean;
   /** Overwrite existing files. */
   union?: boolean;
@@ -55,13 +42,15 @@ export interface CheckoutOptions {
   unionIdentical?: boolean;
   /** -H: fail rather than copy when a hardlink is not possible. */
   requireHardlinks?: boolean;
-  /** -C: always copy, never hardlink. */
+  /** -C: always copy, never hardlink (directories keep their real mtime). */
   forceCopy?: boolean;
+  /** -M: directories get `mode & 0775`. */
+  bareuseronlyDirs?: boolean;
   /** Process OCI/overlayfs whiteouts (`.wh.NAME` deletes NAME). */
   whiteouts?: boolean;
   /** With --subpath: succeed with nothing done if the path does not exist. */
   allowNoent?: boolean;
-  /** Paths (absolute in the tree) not to check out. */
+  /** Paths (relative to the checked-out root, starting with `/`) not to check out. */
   skipList?: Set<string>;
   onProgress?: (p: { files: number }) => void;
 }
@@ -73,305 +62,235 @@ export interface CheckoutStats {
   dirs: number;
 }
 
+/** How existing destination paths are treated. */
+export type Overwrite = "none" | "union" | "add" | "identical";
+
+const WHITEOUT_PREFIX = ".wh.";
+const OPAQUE_WHITEOUT = ".wh..wh..opq";
+const BIG = 8 * 1024 * 1024;
+
 class Checkout {
   readonly stats: CheckoutStats = { files: 0, hardlinked: 0, copied: 0, dirs: 0 };
-  private canLink: boolean;
-  private bigFiles: Array<{ obj: FileObject; path: string }> = [];
+  readonly userMode: boolean;
+  readonly overwrite: Overwrite;
+  private readonly repoDev: number;
+  private bigFiles: Array<{ obj: FileObject; path: string; unreadable: boolean }> = [];
   private dirsToStamp: string[] = [];
-  private skip?: Set<string>;
 
   constructor(
     readonly repo: Repo,
     readonly o: CheckoutOptions,
   ) {
-    this.skip = o.skipList;
-    this.canLink =
-      !o.forceCopy &&
-      !repo.archive &&
-      (repo.mode === "bare-user-only" ||
-        (repo.mode === "bare" && !o.userMode) ||
-        (repo.mode === "bare-user" && !!o.userMode));
-    if (o.requireHardlinks && !this.canLink) {
-      // ostree's wording (the suite greps for it); archive repos get the "Bare" message too.
-      throw new ArborError(
-        "UNSUPPORTED",
-        repo.mode === "bare-user" && !o.userMode
-          ? "User repository mode requires user checkout mode to hardlink"
-          : o.forceCopy
-            ? "Cannot specify both --require-hardlinks and --force-copy"
-            : "Bare repository mode cannot hardlink in user checkout mode",
-      );
-    }
+    if (o.requireHardlinks && o.forceCopy)
+      throw new ArborError("USAGE", "Cannot specify both --require-hardlinks and --force-copy");
+    // ostree forces user mode for bare-user-only repos: nothing else makes sense there
+    this.userMode = !!o.userMode || repo.mode === "bare-user-only";
+    this.overwrite = o.union ? "union" : o.unionAdd ? "add" : o.unionIdentical ? "identical" : "none";
+    this.repoDev = fs.statSync(repo.path).dev;
   }
 
-  private get union(): boolean {
-    return !!(this.o.union || this.o.unionAdd || this.o.unionIdentical);
-  }
-
-  /** Create (or in union modes, reuse) a directory; never through a symlink. */
-  makeDir(path: string, meta: Dirmeta): void {
+  /** Check out the directory (tree, meta) at `path`; `rel` is its path in the checkout ("" for the root). */
+  dir(path: string, tree: string, metaCs: string, rel: string): void {
+    if (rel && this.o.skipList?.has(rel)) return;
+    const dt = this.repo.loadDirtree(tree);
+    const meta = this.repo.loadDirmeta(metaCs);
+    if (this.o.whiteouts && dt.files.some((f) => f.name === OPAQUE_WHITEOUT))
+      fs.rmSync(path, { recursive: true, force: true });
+    let didExist = false;
     try {
-      mkdirSync(path, { mode: 0o700 });
+      fs.mkdirSync(path, { mode: 0o700 });
       this.stats.dirs++;
     } catch (e) {
       if (errnoCode(e) !== "EEXIST") throw fromSystemError(`Cannot create directory "${path}"`, e);
-      const st = lstatSync(path);
-      if (!this.union) {
-        throw new ArborError(
-          "EXISTS",
-          `Cannot check out into "${path}": it already exists (use --union to merge)`,
-        );
-      }
-      if (st.isSymbolicLink()) {
+      if (this.overwrite === "none")
+        throw new ArborError("EXISTS", `Cannot check out into "${path}": File exists (use --union to merge)`);
+      const st = fs.lstatSync(path);
+      if (st.isSymbolicLink())
         throw new ArborError(
           "PATH_ESCAPE",
           `Cannot check out into "${path}": it is a symlink in the destination`,
         );
-      }
-      if (!st.isDirectory()) {
-        if (this.o.unionAdd) return;
-        if (this.o.unionIdentical)
-          throw new ArborError(
-            "EXISTS",
-            `Cannot check out "${path}": a file exists where the tree has a directory`,
-          );
-        rmSync(path, { force: true });
-        mkdirSync(path, { mode: 0o700 });
-      } else {
-        this.applyDirMeta(path, meta, false);
-        return;
-      }
+      if (!st.isDirectory())
+        throw new ArborError("EXISTS", `Cannot check out into "${path}": Not a directory`);
+      didExist = true;
     }
-    this.applyDirMeta(path, meta, true);
-  }
-
-  private applyDirMeta(path: string, meta: Dirmeta, fresh: boolean): void {
-    if (!this.o.userMode) {
-      chownSync(path, meta.uid, meta.gid);
-      for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
+    if (this.o.requireHardlinks) {
+      const dev = fs.statSync(path).dev;
+      if (dev !== this.repoDev)
+        throw new ArborError(
+          "UNSUPPORTED",
+          `Unable to do hardlink checkout across devices (src=${this.repoDev} destination=${dev})`,
+        );
     }
-    if (fresh || !this.o.unionAdd)
-      chmodSync(path, this.o.userMode ? meta.mode & 0o7777 & ~0o6000 : meta.mode & 0o7777);
-    this.dirsToStamp.push(path);
-  }
-
-  /** Make room for a file at `path` per the union mode; returns false to skip it. */
-  private prepareFile(path: string, checksum: string): boolean {
-    let st: import("node:fs").Stats;
-    try {
-      st = lstatSync(path);
-    } catch {
-      return true;
-    }
-    if (this.o.unionAdd) return false;
-    if (this.o.unionIdentical) {
-      if (st.isDirectory())
-        throw new ArborError("EXISTS", `Cannot check out "${path}": a directory is in the way`);
-      const obj = statFileObject(this.repo, checksum);
-      if (!sameAsObject(path, obj, st))
-        throw new ArborError("EXISTS", `Cannot check out "${path}": a different file exists`);
-      return false;
-    }
-    if (!this.o.union) throw new ArborError("EXISTS", `Cannot check out "${path}": it already exists`);
-    if (st.isDirectory()) rmSync(path, { recursive: true, force: true });
-    else unlinkSync(path);
-    return true;
-  }
-
-  file(path: string, checksum: string): void {
-    this.stats.files++;
-    if (this.union && !this.prepareFile(path, checksum)) return;
-    if (this.canLink && this.repo.mode !== "bare-user") {
-      // bare / bare-user-only: the object is exactly the file (or real symlink): link it
-      try {
-        linkSync(this.repo.objectPath(checksum, "file"), path);
-        this.stats.hardlinked++;
-        return;
-      } catch (e) {
-        const c = errnoCode(e);
-        if (c === "ENOENT")
-          throw new ArborError(
-            "OBJECT_NOT_FOUND",
-            `Cannot check out "${path}": content object ${checksum} is missing`,
-          );
-        if (this.o.requireHardlinks || (c !== "EXDEV" && c !== "EMLINK" && c !== "EPERM")) {
-          throw fromSystemError(`Cannot hardlink "${path}"`, e);
-        }
-      }
-    }
-    const obj = statFileObject(this.repo, checksum);
-    const h = obj.header;
-    if (isLnk(h.mode)) {
-      symlinkSync(h.symlinkTarget, path);
-      if (!this.o.userMode) {
-        try {
-          for (const [k, v] of h.xattrs) native().lsetxattr(path, k, v);
-          lchownSync(path, h.uid, h.gid);
-        } catch (e) {
-          throw fromSystemError(`Cannot set ownership of "${path}"`, e);
-        }
-      }
-      this.stats.copied++;
-      return;
-    }
-    if (this.canLink) {
-      // bare-user in user mode: regular file objects are hardlinkable
-      try {
-        linkSync(obj.path, path);
-        this.stats.hardlinked++;
-        return;
-      } catch (e) {
-        const c = errnoCode(e);
-        if (this.o.requireHardlinks || (c !== "EXDEV" && c !== "EMLINK" && c !== "EPERM"))
-          throw fromSystemError(`Cannot hardlink "${path}"`, e);
-      }
-    }
-    if (obj.size >= 8 * 1024 * 1024 && obj.compressed) {
-      this.bigFiles.push({ obj, path });
-      return;
-    }
-    if (!obj.compressed) {
-      copyFileSync(obj.path, path);
-      this.finishCopy(path, h);
-    } else {
-      const data = readFileDataSync(obj);
-      const fd = openSync(path, "wx", 0o600);
-      try {
-        let off = 0;
-        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-      } finally {
-        closeSync(fd);
-      }
-      this.finishCopy(path, h);
-    }
-    this.stats.copied++;
-  }
-
-  private finishCopy(path: string, h: FileHeader): void {
-    const fd = openSync(path, "r");
-    try {
-      if (!this.o.userMode) {
-        fchownSync(fd, h.uid, h.gid);
-        for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
-        fchmodSync(fd, h.mode & 0o7777);
-      } else fchmodSync(fd, h.mode & 0o7777 & ~0o6000);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  async finishBigFiles(): Promise<void> {
-    for (const { obj, path } of this.bigFiles) {
-      const { open } = await import("node:fs/promises");
-      const fh = await open(path, "wx", 0o600);
-      try {
-        for await (const chunk of fileDataStream(obj)) await fh.write(chunk);
-      } finally {
-        await fh.close();
-      }
-      this.finishCopy(path, obj.header);
-      this.stats.copied++;
-    }
-  }
-
-  dir(path: string, tree: string, meta: string, rel: string): void {
-    const dt = this.repo.loadDirtree(tree);
-    this.makeDir(path, this.repo.loadDirmeta(meta));
-    const whiteouts = this.o.whiteouts;
+    if (!didExist && !this.userMode) for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
     for (const f of dt.files) {
       const childRel = `${rel}/${f.name}`;
-      if (this.skip?.has(childRel)) continue;
-      if (whiteouts && f.name.startsWith(".wh.")) {
-        const target = f.name.slice(4);
-        if (target === ".wh..opq") continue;
-        rmSync(join(path, target), { recursive: true, force: true });
-        continue;
-      }
+      if (this.o.skipList?.has(childRel)) continue;
       try {
-        this.file(join(path, f.name), f.checksum);
+        this.file(path, f.name, f.checksum);
       } catch (e) {
         throw withContext(`Cannot check out "${childRel}"`, e);
       }
       if (this.stats.files % 1024 === 0) this.o.onProgress?.({ files: this.stats.files });
     }
-    for (const d of dt.dirs) {
-      const childRel = `${rel}/${d.name}`;
-      if (this.skip?.has(childRel)) continue;
-      this.dir(join(path, d.name), d.tree, d.meta, childRel);
+    for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
+    if (didExist) return;
+    const canonical = this.repo.mode === "bare-user-only" || this.o.bareuseronlyDirs;
+    fs.chmodSync(path, canonical ? meta.mode & 0o775 : meta.mode & 0o7777);
+    if (!this.userMode) fs.chownSync(path, meta.uid, meta.gid);
+    if (!this.o.forceCopy) this.dirsToStamp.push(path);
+  }
+
+  /** Check out one file object as `dir/name`. */
+  file(dir: string, name: string, checksum: string): void {
+    this.stats.files++;
+    const dest = join(dir, name);
+    const obj = statFileObject(this.repo, checksum);
+    const h = obj.header;
+    const isSym = isLnk(h.mode);
+    if (!isSym && this.o.whiteouts && name.startsWith(WHITEOUT_PREFIX)) {
+      const target = name.slice(WHITEOUT_PREFIX.length);
+      if (!target) throw new ArborError("OBJECT_CORRUPT", `Invalid empty whiteout '${name}'`);
+      if (name !== OPAQUE_WHITEOUT) fs.rmSync(join(dir, target), { recursive: true, force: true });
+      return;
+    }
+    const zeroSized = !isSym && obj.size === 0;
+    const unreadable = this.userMode && !isSym && (h.mode & 0o400) === 0;
+    if (!zeroSized && !unreadable && !this.o.forceCopy) {
+      const mode = this.repo.mode;
+      const userRepo = mode === "bare-user" || mode === "bare-user-only";
+      const hardlinkable = (mode === "bare" && !this.userMode) || (userRepo && this.userMode);
+      const bareUserSymlink = userRepo && isSym;
+      if (this.o.requireHardlinks && !hardlinkable && !bareUserSymlink) {
+        throw new ArborError(
+          "UNSUPPORTED",
+          userRepo
+            ? "User repository mode requires user checkout mode to hardlink"
+            : "Bare repository mode cannot hardlink in user checkout mode",
+        );
+      }
+      if (hardlinkable && !bareUserSymlink && this.hardlink(obj, dest)) return;
+    }
+    this.copy(obj, dest, unreadable);
+  }
+
+  /** Hardlink the object; false if the filesystem will not (then the caller copies). */
+  private hardlink(obj: FileObject, dest: string): boolean {
+    try {
+      fs.linkSync(obj.path, dest);
+      this.stats.hardlinked++;
+      return true;
+    } catch (e) {
+      const c = errnoCode(e);
+      if (!this.o.requireHardlinks && (c === "EMLINK" || c === "EXDEV" || c === "EPERM")) return false;
+      if (c === "ENOENT")
+        throw new ArborError(
+          "OBJECT_NOT_FOUND",
+          `Cannot check out "${dest}": content object ${obj.checksum} is missing`,
+        );
+      if (c !== "EEXIST") throw fromSystemError(`Cannot hardlink "${dest}"`, e);
+    }
+    if (this.overwrite === "add") return true;
+    if (this.overwrite === "none") throw new ArborError("EXISTS", `Cannot check out "${dest}": File exists`);
+    const src = fs.lstatSync(obj.path);
+    const cur = fs.lstatSync(dest);
+    const same = (src.dev === cur.dev && src.ino === cur.ino) || existingMatches(this.repo, obj, dest, cur);
+    if (same) return true;
+    if (this.overwrite === "identical")
+      throw new ArborError("EXISTS", `Cannot check out "${dest}": File exists`);
+    // union: link under a temporary name in the repo's tmp/, then rename over the file
+    if (cur.isDirectory() && !this.o.whiteouts)
+      throw new ArborError("EXISTS", `Cannot check out "${dest}": Is a directory`);
+    const tmp = join(
+      this.repo.path,
+      "tmp",
+      `checkout-union-${process.pid}-${Math.random().toString(36).slice(2)}`,
+    );
+    fs.linkSync(obj.path, tmp);
+    if (this.o.whiteouts) fs.rmSync(dest, { recursive: true, force: true });
+    fs.renameSync(tmp, dest);
+    this.stats.hardlinked++;
+    return true;
+  }
+
+  /** Make room for a copy per the overwrite mode; false to keep what is there. */
+  private makeRoom(obj: FileObject, dest: string): boolean {
+    let cur: import("node:fs").Stats;
+    try {
+      cur = fs.lstatSync(dest);
+    } catch {
+      return true;
+    }
+    switch (this.overwrite) {
+      case "none":
+        throw new ArborError("EXISTS", `Cannot check out "${dest}": File exists`);
+      case "add":
+        return false;
+      case "identical":
+        if (existingMatches(this.repo, obj, dest, cur)) return false;
+        throw new ArborError("EXISTS", `Cannot check out "${dest}": File exists`);
+      case "union":
+        if (this.o.whiteouts) fs.rmSync(dest, { recursive: true, force: true });
+        else if (cur.isDirectory())
+          throw new ArborError("EXISTS", `Cannot check out "${dest}": Is a directory`);
+        else fs.unlinkSync(dest);
+        return true;
+    }
+  }
+
+  private copy(obj: FileObject, dest: string, unreadable: boolean): void {
+    if (!this.makeRoom(obj, dest)) return;
+    if (obj.compressed && obj.size >= BIG && !isLnk(obj.header.mode)) {
+      this.bigFiles.push({ obj, path: dest, unreadable });
+      return;
+    }
+    writeCopy(obj, dest, this.finishOpts(unreadable));
+    this.stats.copied++;
+  }
+
+  private finishOpts(unreadable: boolean): { userMode: boolean; unreadable: boolean } {
+    return { userMode: this.userMode, unreadable };
+  }
+
+  async finishBigFiles(): Promise<void> {
+    for (const { obj, path, unreadable } of this.bigFiles) {
+      await writeCopy(obj, path, this.finishOpts(unreadable), true);
+      this.stats.copied++;
     }
   }
 
   stampDirs(): void {
     // children first (reverse creation order) so setting a parent's mtime is not undone
-    for (let i = this.dirsToStamp.length - 1; i >= 0; i--) utimesSync(this.dirsToStamp[i]!, 0, 0);
+    for (let i = this.dirsToStamp.length - 1; i >= 0; i--) fs.utimesSync(this.dirsToStamp[i]!, 0, 0);
   }
-}
-
-function sameAsObject(path: string, obj: FileObject, st: import("node:fs").Stats): boolean {
-  if (isLnk(obj.header.mode)) {
-    if (!st.isSymbolicLink()) return false;
-    return readlinkSync(path) === obj.header.symlinkTarget;
-  }
-  if (!st.isFile() || st.size !== obj.size) return false;
-  const a = readFileSync(path);
-  const b = readFileDataSync(obj);
-  return Buffer.compare(a, b) === 0;
-}
-
-/** Find (tree, meta) or file checksum at `subpath` of a commit. */
-function lookupSubpath(
-  repo: Repo,
-  rootTree: string,
-  rootMeta: string,
-  subpath: string,
-): { kind: "dir"; tree: string; meta: string } | { kind: "file"; checksum: string; name: string } | null {
-  const parts = subpath.split("/").filter((p) => p && p !== ".");
-  let tree = rootTree;
-  let meta = rootMeta;
-  for (let i = 0; i < parts.length; i++) {
-    const dt = repo.loadDirtree(tree);
-    const d = dt.dirs.find((x) => x.name === parts[i]);
-    if (d) {
-      tree = d.tree;
-      meta = d.meta;
-      continue;
-    }
-    const f = dt.files.find((x) => x.name === parts[i]);
-    if (f && i === parts.length - 1) return { kind: "file", checksum: f.checksum, name: f.name };
-    return null;
-  }
-  return { kind: "dir", tree, meta };
 }
 
 /**
  * Check out a commit into `dest`.
- * @throws ArborError NOT_FOUND, EXISTS, PATH_ESCAPE, OBJECT_NOT_FOUND, OBJECT_CORRUPT, IO
+ * @throws ArborError NOT_FOUND, EXISTS, PATH_ESCAPE, UNSUPPORTED, USAGE, OBJECT_NOT_FOUND, OBJECT_CORRUPT, IO
  */
 export async function checkoutTree(repo: Repo, o: CheckoutOptions): Promise<CheckoutStats> {
   const cs = resolveRev(repo, o.rev)!;
   const commit = repo.loadCommit(cs);
   const co = new Checkout(repo, o);
-  const sub =
-    o.subpath && o.subpath !== "/"
-      ? lookupSubpath(repo, commit.rootTree, commit.rootMeta, o.subpath)
-      : { kind: "dir" as const, tree: commit.rootTree, meta: commit.rootMeta };
+  const sub = lookupPath(repo, commit.rootTree, commit.rootMeta, o.subpath ?? "/");
   if (!sub) {
     if (o.allowNoent) return co.stats;
-    throw new ArborError("NOT_FOUND", `Cannot check out "${o.subpath}": no such path in commit ${cs}`);
+    throw new ArborError("NOT_FOUND", `No such file or directory: ${o.subpath}`);
   }
   try {
     if (sub.kind === "file") {
       // a file subpath is checked out as DEST/NAME, DEST being created if needed
       try {
-        mkdirSync(o.dest);
+        fs.mkdirSync(o.dest);
       } catch (e) {
         if (errnoCode(e) !== "EEXIST") throw e;
-        if (lstatSync(o.dest).isSymbolicLink())
+        if (fs.lstatSync(o.dest).isSymbolicLink())
           throw new ArborError("PATH_ESCAPE", `Cannot check out into "${o.dest}": it is a symlink`);
       }
-      co.file(join(o.dest, sub.name), sub.checksum);
+      co.file(o.dest, sub.name, sub.checksum);
     } else {
-      co.dir(o.dest, sub.tree, sub.meta, o.subpath && o.subpath !== "/" ? o.subpath.replace(/\/+$/, "") : "");
+      co.dir(o.dest, sub.tree, sub.meta, "");
     }
     await co.finishBigFiles();
     co.stampDirs();

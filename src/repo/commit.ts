@@ -23,7 +23,7 @@ import {
   type VarDict,
 } from "../core/metadata.js";
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../core/mode.js";
-import { isValidFilename } from "../core/validate.js";
+import { isValidFilename, parseRefspec } from "../core/validate.js";
 import { ArborError, fromSystemError, withContext } from "../errors.js";
 import { ghashOrderPairs } from "../gvariant/ghash-order.js";
 import { Variant } from "../gvariant/serialize.js";
@@ -49,6 +49,8 @@ export interface CommitModifiers {
   skipList?: Set<string>;
   /** Path → mode bits to add (`+MODE`) or set (`=MODE`), as `--statoverride`. */
   statOverride?: Map<string, { op: "add" | "set"; mode: number }>;
+  /** `--mode-ro-executables`: regular files with any execute bit lose their write bits. */
+  modeRoExecutables?: boolean;
 }
 
 export interface CommitOptions extends CommitModifiers {
@@ -86,7 +88,15 @@ export interface CommitResult {
   commit: string;
   /** False when --skip-if-unchanged found nothing to do. */
   written: boolean;
-  stats: { filesScanned: number; contentWritten: number; metadataWritten: number; bytesWritten: number };
+  stats: {
+    filesScanned: number;
+    contentWritten: number;
+    metadataWritten: number;
+    bytesWritten: number;
+    /** Objects handed to the transaction, new or not (`--table-output` totals). */
+    contentTotal: number;
+    metadataTotal: number;
+  };
 }
 
 /** Sink for imported content: writes objects or, for a dry run, only hashes. */
@@ -121,6 +131,7 @@ export class Importer {
     const m = this.mods;
     if (m.ownerUid !== undefined) uid = m.ownerUid;
     if (m.ownerGid !== undefined) gid = m.ownerGid;
+    if (m.modeRoExecutables && (mode & S_IFMT) === S_IFREG && (mode & 0o111) !== 0) mode &= ~0o222;
     const so = m.statOverride?.get(path);
     if (so) mode = so.op === "set" ? (mode & S_IFMT) | so.mode : mode | so.mode;
     if (m.canonicalPermissions || this.repo.mode === "bare-user-only") {
@@ -231,7 +242,11 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
     }
     for (const ent of entries) {
       const name = ent.name;
-      if (!isValidFilename(name) || name.includes("\uFFFD")) {
+      if (name.includes("\uFFFD")) {
+        // readdir decoded invalid UTF-8 bytes to U+FFFD; ostree's wording
+        throw new ArborError("BAD_NAME", `Cannot commit "${abs}": Invalid UTF-8 in filename ${name}`);
+      }
+      if (!isValidFilename(name)) {
         throw new ArborError("BAD_NAME", `Cannot commit "${join(abs, name)}": invalid file name`);
       }
       const childRel = `${rel}/${name}`;
@@ -358,6 +373,7 @@ export function buildCommitMetadata(opts: {
  * @throws ArborError USAGE, NOT_FOUND, BAD_NAME, NO_SPACE, IO
  */
 export async function commitTree(repo: Repo, opts: CommitOptions): Promise<CommitResult> {
+  const branchSpec = opts.branch ? parseRefspec(opts.branch) : null;
   const tx = opts.dryRun ? null : await Transaction.begin(repo, { signal: opts.signal });
   try {
     const sink: ContentSink = tx
@@ -429,7 +445,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     if (opts.signDetached) detached = await opts.signDetached(cs, bytes, detached);
     if (detached?.length) tx.writeMetadataNamed("commitmeta", cs, encodeVarDict(detached), true);
     // -- end signing
-    if (opts.branch) tx.setRef(opts.branch, cs);
+    if (branchSpec) tx.setRef(branchSpec.ref, cs, branchSpec.remote); // `-b REMOTE:REF` writes a remote ref
     await tx.commit();
     return { commit: cs, written: true, stats: statsOf(imp, tx) };
   } catch (e) {
@@ -444,6 +460,8 @@ function statsOf(imp: Importer, tx: Transaction | null): CommitResult["stats"] {
     contentWritten: tx?.stats.contentWritten ?? 0,
     metadataWritten: tx?.stats.metadataWritten ?? 0,
     bytesWritten: tx?.stats.contentBytesWritten ?? 0,
+    contentTotal: tx?.stats.contentTotal ?? 0,
+    metadataTotal: tx?.stats.metadataTotal ?? 0,
   };
 }
 

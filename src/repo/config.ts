@@ -12,7 +12,7 @@ interface Group {
   lines: Line[];
 }
 
-function unescape(v: string): string {
+function unescapeValue(v: string): string {
   return v.replace(/\\(.)/g, (m, c: string) => {
     switch (c) {
       case "s":
@@ -31,7 +31,7 @@ function unescape(v: string): string {
   });
 }
 
-function escape(v: string): string {
+function escapeValue(v: string): string {
   let out = v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\t/g, "\\t").replace(/\r/g, "\\r");
   if (out.startsWith(" ")) out = `\\s${out.slice(1)}`;
   return out;
@@ -75,7 +75,7 @@ export class KeyFile {
         );
       }
       const key = line.slice(0, eq).trim();
-      const value = unescape(line.slice(eq + 1).replace(/^\s+/, ""));
+      const value = unescapeValue(line.slice(eq + 1).replace(/^\s+/, ""));
       const existing = cur.lines.find((l) => "key" in l && l.key === key) as
         | { key: string; value: string }
         | undefined;
@@ -90,7 +90,7 @@ export class KeyFile {
     const out: string[] = [...this.preamble];
     for (const g of this.groups) {
       out.push(`[${g.name}]`);
-      for (const l of g.lines) out.push("raw" in l ? l.raw : `${l.key}=${escape(l.value)}`);
+      for (const l of g.lines) out.push("raw" in l ? l.raw : `${l.key}=${escapeValue(l.value)}`);
     }
     return out.length ? `${out.join("\n")}\n` : "";
   }
@@ -179,12 +179,7 @@ export class KeyFile {
     this.groups.splice(i, 1);
     const prev = this.groups[i - 1];
     // drop the blank separator that introduced the removed group
-    if (
-      prev &&
-      prev.lines.length &&
-      "raw" in prev.lines[prev.lines.length - 1]! &&
-      i === this.groups.length
-    ) {
+    if (prev?.lines.length && "raw" in prev.lines[prev.lines.length - 1]! && i === this.groups.length) {
       const l = prev.lines[prev.lines.length - 1] as { raw: string };
       if (l.raw.trim() === "") prev.lines.pop();
     }

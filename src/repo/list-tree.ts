@@ -4,7 +4,8 @@
  */
 import type { Xattrs } from "../core/content-header.js";
 import { S_IFDIR } from "../core/mode.js";
-import { lookupPath } from "./lookup.js";
+import { withContext } from "../errors.js";
+import { lookupPathStrict } from "./lookup.js";
 import { statFileObject } from "./read-object.js";
 import type { Repo } from "./repo.js";
 
@@ -24,7 +25,17 @@ export interface TreeListEntry {
 
 function dirEntry(repo: Repo, path: string, tree: string, meta: string): TreeListEntry {
   const m = repo.loadDirmeta(meta);
-  return { path, type: "dir", mode: m.mode | S_IFDIR, uid: m.uid, gid: m.gid, size: 0, checksum: tree, metaChecksum: meta, xattrs: m.xattrs };
+  return {
+    path,
+    type: "dir",
+    mode: m.mode | S_IFDIR,
+    uid: m.uid,
+    gid: m.gid,
+    size: 0,
+    checksum: tree,
+    metaChecksum: meta,
+    xattrs: m.xattrs,
+  };
 }
 
 function fileEntry(repo: Repo, path: string, checksum: string): TreeListEntry {
@@ -45,11 +56,23 @@ function fileEntry(repo: Repo, path: string, checksum: string): TreeListEntry {
 
 /**
  * List `path` in a tree: the entry itself, then (unless dirOnly) its children, recursively with
- * `recursive`. Null if the path does not exist.
+ * `recursive`.
+ * @throws ArborError NOT_FOUND / USAGE worded as ostree: "Inspecting path 'P': No such file or
+ *   directory: /a", "Inspecting path 'P': Not a directory".
  */
-export function listTree(repo: Repo, rootTree: string, rootMeta: string, path: string, o: { recursive?: boolean; dirOnly?: boolean }): TreeListEntry[] | null {
-  const hit = lookupPath(repo, rootTree, rootMeta, path);
-  if (!hit) return null;
+export function listTree(
+  repo: Repo,
+  rootTree: string,
+  rootMeta: string,
+  path: string,
+  o: { recursive?: boolean; dirOnly?: boolean },
+): TreeListEntry[] {
+  let hit: ReturnType<typeof lookupPathStrict>;
+  try {
+    hit = lookupPathStrict(repo, rootTree, rootMeta, path);
+  } catch (e) {
+    throw withContext(`Inspecting path '${path}'`, e);
+  }
   if (hit.kind === "file") return [fileEntry(repo, hit.path, hit.checksum)];
   const out: TreeListEntry[] = [dirEntry(repo, hit.path, hit.tree, hit.meta)];
   if (o.dirOnly) return out;

@@ -151,8 +151,8 @@ class LocalPuller {
     });
   }
 
-  /** Copy (verifying) a metadata object unless the destination has it; returns its bytes if read. */
-  private metadata(type: ObjectType, cs: string, decode: (b: Uint8Array) => unknown): Uint8Array | null {
+  /** Copy (verifying) a metadata object unless the destination has it; returns it decoded if read. */
+  private metadata<T>(type: ObjectType, cs: string, decode: (b: Uint8Array) => T): T | null {
     if (this.tx.has(type, cs)) return null;
     const source = this.readSource(type, cs);
     if (source === null) {
@@ -160,9 +160,9 @@ class LocalPuller {
         data: { checksum: cs, type },
       });
     }
-    decode(source.bytes);
+    const value = decode(source.bytes);
     this.store(type, cs, source);
-    return source.bytes;
+    return value;
   }
 
   /** A source metadata object's bytes and the file they came from (null if absent). */
@@ -267,10 +267,9 @@ class LocalPuller {
       }
       if (this.seenTrees.has(tree)) continue;
       this.seenTrees.add(tree);
-      const bytes =
+      const dt =
         this.metadata("dirtree", tree, (b) => decodeDirtree(b, `dirtree ${tree}`)) ??
-        this.dst.readMetadata("dirtree", tree);
-      const dt = decodeDirtree(bytes, `dirtree ${tree}`);
+        this.dst.loadDirtree(tree);
       for (const f of dt.files) {
         if (this.seenContent.has(f.checksum)) continue;
         this.seenContent.add(f.checksum);

@@ -7,16 +7,11 @@
  *  - archive: `.filez` = framed `(tuuuusa(ayay))` header + raw-deflate data.
  * Everything read is checked for consistency (sizes, modes); hashes are checked by fsck and pull.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInflateRaw, inflateRawSync } from "node:zlib";
-import {
-  type FileHeader,
-  decodeArchiveHeader,
-  decodeUserMeta,
-  splitFramedHeader,
-} from "../core/content-header.js";
-import { S_IFMT, isLnk, isReg } from "../core/mode.js";
+import { decodeArchiveHeader, decodeUserMeta, type FileHeader } from "../core/content-header.js";
+import { isLnk, isReg } from "../core/mode.js";
 import { validateChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { native } from "../io/native.js";
@@ -144,6 +139,7 @@ export function statFileObject(repo: Repo, checksum: string): FileObject {
   } catch (e) {
     if (e instanceof ArborError) throw e;
     if (errnoCode(e) === "ENOENT") {
+      if (repo.parent) return statFileObject(repo.parent, checksum); // core.parent
       throw new ArborError("OBJECT_NOT_FOUND", `Couldn't find file object '${checksum}'`, {
         data: { checksum, type: "file" },
       });

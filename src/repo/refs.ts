@@ -49,7 +49,8 @@ function fsyncPath(p: string): void {
 /**
  * Point a ref at a commit (null deletes it). Atomic and durable: temp file, fsync, rename,
  * fsync of the directory. Use Transaction.setRef when the commit was written in a transaction.
- * @throws ArborError BAD_REF, EXISTS (a path component is a ref), IO
+ * As ostree, an empty directory in the ref's place is replaced; one holding refs is a conflict.
+ * @throws ArborError BAD_REF, EXISTS (a path component is a ref, or refs exist below it), IO
  */
 export function writeRefFile(
   repo: Repo,
@@ -58,46 +59,53 @@ export function writeRefFile(
   remote: string | null = null,
 ): void {
   const p = refPath(repo, ref, remote);
-  const name = remote ? `${remote}:${ref}` : ref;
   const top = remote === null ? join(repo.path, "refs/heads") : join(repo.path, "refs/remotes", remote);
-  writeRefAt(p, top, name, ref, checksum);
+  writeRefAt(top, p, remote ? `${remote}:${ref}` : ref, checksum);
 }
 
-/** A collection ID: reverse-DNS, at least two dot-separated elements of [A-Za-z0-9_-], none starting with a digit. */
-const COLLECTION_ID = /^(?:[A-Za-z_-][A-Za-z0-9_-]*)(?:\.[A-Za-z_-][A-Za-z0-9_-]*)+$/;
-
 /**
- * Point the collection ref `(collectionId, ref)` at a commit (null deletes it), as
- * `ostree refs --collections --create=COLLECTION:REF`: the repository's own collection is
- * `refs/heads/REF`, any other `refs/mirrors/COLLECTION/REF`.
+ * Set or delete a collection–ref: under refs/heads when `collectionId` is the repository's own,
+ * else under refs/mirrors/COLLECTION/ (as `ostree refs --collections --create=COLLECTION:REF`).
  * @throws ArborError BAD_NAME (collection ID), BAD_REF, EXISTS, IO
  */
-export function writeCollectionRefFile(
+export function writeCollectionRef(
   repo: Repo,
   collectionId: string,
   ref: string,
   checksum: string | null,
 ): void {
-  if (collectionId.length > 255 || !COLLECTION_ID.test(collectionId))
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(collectionId) || collectionId.length > 255)
     throw new ArborError("BAD_NAME", `Invalid collection ID ${collectionId}`);
+  validateRef(ref);
   if (collectionId === repo.collectionId) {
     writeRefFile(repo, ref, checksum);
     return;
   }
-  validateRef(ref);
   const top = join(repo.path, "refs/mirrors", collectionId);
-  writeRefAt(join(top, ref), top, `(${collectionId}, ${ref})`, ref, checksum);
+  writeRefAt(top, join(top, ref), `(${collectionId}, ${ref})`, checksum);
 }
 
-function writeRefAt(p: string, top: string, name: string, ref: string, checksum: string | null): void {
+/** Refs (files or symlinks) anywhere below `dir`. */
+function refsBelow(dir: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...refsBelow(join(dir, e.name), r));
+    else out.push(r);
+  }
+  return out;
+}
+
+function writeRefAt(top: string, p: string, name: string, checksum: string | null): void {
   if (checksum === null) {
     try {
       fs.unlinkSync(p);
     } catch (e) {
-      if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot delete ref "${name}"`, e);
+      const c = errnoCode(e);
+      if (c !== "ENOENT" && c !== "ENOTDIR") throw fromSystemError(`Cannot delete ref "${name}"`, e);
       return;
     }
-    // remove now-empty parent directories, as ostree does, up to refs/heads or refs/remotes/R
+    // remove now-empty parent directories up to the refs root (refs/heads, refs/remotes/R…)
     for (let d = dirname(p); d.startsWith(`${top}/`); d = dirname(d)) {
       try {
         fs.rmdirSync(d);
@@ -108,6 +116,8 @@ function writeRefAt(p: string, top: string, name: string, ref: string, checksum:
     return;
   }
   validateChecksum(checksum);
+  const base = p.slice(p.lastIndexOf("/") + 1);
+  if (isChecksum(base)) throw new ArborError("BAD_REF", `Rev name '${name}' looks like a checksum`);
   const dir = dirname(p);
   try {
     fs.mkdirSync(dir, { recursive: true });
@@ -117,13 +127,21 @@ function writeRefAt(p: string, top: string, name: string, ref: string, checksum:
     }
     throw fromSystemError(`Cannot create ref "${name}"`, e);
   }
+  let st: import("node:fs").Stats | null = null;
   try {
-    const st = fs.lstatSync(p);
-    if (st.isDirectory()) throw new ArborError("EXISTS", `Cannot create ref "${name}": refs exist below it`);
-  } catch (e) {
-    if (e instanceof ArborError) throw e;
+    st = fs.lstatSync(p);
+  } catch {}
+  if (st?.isDirectory()) {
+    const below = refsBelow(p);
+    if (below.length > 0) {
+      throw new ArborError(
+        "EXISTS",
+        `Conflict: ${below[0]} exists under ${name.slice(name.indexOf(":") + 1)} when attempting write`,
+      );
+    }
+    fs.rmSync(p, { recursive: true, force: true });
   }
-  const tmp = join(dir, `.tmp-${process.pid}-${Date.now()}-${ref.split("/").pop()}`);
+  const tmp = join(dir, `.tmp-${process.pid}-${Date.now()}-${base}`);
   try {
     const fd = fs.openSync(tmp, "w", 0o644);
     try {
@@ -258,10 +276,15 @@ export function listCommitObjects(repo: Repo): string[] {
 
 /**
  * Resolve a revision to a commit checksum (fact sheet §3.5): full checksum, unique prefix of a
- * stored commit, `REV^…` parents, local ref, `REMOTE:REF`, then refs/remotes (`R/REF` and any `*\/REF`).
+ * stored commit, `REV^…` parents, local ref, `REMOTE:REF`, then (unless `fallbackRemote` is false, as
+ * ostree_repo_resolve_rev_ext does) refs/remotes (`R/REF` and any `*\/REF`).
  * @throws ArborError NOT_FOUND (unless allowNoent), BAD_REF, USAGE for an ambiguous prefix.
  */
-export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean } = {}): string | null {
+export function resolveRev(
+  repo: Repo,
+  rev: string,
+  opts: { allowNoent?: boolean; fallbackRemote?: boolean } = {},
+): string | null {
   if (rev.endsWith("^")) {
     const base = resolveRev(repo, rev.slice(0, -1), { allowNoent: false })!;
     const c = repo.loadCommit(base);
@@ -271,7 +294,7 @@ export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean
   if (isChecksum(rev)) return rev;
   if (/^[0-9a-f]{1,63}$/.test(rev)) {
     const hits = findCommitsByPrefix(repo, rev);
-    if (hits.length > 1) throw new ArborError("USAGE", `Refspec '${rev}' is ambiguous`);
+    if (hits.length > 1) throw new ArborError("USAGE", `Refspec ${rev} not unique`);
     if (hits.length === 1) return hits[0]!;
   }
   const colon = rev.indexOf(":");
@@ -282,12 +305,18 @@ export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean
     validateRef(ref);
     const cs = readRef(repo, ref, remote);
     if (cs) return cs;
+    if (repo.parent) return resolveRev(repo.parent, rev, opts); // core.parent
     if (opts.allowNoent) return null;
     throw new ArborError("NOT_FOUND", `Refspec '${rev}' not found`);
   }
   validateRef(rev);
   const local = readRef(repo, rev);
   if (local) return local;
+  if (opts.fallbackRemote === false) {
+    if (repo.parent) return resolveRev(repo.parent, rev, opts);
+    if (opts.allowNoent) return null;
+    throw new ArborError("NOT_FOUND", `Refspec '${rev}' not found`);
+  }
   const remoteDir = join(repo.path, "refs/remotes");
   const direct = readRefFile(join(remoteDir, rev), rev);
   if (direct) return direct;
@@ -299,6 +328,7 @@ export function resolveRev(repo: Repo, rev: string, opts: { allowNoent?: boolean
     const cs = readRefFile(join(remoteDir, r, rev), `${r}:${rev}`);
     if (cs) return cs;
   }
+  if (repo.parent) return resolveRev(repo.parent, rev, opts);
   if (opts.allowNoent) return null;
   throw new ArborError("NOT_FOUND", `Refspec '${rev}' not found`);
 }

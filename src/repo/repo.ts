@@ -8,23 +8,24 @@
  * canonical form; a ref names a commit whose objects are all present unless the commit is marked
  * partial in `state/`.
  */
-import { fs } from "../io/node-builtins.js";
+
 import { join, resolve } from "node:path";
 import {
   type Commit,
   type Dirmeta,
   type Dirtree,
-  type VarDict,
   decodeCommit,
   decodeDirmeta,
   decodeDirtree,
   decodeVarDict,
+  type VarDict,
 } from "../core/metadata.js";
 import { objectRelPath } from "../core/object-path.js";
-import { type ObjectType, isMetadataType } from "../core/object-type.js";
+import { isMetadataType, type ObjectType } from "../core/object-type.js";
 import { validateChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
+import { fs } from "../io/node-builtins.js";
 import { KeyFile } from "./config.js";
 
 export type RepoMode = "bare" | "bare-user" | "bare-user-only" | "archive";
@@ -71,6 +72,32 @@ export class Repo {
 
   get archive(): boolean {
     return this.mode === "archive";
+  }
+
+  private parentRepo: Repo | null | undefined;
+
+  /**
+   * The repository named by `core.parent` (opened on first use), whose objects and refs this one
+   * falls back to for reading, as ostree does; null when none is configured.
+   * @throws ArborError NOT_FOUND / BAD_CONFIG when the parent cannot be opened, BAD_CONFIG for a cycle.
+   */
+  get parent(): Repo | null {
+    if (this.parentRepo === undefined) {
+      const p = this.config.get("core", "parent");
+      this.parentRepo = null;
+      if (p) {
+        const parent = Repo.open(p);
+        for (let r: Repo | null = parent, depth = 0; r; r = r.parent, depth++) {
+          if (r.path === this.path || depth > 32)
+            throw new ArborError(
+              "BAD_CONFIG",
+              `Cannot open repository "${this.path}": core.parent forms a cycle`,
+            );
+        }
+        this.parentRepo = parent;
+      }
+    }
+    return this.parentRepo;
   }
 
   /**
@@ -184,6 +211,11 @@ export class Repo {
 
   /** True if the object is stored (an lstat: symlinks count for bare content). */
   hasObject(type: ObjectType, checksum: string): boolean {
+    return this.hasLooseObject(type, checksum) || (this.parent?.hasObject(type, checksum) ?? false);
+  }
+
+  /** True if the object is stored in this repository itself (not counting `core.parent`). */
+  hasLooseObject(type: ObjectType, checksum: string): boolean {
     try {
       fs.lstatSync(this.objectPath(checksum, type));
       return true;
@@ -214,7 +246,7 @@ export class Repo {
     try {
       fd = fs.openSync(this.objectPath(checksum, type), "r");
     } catch (e) {
-      if (errnoCode(e) === "ENOENT") return null;
+      if (errnoCode(e) === "ENOENT") return this.parent?.readMetadataMaybe(type, checksum) ?? null;
       throw fromSystemError(`Cannot read object ${checksum}.${type}`, e);
     }
     try {
@@ -277,7 +309,8 @@ export class Repo {
   /** All commits marked partial. */
   listPartialCommits(): string[] {
     try {
-      return fs.readdirSync(join(this.path, "state"))
+      return fs
+        .readdirSync(join(this.path, "state"))
         .filter((n) => n.endsWith(".commitpartial"))
         .map((n) => n.slice(0, -".commitpartial".length));
     } catch {

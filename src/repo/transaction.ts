@@ -19,6 +19,7 @@
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  existsSync,
   fchmodSync,
   fchownSync,
   fsyncSync,
@@ -28,31 +29,31 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
   symlinkSync,
   writeSync,
 } from "node:fs";
+import { open as openAsync } from "node:fs/promises";
 import { join } from "node:path";
-import { promises as fsPromises } from "node:fs";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
 import { sha256Hex } from "../core/checksum.js";
 import {
-  type FileHeader,
   contentHasher,
   encodeArchiveHeader,
   encodeUserMeta,
+  type FileHeader,
 } from "../core/content-header.js";
 import { isLnk, isReg } from "../core/mode.js";
 import { objectRelPath } from "../core/object-path.js";
 import type { ObjectType } from "../core/object-type.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { faultPoint } from "../io/fs.js";
-import { type LockHandle, acquireLock } from "../io/lock.js";
+import { acquireLock, type LockHandle } from "../io/lock.js";
 import { native } from "../io/native.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
@@ -64,6 +65,10 @@ const deflateRaw = promisify(deflateRawCb);
 export const STREAM_THRESHOLD = 8 * 1024 * 1024;
 
 export interface TransactionStats {
+  /** Metadata objects passed to the transaction, new or already stored (ostree's "Metadata Total"). */
+  metadataTotal: number;
+  /** Content objects passed to the transaction, new or already stored ("Content Total"). */
+  contentTotal: number;
   metadataWritten: number;
   contentWritten: number;
   contentBytesWritten: number;
@@ -75,10 +80,11 @@ interface Staged {
 }
 
 let bootId: string | undefined;
+/** The kernel's boot id as ostree spells it in staging dir names (a UUID, with dashes). */
 function getBootId(): string {
   if (bootId === undefined) {
     try {
-      bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().replace(/-/g, "");
+      bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     } catch {
       bootId = "noboot";
     }
@@ -86,10 +92,50 @@ function getBootId(): string {
   return bootId;
 }
 
+const NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+function randomSuffix(): string {
+  return Array.from(randomBytes(6), (b) => NAME_CHARS[b % NAME_CHARS.length]).join("");
+}
+
+/**
+ * Create and lock a fresh staging dir `tmp/staging-<bootid>-XXXXXX`, as ostree does: the dir is
+ * claimed by an exclusive OFD lock on `tmp/staging-<bootid>-XXXXXX-lock`, held until the
+ * transaction ends. ostree (and arbor) never delete or reuse a staging dir whose lock is held, so
+ * concurrent writers of either tool keep their own. A dir that another process claimed or removed
+ * between our mkdir and our lock is abandoned for a new name.
+ */
+async function claimStagingDir(repo: Repo): Promise<{ dir: string; lock: LockHandle }> {
+  const tmp = join(repo.path, "tmp");
+  for (let attempt = 0; ; attempt++) {
+    const dir = join(tmp, `staging-${getBootId()}-${randomSuffix()}`);
+    try {
+      mkdirSync(dir, { mode: 0o775 });
+    } catch (e) {
+      if (errnoCode(e) === "EEXIST" && attempt < 100) continue;
+      throw fromSystemError(`Cannot start a transaction in "${repo.path}"`, e);
+    }
+    let lock: LockHandle;
+    try {
+      lock = await acquireLock(`${dir}-lock`, "exclusive", { timeoutMs: 0, unlinkOnRelease: true });
+    } catch (e) {
+      if (e instanceof ArborError && e.code === "LOCKED" && attempt < 100) continue;
+      throw e;
+    }
+    if (existsSync(dir)) return { dir, lock };
+    lock.release();
+  }
+}
+
 export class Transaction {
   readonly repo: Repo;
   readonly stagingDir: string;
-  readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
+  readonly stats: TransactionStats = {
+    metadataTotal: 0,
+    contentTotal: 0,
+    metadataWritten: 0,
+    contentWritten: 0,
+    contentBytesWritten: 0,
+  };
   private staged = new Map<string, Staged>();
   private stagedDirs = new Set<string>();
   private refUpdates: Array<{ ref: string; remote: string | null; checksum: string | null }> = [];
@@ -97,16 +143,22 @@ export class Transaction {
   private done = false;
   private tmpCounter = 0;
 
-  private constructor(repo: Repo, lock: LockHandle | null) {
+  private stagingLock: LockHandle | null;
+
+  private constructor(repo: Repo, lock: LockHandle | null, staging: { dir: string; lock: LockHandle }) {
     this.repo = repo;
     this.lock = lock;
-    this.stagingDir = join(repo.path, "tmp", `staging-${getBootId()}-${randomBytes(6).toString("hex")}`);
-    try {
-      mkdirSync(this.stagingDir, { recursive: true, mode: 0o755 });
-    } catch (e) {
-      lock?.release();
-      throw fromSystemError(`Cannot start a transaction in "${repo.path}"`, e);
-    }
+    this.stagingDir = staging.dir;
+    this.stagingLock = staging.lock;
+  }
+
+  /** Remove the staging dir, then give up its claim and the repo lock (in that order). */
+  private releaseAll(): void {
+    rmSync(this.stagingDir, { recursive: true, force: true });
+    this.stagingLock?.release();
+    this.stagingLock = null;
+    this.lock?.release();
+    this.lock = null;
   }
 
   /**
@@ -126,7 +178,12 @@ export class Transaction {
           signal: opts.signal,
         })
       : null;
-    return new Transaction(repo, lock);
+    try {
+      return new Transaction(repo, lock, await claimStagingDir(repo));
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
   }
 
   /** True if the object is already in the repo or staged in this transaction. */
@@ -171,7 +228,8 @@ export class Transaction {
   writeMetadataNamed(type: ObjectType, checksum: string, bytes: Uint8Array, replace = false): string {
     this.ensureOpen();
     const rel = objectRelPath(checksum, type, this.repo.archive);
-    if (!replace && (this.staged.has(rel) || this.repo.hasObject(type, checksum))) return checksum;
+    this.stats.metadataTotal++;
+    if (!replace && (this.staged.has(rel) || this.repo.hasLooseObject(type, checksum))) return checksum;
     const p = this.stagePath(rel);
     faultPoint("write-object");
     writeWhole(p, bytes, 0o644);
@@ -195,7 +253,8 @@ export class Transaction {
       );
     }
     const rel = objectRelPath(checksum, "file", this.repo.archive);
-    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) return checksum;
+    this.stats.contentTotal++;
+    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
     this.staged.set(rel, { type: "file", rel }); // reserve before any await so concurrent writers dedupe
     try {
       const p = this.stagePath(rel);
@@ -277,7 +336,8 @@ export class Transaction {
       );
     }
     const rel = objectRelPath(checksum, "file", this.repo.archive);
-    if (this.staged.has(rel) || this.repo.hasObject("file", checksum)) {
+    this.stats.contentTotal++;
+    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) {
       rmSync(tmp, { force: true });
       return checksum;
     }
@@ -309,7 +369,10 @@ export class Transaction {
     const mode = this.repo.mode;
     if (mode === "bare-user-only") {
       if (h.uid !== 0 || h.gid !== 0 || h.xattrs.length) {
-        throw new ArborError("UNSUPPORTED", "Content with owner or xattrs cannot be stored in a bare-user-only repository");
+        throw new ArborError(
+          "UNSUPPORTED",
+          "Content with owner or xattrs cannot be stored in a bare-user-only repository",
+        );
       }
       if (!isLnk(h.mode) && (h.mode & 0o7777 & ~0o775) !== 0) {
         throw new ArborError(
@@ -366,7 +429,7 @@ export class Transaction {
   ): boolean {
     this.ensureOpen();
     const rel = objectRelPath(checksum, type, this.repo.archive);
-    if (this.staged.has(rel) || this.repo.hasObject(type, checksum)) return true;
+    if (this.staged.has(rel) || this.repo.hasLooseObject(type, checksum)) return true;
     const p = this.stagePath(rel);
     try {
       linkSync(srcPath, p);
@@ -423,9 +486,7 @@ export class Transaction {
     } catch (e) {
       throw fromSystemError("Cannot commit transaction", e);
     } finally {
-      rmSync(this.stagingDir, { recursive: true, force: true });
-      this.lock?.release();
-      this.lock = null;
+      this.releaseAll();
     }
     // -- core.auto-update-summary: a transaction that moved refs regenerates the summary (ostree)
     if (this.refUpdates.length) await maybeAutoUpdateSummary(this.repo);
@@ -474,9 +535,7 @@ export class Transaction {
   abort(): void {
     if (this.done) return;
     this.done = true;
-    rmSync(this.stagingDir, { recursive: true, force: true });
-    this.lock?.release();
-    this.lock = null;
+    this.releaseAll();
   }
 }
 
@@ -495,7 +554,7 @@ function writeWhole(p: string, b: Uint8Array, mode: number): void {
 }
 
 async function fsyncFileAsync(p: string): Promise<void> {
-  const fh = await fsPromises.open(p, "r");
+  const fh = await openAsync(p, "r");
   try {
     await fh.sync();
   } finally {

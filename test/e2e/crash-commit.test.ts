@@ -4,7 +4,7 @@
  * `arbor fsck` and `ostree fsck` pass, with refs pointing only at complete commits.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ARBOR, arbor, hasOstree, ok, ostree, tempDir } from "../helpers/cli.js";
@@ -31,7 +31,11 @@ function assertRepoValid(repo: string, ref: string): void {
   if (r.code === 0) ok(arbor(["ls", `--repo=${repo}`, "-R", ref]), "ls of the ref after a crash");
 }
 
-function runKilled(args: string[], delayMs: number, env: Record<string, string> = {}): Promise<number | null> {
+function runKilled(
+  args: string[],
+  delayMs: number,
+  env: Record<string, string> = {},
+): Promise<number | null> {
   return new Promise((resolve) => {
     const child = spawn(ARBOR, args, { stdio: "ignore", env: { ...process.env, ...env } });
     const timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
@@ -56,12 +60,21 @@ describe("kill -9 during commit", () => {
       ok(arbor(["init", `--repo=${repo}`, `--mode=${mode}`]));
       const args = ["commit", `--repo=${repo}`, "-b", "main", tree];
       // deterministic points: the N-th object written, published (renamed into objects/), the ref write
-      const points = ["write-object:1", "write-object:200", "publish-object:1", "publish-object:150", "publish-object:420", "write-ref:1"];
+      const points = [
+        "write-object:1",
+        "write-object:200",
+        "publish-object:1",
+        "publish-object:150",
+        "publish-object:420",
+        "write-ref:1",
+      ];
       for (const [i, p] of points.entries()) {
         // a fresh repository per point, so the N-th object is always reached (no deduplication)
         const fresh = join(t.dir, `kill-${mode}-${i}`);
         ok(arbor(["init", `--repo=${fresh}`, `--mode=${mode}`]));
-        const code = await runKilled(["commit", `--repo=${fresh}`, "-b", "main", tree], 60_000, { ARBOR_FAULT: p });
+        const code = await runKilled(["commit", `--repo=${fresh}`, "-b", "main", tree], 60_000, {
+          ARBOR_FAULT: p,
+        });
         expect(code, `fault ${p} should have killed the process`).toBeNull();
         assertRepoValid(fresh, "main");
       }
@@ -85,7 +98,9 @@ describe("disk full mid-commit", () => {
     const first = ok(arbor(["commit", `--repo=${repo}`, "-b", "main", tree]));
     const tree2 = join(t.dir, "tree2");
     makeTree(tree2, 100, 2);
-    const r = arbor(["commit", `--repo=${repo}`, "-b", "main", tree2], { env: { ARBOR_FAULT_ENOSPC: "write-object:20" } });
+    const r = arbor(["commit", `--repo=${repo}`, "-b", "main", tree2], {
+      env: { ARBOR_FAULT_ENOSPC: "write-object:20" },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: .*(No space|ENOSPC)/m);
     expect(ok(arbor(["rev-parse", `--repo=${repo}`, "main"]))).toBe(first);
@@ -95,20 +110,34 @@ describe("disk full mid-commit", () => {
 
 describe("concurrent writers", () => {
   it("two arbor commits and an ostree commit at once all land", async () => {
-    const repo = join(t.dir, "concurrent");
-    ok(arbor(["init", `--repo=${repo}`, "--mode=archive"]));
+    // each tool claims its own staging dir with an OFD lock on `tmp/staging-…-lock`; without that,
+    // ostree's tmp cleanup removed (or reused) arbor's live staging dir. Several rounds: it is a race.
     const run = (cmd: string, args: string[]) =>
-      new Promise<number | null>((resolve) => {
-        const c = spawn(cmd, args, { stdio: "ignore" });
-        c.on("exit", resolve);
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+        let err = "";
+        c.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+        });
+        c.on("exit", (code) => resolve({ code, err }));
       });
-    const jobs = [run(ARBOR, ["commit", `--repo=${repo}`, "-b", "a", tree]), run(ARBOR, ["commit", `--repo=${repo}`, "-b", "b", tree])];
-    if (hasOstree) jobs.push(run("ostree", ["commit", `--repo=${repo}`, "-b", "c", tree]));
-    expect(await Promise.all(jobs)).toEqual(jobs.map(() => 0));
-    const a = ok(arbor(["rev-parse", `--repo=${repo}`, "a"]));
-    expect(ok(arbor(["ls", `--repo=${repo}`, "-R", a])).split("\n").length).toBeGreaterThan(400);
-    assertRepoValid(repo, "a");
-  }, 120_000);
+    for (let round = 0; round < 3; round++) {
+      const repo = join(t.dir, `concurrent-${round}`);
+      ok(arbor(["init", `--repo=${repo}`, "--mode=archive"]));
+      const jobs = [
+        run(ARBOR, ["commit", `--repo=${repo}`, "-b", "a", tree]),
+        run(ARBOR, ["commit", `--repo=${repo}`, "-b", "b", tree]),
+      ];
+      if (hasOstree) jobs.push(run("ostree", ["commit", `--repo=${repo}`, "-b", "c", tree]));
+      const results = await Promise.all(jobs);
+      expect(results).toEqual(jobs.map(() => ({ code: 0, err: "" })));
+      const a = ok(arbor(["rev-parse", `--repo=${repo}`, "a"]));
+      expect(ok(arbor(["ls", `--repo=${repo}`, "-R", a])).split("\n").length).toBeGreaterThan(400);
+      assertRepoValid(repo, "a");
+      // nothing left behind: no staging dir, no lock file
+      expect(readdirSync(join(repo, "tmp")).filter((n) => n.startsWith("staging-"))).toEqual([]);
+    }
+  }, 180_000);
 
   it.skipIf(!hasOstree)("ostree prune waits for arbor's commit (shared vs exclusive repo lock)", async () => {
     const repo = join(t.dir, "lockwait");

@@ -211,7 +211,7 @@ describe("arbor pull (ed25519, nginx)", () => {
       const signed = signedClient("badmeta-signed");
       const r = arbor(["pull", `--repo=${signed}`, "origin", "unsigned"]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`Invalid detached metadata of ${c.unsigned}`);
+      expect(r.stderr).toContain(`Commit ${c.unsigned}: Can't verify commit`);
       expect(arbor(["refs", `--repo=${signed}`]).stdout).toBe("");
     } finally {
       rmSync(meta, { force: true });

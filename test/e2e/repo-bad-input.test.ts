@@ -30,11 +30,17 @@ beforeAll(() => {
 afterAll(() => t.cleanup());
 
 /** Write a commit whose root dirtree has the given raw (name, checksum) file entries. */
-async function commitWithRawEntries(files: Array<[string, string]>, dirs: Array<[string, string, string]> = []): Promise<string> {
+async function commitWithRawEntries(
+  files: Array<[string, string]>,
+  dirs: Array<[string, string, string]> = [],
+): Promise<string> {
   const repo = Repo.open(repoPath);
   const tx = await Transaction.begin(repo);
   const meta = tx.writeMetadata("dirmeta", encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] }));
-  const fileCs = await tx.writeContent({ uid: 0, gid: 0, mode: 0o100644, symlinkTarget: "", xattrs: [] }, new TextEncoder().encode("x"));
+  const fileCs = await tx.writeContent(
+    { uid: 0, gid: 0, mode: 0o100644, symlinkTarget: "", xattrs: [] },
+    new TextEncoder().encode("x"),
+  );
   // A NUL inside a name cannot be serialized as a GVariant string: encode a placeholder byte (\x01)
   // and patch it to 0 afterwards, as a hostile producer would.
   const tree = serialize(DIRTREE, [
@@ -49,7 +55,16 @@ async function commitWithRawEntries(files: Array<[string, string]>, dirs: Array<
   const treeCs = tx.writeMetadata("dirtree", tree);
   const commit = tx.writeMetadata(
     "commit",
-    encodeCommit({ metadata: [], parent: null, related: [], subject: "hostile", body: "", timestamp: 0, rootTree: treeCs, rootMeta: meta }),
+    encodeCommit({
+      metadata: [],
+      parent: null,
+      related: [],
+      subject: "hostile",
+      body: "",
+      timestamp: 0,
+      rootTree: treeCs,
+      rootMeta: meta,
+    }),
   );
   await tx.commit();
   return commit;
@@ -72,14 +87,20 @@ describe("hostile dirtree entries are refused by checkout, and nothing escapes",
   }
 
   it("duplicate entries", async () => {
-    const c = await commitWithRawEntries([["same", "FILE"], ["same", "FILE"]]);
+    const c = await commitWithRawEntries([
+      ["same", "FILE"],
+      ["same", "FILE"],
+    ]);
     const r = arbor(["checkout", `--repo=${repoPath}`, "-U", c, join(t.dir, "co-dup")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/duplicate entry "same"/);
   });
 
   it("unsorted entries", async () => {
-    const c = await commitWithRawEntries([["b", "FILE"], ["a", "FILE"]]);
+    const c = await commitWithRawEntries([
+      ["b", "FILE"],
+      ["a", "FILE"],
+    ]);
     const r = arbor(["checkout", `--repo=${repoPath}`, "-U", c, join(t.dir, "co-unsorted")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not sorted/);
@@ -93,7 +114,16 @@ describe("hostile dirtree entries are refused by checkout, and nothing escapes",
     const meta = tx.writeMetadata("dirmeta", encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] }));
     const c = tx.writeMetadata(
       "commit",
-      encodeCommit({ metadata: [], parent: null, related: [], subject: "", body: "", timestamp: 0, rootTree: badCs, rootMeta: meta }),
+      encodeCommit({
+        metadata: [],
+        parent: null,
+        related: [],
+        subject: "",
+        body: "",
+        timestamp: 0,
+        rootTree: badCs,
+        rootMeta: meta,
+      }),
     );
     await tx.commit();
     const r = arbor(["ls", `--repo=${repoPath}`, c]);
@@ -175,7 +205,10 @@ describe("refs and repositories", () => {
     const c = repo.loadCommit(tip);
     const tx = await Transaction.begin(repo);
     const orphanParent = "ab".repeat(32);
-    const child = tx.writeMetadata("commit", encodeCommit({ ...c, parent: orphanParent, subject: "child of missing" }));
+    const child = tx.writeMetadata(
+      "commit",
+      encodeCommit({ ...c, parent: orphanParent, subject: "child of missing" }),
+    );
     await tx.commit();
     const r = arbor(["log", `--repo=${repoPath}`, child]);
     expect(r.code).toBe(0);

@@ -16,7 +16,11 @@ export interface RunResult {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): RunResult {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): RunResult {
   const r: SpawnSyncReturns<string> = spawnSync(cmd, args, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },

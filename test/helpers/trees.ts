@@ -3,7 +3,18 @@
  * (type, mode, owner, size, content hash, symlink target, xattrs) to compare checkouts.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { native } from "../../src/io/native.js";
 
@@ -24,7 +35,10 @@ export function supportsUserXattrs(dir: string): boolean {
  * names, setuid/setgid/sticky, symlinks of every kind, hardlinks, empty files and dirs, a large
  * file, xattrs, other owners.
  */
-export function makeHostileTree(root: string, o: { xattrs?: boolean; owners?: boolean; largeMB?: number } = {}): void {
+export function makeHostileTree(
+  root: string,
+  o: { xattrs?: boolean; owners?: boolean; largeMB?: number } = {},
+): void {
   const w = (rel: string, data: string | Uint8Array, mode = 0o644) => {
     const p = join(root, rel);
     writeFileSync(p, data);
@@ -88,7 +102,10 @@ export interface ManifestEntry {
 }
 
 /** Describe every entry below `root` (sorted by path). */
-export function treeManifest(root: string, o: { owners?: boolean; xattrs?: boolean; modes?: boolean } = {}): Record<string, ManifestEntry> {
+export function treeManifest(
+  root: string,
+  o: { owners?: boolean; xattrs?: boolean; modes?: boolean } = {},
+): Record<string, ManifestEntry> {
   const out: Record<string, ManifestEntry> = {};
   const walk = (rel: string) => {
     const abs = rel ? join(root, rel) : root;

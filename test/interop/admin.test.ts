@@ -139,7 +139,9 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
     );
     admin(ostree, path, ["undeploy", "1"]);
     admin(ostree, path, ["cleanup"]);
-    expect(readdirSync(join(path, "ostree/deploy/testos/deploy")).sort()).toEqual([`${v2}.1`, `${v2}.1.origin`].sort());
+    expect(readdirSync(join(path, "ostree/deploy/testos/deploy")).sort()).toEqual(
+      [`${v2}.1`, `${v2}.1.origin`].sort(),
+    );
     expect(admin(arbor, path, ["status"])).toBe(admin(ostree, path, ["status"]));
   });
 

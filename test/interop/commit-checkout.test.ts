@@ -27,8 +27,27 @@ describe.skipIf(!hasOstree)("commit and checkout interop with ostree", () => {
 
   const flagSets: Array<{ name: string; flags: string[] }> = [
     { name: "plain", flags: [] },
-    { name: "metadata + subject + body", flags: ["-s", "subject ü", "-m", "body\nline 2", "--add-metadata-string=version=1.2.3", "--add-metadata-string=zz=last", "--add-metadata-string=aa=first"] },
-    { name: "bootable with metadata", flags: ["--bootable", "--add-metadata-string=version=7", "--add-metadata-string=e=1", "--add-metadata-string=b=2"] },
+    {
+      name: "metadata + subject + body",
+      flags: [
+        "-s",
+        "subject ü",
+        "-m",
+        "body\nline 2",
+        "--add-metadata-string=version=1.2.3",
+        "--add-metadata-string=zz=last",
+        "--add-metadata-string=aa=first",
+      ],
+    },
+    {
+      name: "bootable with metadata",
+      flags: [
+        "--bootable",
+        "--add-metadata-string=version=7",
+        "--add-metadata-string=e=1",
+        "--add-metadata-string=b=2",
+      ],
+    },
     { name: "owner override", flags: ["--owner-uid=0", "--owner-gid=0"] },
     { name: "canonical permissions", flags: ["--canonical-permissions"] },
     { name: "no xattrs, no bindings", flags: ["--no-xattrs", "--no-bindings"] },
@@ -38,7 +57,10 @@ describe.skipIf(!hasOstree)("commit and checkout interop with ostree", () => {
   for (const mode of ["archive", "bare-user", "bare", "bare-user-only"] as const) {
     describe(`mode ${mode}`, () => {
       // the full flag matrix for the two modes that matter most; a representative subset for the others
-      const sets = mode === "archive" || mode === "bare-user" ? flagSets : flagSets.filter((f) => /plain|bootable|canonical/.test(f.name));
+      const sets =
+        mode === "archive" || mode === "bare-user"
+          ? flagSets
+          : flagSets.filter((f) => /plain|bootable|canonical/.test(f.name));
       for (const fs of sets) {
         it(`same commit checksum as ostree: ${fs.name}`, () => {
           const ra = join(t.dir, `a-${mode}-${fs.name.replace(/\W+/g, "_")}`);
@@ -90,8 +112,22 @@ describe.skipIf(!hasOstree)("commit and checkout interop with ostree", () => {
   it("arbor reads ostree's log, ls and cat output identically", () => {
     const ro = join(t.dir, "read-o");
     ok(ostree(["init", `--repo=${ro}`, "--mode=archive"]));
-    ok(ostree(["commit", `--repo=${ro}`, "-b", "main", "-s", "one", "--add-metadata-string=version=1", `--timestamp=${TS}`, tree]));
-    ok(ostree(["commit", `--repo=${ro}`, "-b", "main", "-s", "two", "-m", "body", `--timestamp=${TS}`, tree]));
+    ok(
+      ostree([
+        "commit",
+        `--repo=${ro}`,
+        "-b",
+        "main",
+        "-s",
+        "one",
+        "--add-metadata-string=version=1",
+        `--timestamp=${TS}`,
+        tree,
+      ]),
+    );
+    ok(
+      ostree(["commit", `--repo=${ro}`, "-b", "main", "-s", "two", "-m", "body", `--timestamp=${TS}`, tree]),
+    );
     for (const args of [
       ["log", "main"],
       ["show", "main"],

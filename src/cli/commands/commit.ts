@@ -58,7 +58,7 @@ export const command: CommandSpec = {
       help: "Canonicalize permissions in the same way bare-user does for hardlinked files",
     },
     { long: "bootable", help: "Flag this commit as a bootable OSTree (e.g. contains a Linux kernel)" },
-    { long: "mode-ro-executables", help: "Ensure executable files are not writable", hidden: true },
+    { long: "mode-ro-executables", help: "Ensure executable files are not writable" },
     { long: "no-xattrs", help: "Do not import extended attributes" },
     {
       long: "selinux-policy",
@@ -102,6 +102,7 @@ export const command: CommandSpec = {
     { long: "timestamp", arg: "TIMESTAMP", help: "Override the timestamp of the commit" },
     { long: "fsync", arg: "POLICY", help: "Specify how to invoke fsync(): true (default) or false" },
     { long: "disable-fsync", help: "Do not invoke fsync()", hidden: true },
+    { long: "table-output", help: "Output more information in a KEY: VALUE format" },
     {
       long: "generate-sizes",
       help: "Generate size information along with commit metadata (not supported yet)",
@@ -137,6 +138,19 @@ export const command: CommandSpec = {
     if (result.written && args.has("consume")) {
       const { rmSync } = await import("node:fs");
       for (const t of opts.trees) if (t.kind === "dir") rmSync(t.path, { recursive: true, force: true });
+    }
+    if (args.has("table-output")) {
+      const st = result.stats;
+      ctx.out.lines([
+        `Commit: ${result.commit}`,
+        `Metadata Total: ${st.metadataTotal}`,
+        `Metadata Written: ${st.metadataWritten}`,
+        `Content Total: ${st.contentTotal}`,
+        `Content Written: ${st.contentWritten}`,
+        "Content Cache Hits: 0",
+        `Content Bytes Written: ${st.bytesWritten}`,
+      ]);
+      return;
     }
     ctx.out.line(result.commit);
   },

@@ -8,7 +8,9 @@ export const command: CommandSpec = {
   repo: true,
   minArgs: 1,
   argsError: "A subcommand is required",
-  options: [{ long: "group", arg: "GROUP", help: 'Group name for remote config options (e.g. remote "origin")' }],
+  options: [
+    { long: "group", arg: "GROUP", help: 'Group name for remote config options (e.g. remote "origin")' },
+  ],
   async run(ctx, args) {
     const { Repo } = await import("../../repo/repo.js");
     const { ArborError } = await import("../../errors.js");
@@ -19,15 +21,18 @@ export const command: CommandSpec = {
       const group = args.str("group");
       if (group) return [group, k];
       const dot = k.lastIndexOf(".");
-      if (dot <= 0 || dot === k.length - 1) throw ctx.usageError(`Key "${k}" must be of the form SECTION.KEY`);
+      if (dot <= 0 || dot === k.length - 1)
+        throw ctx.usageError(`Key "${k}" must be of the form SECTION.KEY`);
       return [k.slice(0, dot), k.slice(dot + 1)];
     };
     switch (op) {
       case "get": {
         const [g, k] = split(keyArg);
-        if (!repo.config.hasGroup(g)) throw new ArborError("NOT_FOUND", `Key file does not have group “${g}”`);
+        if (!repo.config.hasGroup(g))
+          throw new ArborError("NOT_FOUND", `Key file does not have group “${g}”`);
         const v = repo.config.get(g, k);
-        if (v === undefined) throw new ArborError("NOT_FOUND", `Key file does not have key “${k}” in group “${g}”`);
+        if (v === undefined)
+          throw new ArborError("NOT_FOUND", `Key file does not have key “${k}” in group “${g}”`);
         ctx.out.line(v);
         return;
       }

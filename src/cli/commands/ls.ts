@@ -20,7 +20,6 @@ export const command: CommandSpec = {
     const { Repo } = await import("../../repo/repo.js");
     const { resolveRev } = await import("../../repo/refs.js");
     const { listTree } = await import("../../repo/list-tree.js");
-    const { ArborError } = await import("../../errors.js");
     const repo = Repo.open(ctx.repoPath());
     const [rev, ...paths] = args.positional as [string, ...string[]];
     const commit = repo.loadCommit(resolveRev(repo, rev)!);
@@ -37,10 +36,18 @@ export const command: CommandSpec = {
     const entries: unknown[] = [];
     for (const p of paths.length ? paths : ["/"]) {
       const found = listTree(repo, commit.rootTree, commit.rootMeta, p, opts);
-      if (!found) throw new ArborError("NOT_FOUND", `No such file or directory: ${p}`);
       for (const e of found) {
         if (ctx.json) {
-          entries.push({ path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, checksum: e.checksum, ...(e.target !== undefined ? { target: e.target } : {}) });
+          entries.push({
+            path: e.path,
+            type: e.type,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            size: e.size,
+            checksum: e.checksum,
+            ...(e.target !== undefined ? { target: e.target } : {}),
+          });
           continue;
         }
         if (nul) {

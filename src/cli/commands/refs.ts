@@ -1,5 +1,128 @@
-/** `arbor refs [PREFIX]`: list, create, alias or delete refs (as `ostree refs`). */
-import type { CommandSpec } from "../command.js";
+/**
+ * `arbor refs [PREFIX…]`: list, create, alias or delete refs, as `ostree refs` (2022.7) does:
+ * same output order (GHashTable order), same prefix rules, same error wording.
+ */
+import type { CommandSpec, ParsedArgs } from "../command.js";
+import type { Context } from "../context.js";
+
+type Lib = {
+  repo: import("../../repo/repo.js").Repo;
+  refs: typeof import("../../repo/refs.js");
+  listing: typeof import("../../repo/ref-listing.js");
+  ArborError: typeof import("../../errors.js").ArborError;
+};
+
+function printRows(
+  ctx: Context,
+  rows: Array<{ shown: string; name: string; checksum: string; aliasOf?: string; collectionId?: string }>,
+): void {
+  if (ctx.json) {
+    ctx.printJson("RefList", {
+      refs: rows.map(({ name, checksum, aliasOf, collectionId }) => ({
+        name,
+        checksum,
+        ...(aliasOf !== undefined ? { aliasOf } : {}),
+        ...(collectionId !== undefined ? { collectionId } : {}),
+      })),
+    });
+    return;
+  }
+  for (const r of rows) ctx.out.line(r.shown);
+}
+
+/** `--collections`: list (collection, ref) pairs, create a mirror ref, or delete a collection's refs. */
+async function doRefWithCollections(
+  ctx: Context,
+  args: ParsedArgs,
+  lib: Lib,
+  prefix: string | null,
+): Promise<void> {
+  const { repo, refs, listing, ArborError } = lib;
+  const create = args.str("create");
+  const found = listing.listCollectionRefs(repo, { collectionId: create ? null : prefix });
+  if (!args.has("delete") && !create) {
+    printRows(
+      ctx,
+      found.map((r) => ({
+        shown: `(${r.collectionId}, ${r.ref})`,
+        name: r.ref,
+        checksum: r.checksum,
+        collectionId: r.collectionId,
+      })),
+    );
+  } else if (create) {
+    const existing = refs.resolveRev(repo, create, { allowNoent: true, fallbackRemote: false });
+    if (!args.has("force") && existing !== null)
+      throw new ArborError("EXISTS", `--create specified but ref ${create} already exists`);
+    const checksum = refs.resolveRev(repo, prefix!)!;
+    const colon = create.indexOf(":");
+    const cid = colon < 0 ? create : create.slice(0, colon);
+    const ref = colon < 0 ? "" : create.slice(colon + 1);
+    if (!listing.isCollectionId(cid)) throw new ArborError("BAD_NAME", `Invalid collection ID ${cid}`);
+    refs.writeCollectionRef(repo, cid, ref, checksum);
+  } else {
+    for (const r of found) refs.writeCollectionRef(repo, r.collectionId, r.ref, null);
+  }
+}
+
+async function doRef(ctx: Context, args: ParsedArgs, lib: Lib, prefix: string | null): Promise<void> {
+  if (args.has("collections")) return doRefWithCollections(ctx, args, lib, prefix);
+  const { repo, refs, listing, ArborError } = lib;
+  const create = args.str("create");
+  const del = args.has("delete");
+  const alias = args.has("alias");
+  // Aliases are needed to replace an alias, and to refuse deleting a ref that has one.
+  const aliases = alias || del ? listing.listRefsOstree(repo, { aliasesOnly: true }) : [];
+  let found: import("../../repo/ref-listing.js").ListedRef[];
+  if (del || args.has("list") || (!create && alias))
+    found = listing.listRefsOstree(repo, { prefix, aliasesOnly: alias });
+  else if (create) found = listing.listRefsOstree(repo);
+  else found = listing.listRefsOstree(repo, { prefix, cutPrefix: true });
+
+  if (!del && !create) {
+    printRows(
+      ctx,
+      found.map((r) =>
+        alias
+          ? {
+              shown: `${r.key} -> ${r.value}`,
+              name: r.key,
+              checksum: refs.resolveRev(repo, r.key, { allowNoent: true }) ?? "",
+              aliasOf: r.value,
+            }
+          : { shown: r.key, name: r.key, checksum: r.value },
+      ),
+    );
+    return;
+  }
+  if (create) {
+    const existing = refs.resolveRev(repo, create, { allowNoent: true, fallbackRemote: false });
+    const replacingAlias = alias && aliases.some((a) => a.key === create);
+    if (!replacingAlias && !args.has("force") && existing !== null)
+      throw new ArborError("EXISTS", `--create specified but ref ${create} already exists`);
+    const spec = listing.splitRefspec(create);
+    if (!spec) throw new ArborError("BAD_REF", `Invalid refspec ${create}`);
+    if (alias) {
+      if (spec.remote !== null)
+        throw new ArborError("USAGE", `Cannot create alias to remote ref: ${spec.remote}`);
+      if (!found.some((r) => r.key === prefix))
+        throw new ArborError("NOT_FOUND", `Cannot create alias to non-existent ref: ${prefix}`);
+      const { createRefAlias } = await import("../../repo/ref-alias.js");
+      createRefAlias(repo, spec.ref, prefix!);
+      return;
+    }
+    const checksum = refs.resolveRev(repo, prefix!)!;
+    refs.writeRefFile(repo, spec.ref, checksum, spec.remote);
+    return;
+  }
+  for (const r of found) {
+    const spec = listing.splitRefspec(r.key);
+    if (!spec) throw new ArborError("BAD_REF", `Invalid refspec ${r.key}`);
+    const holder = aliases.find((a) => a.value === spec.ref);
+    if (holder) throw new ArborError("CONFLICT", `Ref '${spec.ref}' has an active alias: '${holder.key}'`);
+    refs.writeRefFile(repo, spec.ref, null, spec.remote);
+  }
+}
 
 export const command: CommandSpec = {
   name: "refs",
@@ -10,103 +133,40 @@ export const command: CommandSpec = {
   options: [
     { long: "delete", help: "Delete refs which match PREFIX, rather than listing them" },
     { long: "list", help: "Do not remove the prefix from the refs" },
-    { long: "alias", short: "A", help: "If used with --create, create an alias, otherwise just list aliases" },
+    {
+      long: "alias",
+      short: "A",
+      help: "If used with --create, create an alias, otherwise just list aliases",
+    },
     { long: "create", arg: "NEWREF", help: "Create a new ref for an existing commit" },
     { long: "collections", short: "c", help: "Enable listing collection IDs for refs" },
     { long: "force", help: "Overwrite existing refs when creating" },
   ],
   async run(ctx, args) {
     const { Repo } = await import("../../repo/repo.js");
-    const refs = await import("../../repo/refs.js");
     const { ArborError } = await import("../../errors.js");
-    const { validateRef } = await import("../../core/validate.js");
-    const repo = Repo.open(ctx.repoPath());
+    const lib: Lib = {
+      repo: Repo.open(ctx.repoPath()),
+      refs: await import("../../repo/refs.js"),
+      listing: await import("../../repo/ref-listing.js"),
+      ArborError,
+    };
     const create = args.str("create");
-    if (create) {
-      const target = args.positional[0];
-      if (!target) throw ctx.usageError("Usage: refs --create=NEWREF EXISTING");
-      // --collections --create=COLLECTION:REF names a collection ref
-      const colon = args.has("collections") && !args.has("alias") ? create.indexOf(":") : -1;
-      const collectionRef: [string, string] | null =
-        colon > 0 ? [create.slice(0, colon), create.slice(colon + 1)] : null;
-      validateRef(collectionRef ? collectionRef[1] : create);
-      const existing = collectionRef ? null : refs.readRef(repo, create);
-      if (existing && !args.has("force")) throw new ArborError("EXISTS", `--create specified but ref ${create} already exists`);
-      if (args.has("alias")) {
-        const { createRefAlias } = await import("../../repo/ref-alias.js");
-        createRefAlias(repo, create, target);
-        await autoSummary(repo);
-        return;
+    if (args.positional.length > 0) {
+      if (create !== undefined && args.positional.length > 1)
+        throw new ArborError("USAGE", "You must specify only 1 existing ref when creating a new ref");
+      for (const p of args.positional) await doRef(ctx, args, lib, p);
+      if (create !== undefined || args.has("delete")) {
+        // core.auto-update-summary: the refs changed, regenerate the summary (as ostree)
+        const { maybeAutoUpdateSummary } = await import("../../repo/summary.js");
+        await maybeAutoUpdateSummary(lib.repo);
       }
-      const cs = refs.resolveRev(repo, target)!;
-      if (!repo.hasObject("commit", cs)) throw new ArborError("NOT_FOUND", `Cannot create ref ${create}: commit ${cs} is not in the repository`);
-      if (collectionRef) refs.writeCollectionRefFile(repo, collectionRef[0], collectionRef[1], cs);
-      else refs.writeRefFile(repo, create, cs);
-      await autoSummary(repo);
       return;
     }
-    if (args.has("collections")) {
-      // ostree: the argument is a collection ID to match; --delete deletes every matching ref
-      const { findRemote } = await import("../../repo/remotes.js");
-      const match = args.positional[0];
-      const rows: Array<{ cid: string; ref: string; remote: string | null; mirror: boolean }> = [];
-      const own = repo.collectionId;
-      if (own && (!match || match === own))
-        for (const r of refs.listRefs(repo, { kind: "heads" })) rows.push({ cid: own, ref: r.ref, remote: null, mirror: false });
-      for (const r of refs.listRefs(repo, { kind: "mirrors" }))
-        if (r.remote && (!match || match === r.remote)) rows.push({ cid: r.remote, ref: r.ref, remote: r.remote, mirror: true });
-      for (const r of refs.listRefs(repo, { kind: "remotes" })) {
-        const cid = r.remote ? findRemote(repo, r.remote)?.get("collection-id") : undefined;
-        if (cid && (!match || match === cid)) rows.push({ cid, ref: r.ref, remote: r.remote, mirror: false });
-      }
-      if (args.has("delete")) {
-        for (const r of rows) {
-          if (r.mirror) refs.writeCollectionRefFile(repo, r.cid, r.ref, null);
-          else refs.writeRefFile(repo, r.ref, null, r.remote);
-        }
-        await autoSummary(repo);
-        return;
-      }
-      const lines = rows.map((r) => `(${r.cid}, ${r.ref})`).sort();
-      for (const l of [...new Set(lines)]) ctx.out.line(l);
-      return;
-    }
-    const prefixes = args.positional.length ? args.positional : [null];
-    const all = refs.listRefs(repo, { kind: "all" });
-    if (args.has("delete")) {
-      if (!args.positional.length) throw ctx.usageError("At least one PREFIX is required when deleting refs");
-      for (const p of args.positional) {
-        const matches = all.filter((r) => r.name === p || r.name.startsWith(p.endsWith("/") || p.endsWith(":") ? p : `${p}/`));
-        for (const r of matches) refs.writeRefFile(repo, r.ref, null, r.remote);
-      }
-      await autoSummary(repo);
-      return;
-    }
-    const aliasesOnly = args.has("alias");
-    const rows: Array<{ name: string; shown: string; checksum: string; aliasOf?: string }> = [];
-    for (const p of prefixes) {
-      for (const r of all) {
-        if (aliasesOnly && !r.aliasOf) continue;
-        if (p === null) {
-          rows.push({ name: r.name, shown: aliasesOnly ? `${r.name} -> ${r.aliasOf}` : r.name, checksum: r.checksum, ...(r.aliasOf ? { aliasOf: r.aliasOf } : {}) });
-          continue;
-        }
-        const pre = p.endsWith("/") || p.endsWith(":") ? p : `${p}/`;
-        if (!r.name.startsWith(pre)) continue;
-        const shown = args.has("list") || p.endsWith(":") ? r.name : r.name.slice(pre.length);
-        rows.push({ name: r.name, shown, checksum: r.checksum });
-      }
-    }
-    if (ctx.json) {
-      ctx.printJson("RefList", { refs: rows.map(({ name, checksum, aliasOf }) => ({ name, checksum, ...(aliasOf ? { aliasOf } : {}) })) });
-      return;
-    }
-    for (const r of rows) ctx.out.line(r.shown);
+    if (args.has("delete"))
+      throw new ArborError("USAGE", "At least one PREFIX is required when deleting refs");
+    if (create !== undefined)
+      throw new ArborError("USAGE", "You must specify a revision when creating a new ref");
+    await doRef(ctx, args, lib, null);
   },
 };
-
-/** `core.auto-update-summary`: regenerate the summary after the refs changed (as ostree). */
-async function autoSummary(repo: import("../../repo/repo.js").Repo): Promise<void> {
-  const { maybeAutoUpdateSummary } = await import("../../repo/summary.js");
-  await maybeAutoUpdateSummary(repo);
-}

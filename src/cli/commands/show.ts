@@ -23,6 +23,7 @@ export const command: CommandSpec = {
     { long: "print-detached-metadata-key", arg: "KEY", help: "Print string value of detached metadata key" },
     { long: "print-sizes", help: "Show the commit size metadata" },
     { long: "raw", help: "Show raw variant data" },
+    { long: "no-byteswap", short: "B", help: "Do not automatically convert variant data from big endian" },
     { long: "no-list", hidden: true, help: "" },
     { long: "gpg-homedir", arg: "HOMEDIR", help: "GPG Homedir to use when looking for keyrings" },
     { long: "gpg-verify-remote", arg: "REMOTE", help: "Use REMOTE name for GPG configuration" },
@@ -34,57 +35,84 @@ export const command: CommandSpec = {
   ],
   async run(ctx, args) {
     const { ArborError } = await import("../../errors.js");
+    const { printVariant, byteswapValue } = await import("../../gvariant/text.js");
+    const { deserialize } = await import("../../gvariant/index.js");
+    type GV = import("../../gvariant/index.js").Variant;
+    const noSwap = args.has("no-byteswap");
+    // ostree prints variants byte-swapped on little-endian hosts (its on-disk numbers are big-endian)
+    const dump = (type: string, value: unknown, swap = !noSwap): string =>
+      printVariant(type, swap ? byteswapValue(type, value as never) : (value as never));
     const obj = args.positional[0]!;
     const vtype = args.str("print-variant-type");
     if (vtype) {
       const { readFileSync } = await import("node:fs");
-      const { deserialize } = await import("../../gvariant/index.js");
-      const { printVariant } = await import("../../gvariant/text.js");
-      const bytes = new Uint8Array(readFileSync(obj));
-      ctx.out.line(printVariant(vtype, deserialize(vtype, bytes)));
+      ctx.out.line(dump(vtype, deserialize(vtype, new Uint8Array(readFileSync(obj))), true));
       return;
     }
     const { Repo } = await import("../../repo/repo.js");
     const { resolveRev } = await import("../../repo/refs.js");
+    const { isChecksum } = await import("../../core/validate.js");
     const repo = Repo.open(ctx.repoPath());
-    const cs = resolveRev(repo, obj)!;
-    const c = repo.loadCommit(cs);
-    const printKey = async (
-      dict: [string, import("../../gvariant/index.js").Variant][] | null,
-      key: string,
-    ) => {
-      const v = dict?.find(([k]) => k === key)?.[1];
+    const printKey = (dict: [string, GV][], key: string): void => {
+      const v = dict.find(([k]) => k === key)?.[1];
       if (!v) throw new ArborError("NOT_FOUND", `No such metadata key '${key}'`);
-      const { printVariant } = await import("../../gvariant/text.js");
-      ctx.out.line(printVariant(v.type, v.value));
+      ctx.out.line(dump(v.type, v.value));
     };
+    const key = args.str("print-metadata-key");
+    const dkey = args.str("print-detached-metadata-key");
+    if (key !== undefined || dkey !== undefined) {
+      const cs = resolveRev(repo, obj)!;
+      if (dkey === undefined) return printKey(repo.loadCommit(cs).metadata, key!);
+      const meta = repo.loadCommitMeta(cs);
+      if (!meta) throw new ArborError("NOT_FOUND", `No detached metadata for commit ${cs}`);
+      return printKey(meta, dkey);
+    }
+    if (args.has("print-related")) {
+      for (const [name, rcs] of repo.loadCommit(resolveRev(repo, obj)!).related)
+        ctx.out.line(`${name} ${rcs}`);
+      return;
+    }
     if (args.has("list-metadata-keys")) {
-      for (const [k] of c.metadata) ctx.out.line(k);
+      for (const [k] of repo.loadCommit(resolveRev(repo, obj)!).metadata) ctx.out.line(k);
       return;
     }
     if (args.has("list-detached-metadata-keys")) {
-      for (const [k] of repo.loadCommitMeta(cs) ?? []) ctx.out.line(k);
+      for (const [k] of repo.loadCommitMeta(resolveRev(repo, obj)!) ?? []) ctx.out.line(k);
       return;
     }
-    const key = args.str("print-metadata-key");
-    if (key) return printKey(c.metadata, key);
-    const dkey = args.str("print-detached-metadata-key");
-    if (dkey) return printKey(repo.loadCommitMeta(cs), dkey);
-    if (args.has("print-related")) {
-      for (const [name, rcs] of c.related) ctx.out.line(`${name} ${rcs}`);
+    // A full checksum may name a commit, dirmeta, dirtree or file object (tried in that order).
+    if (isChecksum(obj) && !repo.hasObject("commit", obj)) {
+      const { DIRMETA, DIRTREE } = await import("../../gvariant/formats.js");
+      for (const [type, format] of [
+        ["dirmeta", DIRMETA],
+        ["dirtree", DIRTREE],
+      ] as const) {
+        if (!repo.hasObject(type, obj)) continue;
+        ctx.out.line(`${type} ${obj}`);
+        if (noSwap || args.has("raw"))
+          ctx.out.line(dump(format, deserialize(format, repo.readMetadata(type, obj))));
+        return;
+      }
+      const { showFileObject } = await import("../show-file.js");
+      ctx.out.write(showFileObject(repo, obj));
       return;
     }
+    const cs = resolveRev(repo, obj)!;
+    const c = repo.loadCommit(cs);
     if (ctx.json) {
       const { commitJson } = await import("../format-commit.js");
       ctx.printJson("Commit", { ...commitJson(cs, c), partial: repo.isCommitPartial(cs) });
       return;
     }
-    if (args.has("raw")) {
+    if (noSwap || args.has("raw")) {
       const { COMMIT } = await import("../../gvariant/formats.js");
-      const { deserialize } = await import("../../gvariant/index.js");
-      const { printVariant } = await import("../../gvariant/text.js");
       ctx.out.line(`commit ${cs}`);
-      ctx.out.line(printVariant(COMMIT, deserialize(COMMIT, repo.readMetadata("commit", cs))));
+      ctx.out.line(dump(COMMIT, deserialize(COMMIT, repo.readMetadata("commit", cs))));
+      // -B prints the unswapped variant and then the usual summary (without its "commit" line)
+      if (!args.has("raw")) {
+        const { formatCommit } = await import("../format-commit.js");
+        ctx.out.write(formatCommit(cs, c).replace(/^commit [^\n]*\n/, ""));
+      }
     } else {
       const { formatCommit } = await import("../format-commit.js");
       ctx.out.write(formatCommit(cs, c));
