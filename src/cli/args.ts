@@ -78,7 +78,7 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
         throw usage(`Unknown option ${a}`);
       }
       if (o.arg === undefined) {
-        if (eq >= 0) {
+        if (eq >= 0 && !o.ignoresValue) {
           if (config.lenient) continue;
           throw usage(`Option --${name} does not take a value`);
         }

@@ -26,6 +26,11 @@ export interface OptionSpec {
   help: string;
   /** Accepted but not listed in `--help`. */
   hidden?: boolean;
+  /**
+   * A boolean flag that accepts and ignores `--flag=VALUE`, as GOption does (the flag is set
+   * whatever VALUE says): only where scripts written for ostree pass one (`pull-local --gpg-verify=true`).
+   */
+  ignoresValue?: boolean;
 }
 
 /** A (sub)command. `export const command: CommandSpec` from its file. */

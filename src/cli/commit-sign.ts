@@ -1,30 +1,26 @@
 /**
- * `commit --sign/--gpg-sign`: sign a freshly written commit (ed25519 into detached metadata,
- * GPG through the gpg program), as ostree does right after writing the commit.
+ * `commit --sign/--sign-type/--gpg-sign/--gpg-homedir`: the signing hook `commitTree` calls inside
+ * its transaction, before the ref moves (ed25519 and other signapi engines into detached metadata,
+ * GPG through the gpg program), as `ostree commit` signs before committing its transaction.
  */
-import { ArborError } from "../errors.js";
-import type { Repo } from "../repo/repo.js";
+import type { VarDict } from "../core/metadata.js";
 import type { ParsedArgs } from "./command.js";
-import type { Context } from "./context.js";
 
-export async function signCommitFromCli(
-  _ctx: Context,
+/** The `signDetached` hook for the signing options given, or undefined when none were. */
+export function commitSignHook(
   args: ParsedArgs,
-  repo: Repo,
-  commit: string,
-): Promise<void> {
-  const mod = (await import("../sign/index.js").catch(() => null)) as null | {
-    signCommit?: (
-      repo: Repo,
-      commit: string,
-      o: { type: string; keys: string[]; gpgKeys: string[]; gpgHomedir?: string },
-    ) => Promise<void>;
+): ((commit: string, bytes: Uint8Array, detached: VarDict | null) => Promise<VarDict | null>) | undefined {
+  const keys = args.list("sign");
+  const gpgKeys = args.list("gpg-sign");
+  if (!keys.length && !gpgKeys.length) return undefined;
+  const homedir = args.str("gpg-homedir");
+  return async (commit, bytes, detached) => {
+    const { commitSignatureMetadata } = await import("../sign/index.js");
+    return commitSignatureMetadata(commit, bytes, detached, {
+      type: args.str("sign-type") ?? "ed25519",
+      keys,
+      gpgKeys,
+      ...(homedir ? { gpgHomedir: homedir } : {}),
+    });
   };
-  if (!mod?.signCommit) throw new ArborError("UNSUPPORTED", "Signing is not available in this build");
-  await mod.signCommit(repo, commit, {
-    type: args.str("sign-type") ?? "ed25519",
-    keys: args.list("sign"),
-    gpgKeys: args.list("gpg-sign"),
-    ...(args.str("gpg-homedir") ? { gpgHomedir: args.str("gpg-homedir") } : {}),
-  });
 }

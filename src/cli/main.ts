@@ -15,6 +15,7 @@
 
 import { basename } from "node:path";
 import { isArborError } from "../errors.js";
+import { LIBOSTREE_COMPAT_VERSION } from "../pull/fetcher.js";
 import { formatHelp, parseArgs } from "./args.js";
 import type { CommandModule, CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 import { createContext } from "./context.js";
@@ -125,9 +126,9 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "remote list", summary: "List remote repository names", load: () => import("./commands/remote/list.js") },
   { path: "remote gpg-import", summary: "Import GPG keys", load: () => import("./commands/remote/gpg-import.js") },
   { path: "remote gpg-list-keys", summary: "Show remote GPG keys", load: () => import("./commands/remote/gpg-list-keys.js") },
-  { path: "remote add-cookie", summary: "Add a cookie to remote", load: "commands/remote/add-cookie.ts" },
-  { path: "remote delete-cookie", summary: "Remove one cookie from remote", load: "commands/remote/delete-cookie.ts" },
-  { path: "remote list-cookies", summary: "Show remote repository cookies", load: "commands/remote/list-cookies.ts" },
+  { path: "remote add-cookie", summary: "Add a cookie to remote", load: () => import("./commands/remote/add-cookie.js") },
+  { path: "remote delete-cookie", summary: "Remove one cookie from remote", load: () => import("./commands/remote/delete-cookie.js") },
+  { path: "remote list-cookies", summary: "Show remote repository cookies", load: () => import("./commands/remote/list-cookies.js") },
   { path: "remote refs", summary: "List remote refs", load: () => import("./commands/remote/refs.js") },
   { path: "remote summary", summary: "Show remote summary", load: () => import("./commands/remote/summary.js") },
 
@@ -284,7 +285,11 @@ function leafHelp(prog: string, path: string, spec: CommandSpec): string {
   });
 }
 
-/** The `--version` text: ostree's YAML layout, for arbor. */
+/**
+ * The `--version` text: ostree's YAML layout (`libostree:` with `Version`, `Git`, `Features`),
+ * then arbor's own version. Returned whole so the caller writes it in one write(2): a reader that
+ * exits early (`grep -q`) must not race a series of small writes into SIGPIPE.
+ */
 export function versionText(): string {
   let version = "unknown";
   try {
@@ -295,7 +300,10 @@ export function versionText(): string {
   } catch {
     // A broken install still answers --version.
   }
-  return `arbor:\n Version: '${version}'\n Features:\n${FEATURES.map((f) => `  - ${f}\n`).join("")}`;
+  return (
+    `libostree:\n Version: '${LIBOSTREE_COMPAT_VERSION}'\n Git: arbor-${version}\n Features:\n` +
+    `${FEATURES.map((f) => `  - ${f}\n`).join("")}arbor:\n Version: '${version}'\n`
+  );
 }
 
 /**

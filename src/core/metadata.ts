@@ -9,7 +9,7 @@ import { deserialize, type GVValue, serialize, Variant } from "../gvariant/index
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "./checksum.js";
 import { type Xattrs, xattrsFromGV, xattrsToGV } from "./content-header.js";
 import { isValidDirMode } from "./mode.js";
-import { isValidFilename } from "./validate.js";
+import { filenameProblem, isValidFilename } from "./validate.js";
 
 /** An `a{sv}` dictionary: ordered (key, variant) pairs; duplicates are legal, lookup takes the first. */
 export type VarDict = Array<[string, Variant]>;
@@ -158,7 +158,8 @@ export function decodeDirtree(b: Uint8Array, name = "dirtree"): Dirtree {
   const files: DirtreeFile[] = [];
   const dirs: DirtreeDir[] = [];
   for (const [n, c] of rf) {
-    if (!isValidFilename(n)) throw corrupt(name, `invalid file name ${JSON.stringify(n)}`);
+    if (!isValidFilename(n))
+      throw corrupt(name, `invalid file name ${JSON.stringify(n)}: ${filenameProblem(n)}`);
     if (c.length !== 32) throw corrupt(name, `checksum of "${n}" is ${c.length} bytes`);
     const prev = files[files.length - 1];
     if (prev && compareNames(prev.name, n) >= 0) {
@@ -167,7 +168,8 @@ export function decodeDirtree(b: Uint8Array, name = "dirtree"): Dirtree {
     files.push({ name: n, checksum: checksumFromBytes(c) });
   }
   for (const [n, t, m] of rd) {
-    if (!isValidFilename(n)) throw corrupt(name, `invalid directory name ${JSON.stringify(n)}`);
+    if (!isValidFilename(n))
+      throw corrupt(name, `invalid directory name ${JSON.stringify(n)}: ${filenameProblem(n)}`);
     if (t.length !== 32 || m.length !== 32) throw corrupt(name, `checksums of "${n}" must be 32 bytes`);
     const prev = dirs[dirs.length - 1];
     if (prev && compareNames(prev.name, n) >= 0) {

@@ -58,6 +58,19 @@ export function parseRefspec(s: string): Refspec {
   return { remote, ref: validateRef(ref) };
 }
 
+/**
+ * Why `name` may not be a dirtree entry, in ostree's words (`Invalid / in filename NAME`…), or
+ * null when it may.
+ */
+export function filenameProblem(name: string): string | null {
+  if (name.length === 0) return "Invalid empty filename";
+  if (name === ".") return "Invalid self-referential filename '.'";
+  if (name === "..") return "Invalid path uplink filename '..'";
+  if (name.includes("/")) return `Invalid / in filename ${name}`;
+  if (name.includes("\0")) return `Invalid NUL in filename ${JSON.stringify(name)}`;
+  return null;
+}
+
 /** True if `name` may be a dirtree entry: non-empty, not `.`/`..`, no `/` or NUL. */
 export function isValidFilename(name: string): boolean {
   return name.length > 0 && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");

@@ -8,8 +8,10 @@
 import { readFileSync } from "node:fs";
 import { Agent, type Dispatcher, ProxyAgent, request } from "undici";
 import { ArborError, fromSystemError } from "../errors.js";
+import { type Cookie, cookieHeader } from "./cookies.js";
 import {
   DEFAULT_RETRY,
+  DEFAULT_USER_AGENT,
   type FetchBase,
   type Fetched,
   type FetchedStream,
@@ -21,6 +23,7 @@ import {
   withRetries,
 } from "./fetcher.js";
 import { isResumablePath, PartialStore } from "./partial-download.js";
+import { guardConnections, unguardConnections } from "./undici-guard.js";
 
 export interface HttpFetcherOptions {
   url: string;
@@ -28,6 +31,10 @@ export interface HttpFetcherOptions {
   contentUrl?: string;
   /** Extra request headers (`--http-header K=V`). */
   headers?: Array<[string, string]>;
+  /** Cookies sent with the requests whose URL they match (the remote's cookie jar). */
+  cookies?: Cookie[];
+  /** Text appended to the `User-Agent` (`--append-user-agent`). */
+  appendUserAgent?: string;
   tlsPermissive?: boolean;
   tlsCaPath?: string;
   tlsClientCertPath?: string;
@@ -90,8 +97,12 @@ function drop(res: Dispatcher.ResponseData): void {
 export class HttpFetcher implements Fetcher {
   readonly location: string;
   private readonly bases: Record<FetchBase, Base>;
-  private readonly dispatcher: Dispatcher;
+  private dispatcher: Dispatcher;
+  private readonly makeDispatcher: () => Dispatcher;
+  /** When the dispatcher was last replaced by {@link resetConnections} (ms). */
+  private lastReset = 0;
   private readonly headers: Record<string, string>;
+  private readonly cookies: Cookie[];
   private readonly policy: RetryPolicy;
   private readonly partial: PartialStore | null;
   private transferred = 0;
@@ -117,9 +128,14 @@ export class HttpFetcher implements Fetcher {
       bodyTimeout: timeout,
       connect,
     };
-    this.dispatcher = o.proxy ? new ProxyAgent({ uri: o.proxy, ...common }) : new Agent(common);
-    this.headers = { "user-agent": "arbor (libostree-compatible)" };
+    this.makeDispatcher = () => (o.proxy ? new ProxyAgent({ uri: o.proxy, ...common }) : new Agent(common));
+    this.dispatcher = this.makeDispatcher();
+    guardConnections(this);
+    this.headers = {
+      "user-agent": o.appendUserAgent ? `${DEFAULT_USER_AGENT} ${o.appendUserAgent}` : DEFAULT_USER_AGENT,
+    };
     for (const [k, v] of o.headers ?? []) this.headers[k.toLowerCase()] = v;
+    this.cookies = o.cookies ?? [];
   }
 
   get bytesTransferred(): number {
@@ -140,6 +156,8 @@ export class HttpFetcher implements Fetcher {
     const url = joinUrl(b.url, path);
     const headers: Record<string, string> = { ...this.headers };
     if (b.auth) headers.authorization = b.auth;
+    const cookie = cookieHeader(this.cookies, url);
+    if (cookie) headers.cookie = cookie;
     if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
     if (opts.ifModifiedSince) headers["if-modified-since"] = opts.ifModifiedSince;
     if (rangeFrom > 0) headers.range = `bytes=${rangeFrom}-`;
@@ -313,7 +331,24 @@ export class HttpFetcher implements Fetcher {
     };
   }
 
+  /**
+   * Abandon every connection and continue on fresh ones: the requests in flight fail with a
+   * transient error and are retried. Called by the undici guard (undici-guard.ts) after undici's
+   * HTTP/1 client threw from a broken connection. A burst of such throws (the same socket's 'end'
+   * then 'close') resets once.
+   */
+  resetConnections(cause: Error): void {
+    const now = Date.now();
+    if (now - this.lastReset < 1000) return;
+    this.lastReset = now;
+    const old = this.dispatcher;
+    this.dispatcher = this.makeDispatcher();
+    const err = new TransientError(`HTTP connection reset after a client fault: ${cause.message}`, cause);
+    old.destroy(err).catch(() => {});
+  }
+
   async close(): Promise<void> {
+    unguardConnections(this);
     await this.dispatcher.close().catch(() => {});
   }
 }

@@ -12,6 +12,15 @@
  */
 import { ArborError, errnoCode } from "../errors.js";
 
+/**
+ * The libostree version arbor's formats, wire protocol and CLI follow: `--version` prints it as
+ * `libostree:` `Version` (scripts parse it, e.g. to predict the HTTP `User-Agent`).
+ */
+export const LIBOSTREE_COMPAT_VERSION = "2022.7";
+
+/** The `User-Agent` of pulls, as libostree's (`--append-user-agent` adds to it). */
+export const DEFAULT_USER_AGENT = `libostree/${LIBOSTREE_COMPAT_VERSION}`;
+
 /** Which base URL a path is relative to. */
 export type FetchBase = "url" | "content";
 

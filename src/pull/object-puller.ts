@@ -20,6 +20,9 @@ import type { Fetcher } from "./fetcher.js";
 import { fetchContentInto, fetchMetadata, verifyMetadata } from "./objects.js";
 import type { PullStats } from "./progress.js";
 
+/** Longest interval between two published batches (ms). */
+const MAX_BATCH_MS = 30_000;
+
 type Task =
   | { kind: "dirtree"; cs: string; path: string }
   | { kind: "dirmeta"; cs: string }
@@ -37,7 +40,11 @@ export interface ObjectPullerOptions {
   concurrency?: number;
   /** Refuse regular files with mode bits outside 0775 (`--bareuseronly-files`). */
   bareUserOnlyFiles?: boolean;
-  /** Publish staged objects at least this often (ms, default 5000). */
+  /**
+   * Publish staged objects after this long (ms, default 5000); each later batch waits twice as long
+   * as the one before, up to 30 s, so a long pull pays few publish rounds (syncfs, directory
+   * fsyncs) while a short one still publishes early.
+   */
   batchMs?: number;
   onProgress?: (s: PullStats) => void;
   signal?: AbortSignal;
@@ -60,6 +67,7 @@ export class ObjectPuller {
   private readonly scanned = new Set<string>();
   private readonly active = new Set<Promise<void>>();
   private lastFlush = Date.now();
+  private batchInterval = 0;
   private error: unknown = null;
   private activeMeta = 0;
 
@@ -222,10 +230,10 @@ export class ObjectPuller {
    */
   async drain(): Promise<void> {
     const max = this.o.concurrency ?? 8;
-    const batchMs = this.o.batchMs ?? 5000;
+    if (this.batchInterval === 0) this.batchInterval = this.o.batchMs ?? 5000;
     for (;;) {
       if (this.o.signal?.aborted) this.error ??= new ArborError("ABORTED", "Operation was cancelled");
-      const due = Date.now() - this.lastFlush >= batchMs;
+      const due = Date.now() - this.lastFlush >= this.batchInterval;
       while (!this.error && !due && this.active.size < max && (this.meta.length || this.content.length)) {
         // metadata first: it discovers the rest of the tree
         this.launch((this.meta.length ? this.meta.shift() : this.content.shift())!);
@@ -249,6 +257,7 @@ export class ObjectPuller {
     this.writtenBefore += written;
     this.tx = await Transaction.begin(this.o.repo, { signal: this.o.signal });
     this.lastFlush = Date.now();
+    this.batchInterval = Math.max(this.batchInterval, Math.min(2 * this.batchInterval, MAX_BATCH_MS));
   }
 
   /** Publish what is staged; the puller is finished. */

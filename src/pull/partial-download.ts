@@ -8,7 +8,7 @@
  * or found wrong.
  */
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 /** Objects larger than this are written to the partial file as they arrive. */
@@ -19,25 +19,49 @@ export function isResumablePath(path: string): boolean {
   return /^(objects|deltas)\//.test(path);
 }
 
-/** One directory of partial downloads. */
+const PREFIX = "arbor-partial-";
+
+/**
+ * One directory of partial downloads. The names present are listed once, when the store is made,
+ * and tracked as this process adds and removes them: a healthy pull of thousands of objects then
+ * costs no stat/unlink per object (a partial file another process leaves meanwhile is merely not
+ * resumed by this one).
+ */
 export class PartialStore {
-  constructor(readonly dir: string) {}
+  private readonly present = new Set<string>();
+
+  constructor(readonly dir: string) {
+    try {
+      for (const n of readdirSync(dir)) if (n.startsWith(PREFIX)) this.present.add(n);
+    } catch {
+      // no directory yet: nothing to resume
+    }
+  }
+
+  private name(url: string): string {
+    return `${PREFIX}${createHash("sha256").update(url).digest("hex")}`;
+  }
 
   path(url: string): string {
-    return join(this.dir, `arbor-partial-${createHash("sha256").update(url).digest("hex")}`);
+    return join(this.dir, this.name(url));
   }
 
   /** Bytes already downloaded for `url` (0 if none). */
   size(url: string): number {
+    const n = this.name(url);
+    if (!this.present.has(n)) return 0;
     try {
-      return statSync(this.path(url)).size;
+      return statSync(join(this.dir, n)).size;
     } catch {
+      this.present.delete(n);
       return 0;
     }
   }
 
   remove(url: string): void {
-    rmSync(this.path(url), { force: true });
+    const n = this.name(url);
+    if (!this.present.delete(n)) return;
+    rmSync(join(this.dir, n), { force: true });
   }
 
   /** The bytes kept so far. */
@@ -47,7 +71,8 @@ export class PartialStore {
 
   /** A writer that buffers in memory and spills to the partial file when told to or when large. */
   writer(url: string): PartialWriter {
-    return new PartialWriter(this.path(url));
+    const n = this.name(url);
+    return new PartialWriter(join(this.dir, n), () => this.present.add(n));
   }
 }
 
@@ -57,7 +82,10 @@ export class PartialWriter {
   private memBytes = 0;
   private fd: number | null = null;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly onCreate: () => void = () => {},
+  ) {}
 
   add(chunk: Buffer): void {
     if (this.fd === null && this.memBytes + chunk.length <= SPILL_BYTES) {
@@ -70,7 +98,10 @@ export class PartialWriter {
   }
 
   private spill(): void {
-    if (this.fd === null) this.fd = openSync(this.file, "a", 0o600);
+    if (this.fd === null) {
+      this.fd = openSync(this.file, "a", 0o600);
+      this.onCreate();
+    }
     for (const b of this.mem) writeAll(this.fd, b);
     this.mem = [];
     this.memBytes = 0;

@@ -21,9 +21,10 @@ import { fsyncPathSync } from "../io/fs.js";
 import { readRef, resolveRev, writeRefFile } from "../repo/refs.js";
 import { getRemote, type Remote } from "../repo/remotes.js";
 import { Repo } from "../repo/repo.js";
-import type { Summary } from "../repo/summary.js";
+import { maybeAutoUpdateSummary, type Summary } from "../repo/summary.js";
 import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../sign/remote-verify.js";
 import { checkTimestamps, verifyBindings } from "./commit-checks.js";
+import { cookieJarPath, readCookies } from "./cookies.js";
 import { applyPullDeltas, type DeltaPullSummary, planPullDeltas } from "./delta-pull.js";
 import type { Fetcher, RetryPolicy } from "./fetcher.js";
 import { FileFetcher } from "./fetcher-file.js";
@@ -54,6 +55,8 @@ export interface PullOptions {
   timestampCheck?: boolean;
   /** Compare against this revision instead (`--timestamp-check-from-rev`). */
   timestampCheckFromRev?: string;
+  /** Cache the remote's summary under DIR/summaries instead of the repo's (`--cache-dir`). */
+  cacheDir?: string;
   /** Resolve and verify, write nothing (`--dry-run`). */
   dryRun?: boolean;
   requireStaticDeltas?: boolean;
@@ -64,6 +67,8 @@ export interface PullOptions {
   /** Skip fsync/syncfs (`--disable-fsync`): faster, not crash-safe. */
   disableFsync?: boolean;
   httpHeaders?: Array<[string, string]>;
+  /** Appended to the `User-Agent` (`--append-user-agent`). */
+  appendUserAgent?: string;
   /** `--network-retries` (default 5). */
   networkRetries?: number;
   disableVerifyBindings?: boolean;
@@ -105,8 +110,11 @@ export interface PullResult {
   deltas?: DeltaPullSummary;
 }
 
-/** A fetcher for a remote's URL (http, https, file). @throws ArborError BAD_CONFIG */
-export function fetcherForRemote(remote: Remote | null, o: PullOptions): Fetcher {
+/**
+ * A fetcher for a remote's URL (http, https, file); `repoPath` locates the remote's cookie jar.
+ * @throws ArborError BAD_CONFIG
+ */
+export function fetcherForRemote(remote: Remote | null, o: PullOptions, repoPath?: string): Fetcher {
   const url = o.url ?? remote?.url;
   if (!url) throw new ArborError("BAD_CONFIG", `No "url" option in remote "${o.remote}"`);
   const contentUrl = remote?.get("contenturl");
@@ -122,6 +130,8 @@ export function fetcherForRemote(remote: Remote | null, o: PullOptions): Fetcher
     url,
     contentUrl,
     headers: o.httpHeaders,
+    cookies: repoPath && remote ? readCookies(cookieJarPath(repoPath, remote.name)) : [],
+    ...(o.appendUserAgent ? { appendUserAgent: o.appendUserAgent } : {}),
     tlsPermissive: bool("tls-permissive"),
     tlsCaPath: remote?.get("tls-ca-path"),
     tlsClientCertPath: remote?.get("tls-client-cert-path"),
@@ -213,6 +223,22 @@ class PullRun {
   }
 }
 
+/**
+ * The collection ID a pulled commit must be bound to: a `file://` source repository's own (as
+ * ostree, which reads the local repo), else the remote's `collection-id`.
+ */
+function bindingCollectionId(remote: Remote, url: string | undefined): string | undefined {
+  const u = url ?? remote.url;
+  if (u?.startsWith("file://")) {
+    try {
+      return Repo.open(decodeURIComponent(new URL(u).pathname)).collectionId || undefined;
+    } catch {
+      // not a repository we can open: the fetch will say so
+    }
+  }
+  return remote.get("collection-id");
+}
+
 function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
   if (o.timestampCheckFromRev) return resolveRev(repo, o.timestampCheckFromRev, { allowNoent: false });
   return o.mirror ? readRef(repo, ref) : readRef(repo, ref, o.remote);
@@ -226,7 +252,8 @@ function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
 export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
   const remote = getRemote(repo, o.remote);
   const env = o.env ?? process.env;
-  const fetcher = o.fetcher ?? fetcherForRemote(remote, { partialDir: join(repo.path, "tmp"), ...o });
+  const fetcher =
+    o.fetcher ?? fetcherForRemote(remote, { partialDir: join(repo.path, "tmp"), ...o }, repo.path);
   try {
     if (o.requireStaticDeltas && repo.archive)
       throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
@@ -237,6 +264,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
     });
     const rs: RemoteSummary = await fetchRemoteSummary(repo, o.remote, fetcher, {
       cacheName: o.url ? undefined : o.remote,
+      ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
       policy,
       failOnInvalidCache: (env.OSTREE_REPO_TEST_ERROR ?? "").split(/[,:; ]/).includes("invalid-cache"),
       signal: o.signal,
@@ -249,7 +277,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       fetcher,
       needsPolicy ? policy : null,
       rs.summary,
-      remote.get("collection-id"),
+      bindingCollectionId(remote, o.url),
     );
     const result: PulledRef[] = [];
     const proven: Array<{ t: (typeof targets)[number]; p: ProvenCommit }> = [];
@@ -302,6 +330,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       if (r.ref === null || r.previous === r.commit) continue;
       writeRefFile(repo, r.ref, r.commit, o.mirror ? null : o.remote);
     }
+    if (result.some((r) => r.ref !== null && r.previous !== r.commit)) await maybeAutoUpdateSummary(repo);
     if (o.mirror && !o.refs?.length && !remote.getList("branches")?.length && rs.bytes) {
       writeFileAtomicSync(join(repo.path, "summary"), rs.bytes, { mode: 0o644 });
       if (rs.sigBytes) writeFileAtomicSync(join(repo.path, "summary.sig"), rs.sigBytes, { mode: 0o644 });
@@ -329,7 +358,7 @@ export async function fetchSummaryOfRemote(
   o: { env?: Readonly<Record<string, string | undefined>>; signal?: AbortSignal; fetcher?: Fetcher } = {},
 ): Promise<RemoteSummary> {
   const remote = getRemote(repo, name);
-  const fetcher = o.fetcher ?? fetcherForRemote(remote, { remote: name });
+  const fetcher = o.fetcher ?? fetcherForRemote(remote, { remote: name }, repo.path);
   try {
     const policy = await verifyPolicyFor(remote, { env: o.env });
     return await fetchRemoteSummary(repo, name, fetcher, { cacheName: name, policy, signal: o.signal });

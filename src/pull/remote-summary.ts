@@ -7,16 +7,7 @@
  * it (`gpg-verify-summary`, `sign-verify-summary`); a cached summary that fails verification is
  * fetched again before giving up.
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  utimesSync,
-} from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import type { VarDict } from "../core/metadata.js";
 import { ArborError, errnoCode } from "../errors.js";
@@ -26,6 +17,7 @@ import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { native } from "../io/native.js";
 import type { Repo } from "../repo/repo.js";
 import { decodeSignatureDict, decodeSummary, type Summary } from "../repo/summary.js";
+import { summaryCacheDir } from "../repo/summary-cache.js";
 import { type VerifyPolicy, verifySummaryForRemote } from "../sign/remote-verify.js";
 import type { Fetched, Fetcher } from "./fetcher.js";
 import { MAX_FETCHED_METADATA_SIZE } from "./objects.js";
@@ -46,12 +38,10 @@ interface CacheEntry {
   lastModified?: string;
 }
 
-function cacheDir(repo: Repo): string {
-  return join(repo.path, "tmp", "cache", "summaries");
-}
+const cacheDir = summaryCacheDir;
 
-function readCache(repo: Repo, name: string): CacheEntry | null {
-  const p = join(cacheDir(repo), name);
+function readCache(dir: string, name: string): CacheEntry | null {
+  const p = join(dir, name);
   let data: Uint8Array;
   try {
     data = readFileSync(p);
@@ -72,8 +62,7 @@ function readCache(repo: Repo, name: string): CacheEntry | null {
   return { data, etag, lastModified };
 }
 
-function writeCache(repo: Repo, name: string, f: Fetched | CacheEntry): void {
-  const dir = cacheDir(repo);
+function writeCache(dir: string, name: string, f: Fetched | CacheEntry): void {
   mkdirSync(dir, { recursive: true });
   const p = join(dir, name);
   // a cache: no fsync needed, a torn write only costs a re-download
@@ -110,6 +99,8 @@ export interface FetchSummaryOptions {
   /** Cache key (the remote name); no caching when undefined (e.g. `--url` pulls without a remote). */
   cacheName?: string;
   policy?: VerifyPolicy;
+  /** Cache summaries under DIR/summaries instead of the repo's tmp/cache (`pull --cache-dir`). */
+  cacheDir?: string;
   /** Test knob matching OSTREE_REPO_TEST_ERROR=invalid-cache. */
   failOnInvalidCache?: boolean;
   signal?: AbortSignal;
@@ -135,8 +126,10 @@ export async function fetchRemoteSummary(
       signal: opts.signal,
     });
 
-  const cachedSig = name ? readCache(repo, `${name}.sig`) : null;
-  const cachedSummary = name ? readCache(repo, name) : null;
+  // `pull --cache-dir=DIR` keeps the summaries in DIR/summaries instead of the repo's cache
+  const dir = opts.cacheDir ? join(opts.cacheDir, "summaries") : cacheDir(repo);
+  const cachedSig = name ? readCache(dir, `${name}.sig`) : null;
+  const cachedSummary = name ? readCache(dir, name) : null;
   let sigF = await get("summary.sig", cachedSig);
   if (sigF?.notModified) sigF = cachedSig ? { ...cachedSig, notModified: false } : null;
   let sumF: Fetched | null = null;
@@ -177,8 +170,10 @@ export async function fetchRemoteSummary(
   if (sigF) {
     try {
       sig = decodeSignatureDict(sigF.data, `summary.sig of remote "${remote}"`);
-    } catch (e) {
-      if (verifying) throw e;
+    } catch {
+      // unreadable: no signatures at all (ostree reads it leniently as an empty dictionary), so
+      // a required verification fails with "no signatures found"
+      sig = verifying ? [] : null;
     }
   }
   if (verifying && policy && sumF) {
@@ -201,31 +196,10 @@ export async function fetchRemoteSummary(
   }
   const summary = sumF ? parseRemoteSummary(sumF.data, remote) : null;
   if (name && sumF && sigF && !fromCache) {
-    writeCache(repo, name, sumF);
-    writeCache(repo, `${name}.sig`, sigF);
+    writeCache(dir, name, sumF);
+    writeCache(dir, `${name}.sig`, sigF);
   }
   return { bytes: sumF?.data ?? null, sigBytes: sigF?.data ?? null, summary, sig, fromCache };
 }
 
-/**
- * Remove cached summaries of remotes that no longer exist (`prune` does this in ostree).
- * @returns the names removed.
- */
-export function pruneSummaryCache(repo: Repo, remotes: Iterable<string>): string[] {
-  const keep = new Set(remotes);
-  const dir = cacheDir(repo);
-  const removed: string[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const n of names) {
-    const base = n.endsWith(".sig") ? n.slice(0, -4) : n;
-    if (keep.has(base)) continue;
-    rmSync(join(dir, n), { force: true });
-    removed.push(n);
-  }
-  return removed;
-}
+export { pruneSummaryCache } from "../repo/summary-cache.js";

@@ -74,6 +74,12 @@ export interface CommitOptions extends CommitModifiers {
   bindRefs?: string[];
   /** Write nothing; just compute the checksum. */
   dryRun?: boolean;
+  /**
+   * Sign the new commit (`--sign`, `--gpg-sign`): given its checksum, exact bytes and detached
+   * metadata so far, return the detached metadata to store. Called inside the transaction, so the
+   * signatures are durable before the ref moves (as ostree signs before committing its transaction).
+   */
+  signDetached?: (commit: string, bytes: Uint8Array, detached: VarDict | null) => Promise<VarDict | null>;
   onProgress?: (p: { files: number; bytes: number }) => void;
   signal?: AbortSignal;
 }
@@ -348,7 +354,9 @@ export function buildCommitMetadata(opts: {
   };
   for (const [k, v] of opts.user) put(k, v);
   if (opts.bindRefs.length) put("ostree.ref-binding", new Variant("as", [...new Set(opts.bindRefs)].sort()));
-  if (opts.collectionId && opts.bindRefs.length)
+  // as ostree: --add-metadata-string=ostree.collection-binding=… overrides the repo's collection ID
+  const userBinding = opts.user.some(([k]) => k === "ostree.collection-binding");
+  if (opts.collectionId && opts.bindRefs.length && !userBinding)
     put("ostree.collection-binding", new Variant("s", opts.collectionId));
   if (opts.bootable) {
     // insertion order matters for hash collisions: ostree adds ostree.bootable, then ostree.linux
@@ -432,8 +440,11 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     const bytes = encodeCommit(commit);
     if (!tx) return { commit: sha256Hex(bytes), written: false, stats: statsOf(imp, tx) };
     const cs = tx.writeMetadata("commit", bytes);
-    if (opts.detachedMetadata?.length)
-      tx.writeMetadataNamed("commitmeta", cs, encodeVarDict(opts.detachedMetadata), true);
+    // -- signing (see signDetached): before the ref moves, in the same transaction
+    let detached: VarDict | null = opts.detachedMetadata?.length ? opts.detachedMetadata : null;
+    if (opts.signDetached) detached = await opts.signDetached(cs, bytes, detached);
+    if (detached?.length) tx.writeMetadataNamed("commitmeta", cs, encodeVarDict(detached), true);
+    // -- end signing
     if (branchSpec) tx.setRef(branchSpec.ref, cs, branchSpec.remote); // `-b REMOTE:REF` writes a remote ref
     await tx.commit();
     return { commit: cs, written: true, stats: statsOf(imp, tx) };

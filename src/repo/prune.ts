@@ -12,7 +12,8 @@
  *    commit always), else `depth`.
  * Everything listed under `objects/` that is not kept is deleted; a deleted commit takes its
  * `.commitmeta` and partial marker with it and leaves a tombstone when
- * `core.tombstone-commits` is true. Static deltas whose target commit is gone are removed too.
+ * `core.tombstone-commits` is true. Static deltas whose target commit is gone are removed too, and
+ * so are the cached summaries of remotes that no longer exist (`tmp/cache/summaries/`).
  *
  * Crash safety: an unreachable object is never needed by a kept one, so the order of deletion
  * cannot hurt kept data. It can hurt *fsck*, which checks every commit object it finds: a commit
@@ -32,7 +33,9 @@ import { acquireLock, type LockHandle } from "../io/lock.js";
 import { deleteObject, enableTombstoneCommits, unmarkCommitPartial } from "./delete-object.js";
 import { pruneStaticDeltas } from "./prune-deltas.js";
 import { listRefs, resolveRev } from "./refs.js";
+import { listRemotes } from "./remotes.js";
 import type { Repo } from "./repo.js";
+import { pruneSummaryCache } from "./summary-cache.js";
 import { cleanStaleStaging } from "./transaction.js";
 import { allRefCommits, listLooseObjects, ObjectWalker, parseObjectKey } from "./traverse.js";
 
@@ -84,6 +87,8 @@ export interface PruneResult {
   deltasPruned: string[];
   /** Stale staging directories removed from `tmp/`. */
   stagingRemoved: number;
+  /** Cached summaries (`tmp/cache/summaries/R`, `R.sig`) of remotes that no longer exist, removed. */
+  summaryCachesRemoved: string[];
 }
 
 const U64_MAX = 18446744073709551615n;
@@ -216,6 +221,7 @@ function runPrune(repo: Repo, o: PruneOptions): PruneResult {
     commitsPruned: [],
     deltasPruned: [],
     stagingRemoved: 0,
+    summaryCachesRemoved: [],
   };
   if (o.deleteCommit !== undefined) {
     if (o.staticDeltasOnly) {
@@ -263,5 +269,7 @@ function runPrune(repo: Repo, o: PruneOptions): PruneResult {
   }
   r.deltasPruned.push(...pruneStaticDeltas(repo, null));
   r.stagingRemoved = cleanStaleStaging(repo);
+  // as ostree's prune: the summary caches of remotes that are gone (this repo's own remotes only)
+  r.summaryCachesRemoved = pruneSummaryCache(repo, listRemotes(repo, { inherit: false }));
   return r;
 }

@@ -221,7 +221,8 @@ class LocalPuller {
       }
       bytes = null;
       if (level === 0 && t.ref !== null && !this.opts.disableVerifyBindings) {
-        const why = verifyBindings(null, t.ref, commit);
+        // as ostree: a local source's own collection ID is the one its commits must be bound to
+        const why = verifyBindings(this.src.collectionId ?? null, t.ref, commit);
         if (why !== null) throw new ArborError("SIGNATURE_INVALID", `Commit ${cs}: ${why}`);
       }
       this.commitMeta(cs);

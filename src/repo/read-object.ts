@@ -142,7 +142,7 @@ export function statFileObject(repo: Repo, checksum: string): FileObject {
     if (e instanceof ArborError) throw e;
     if (errnoCode(e) === "ENOENT") {
       if (repo.parent) return statFileObject(repo.parent, checksum); // core.parent
-      throw new ArborError("OBJECT_NOT_FOUND", `No such content object ${checksum}`, {
+      throw new ArborError("OBJECT_NOT_FOUND", `Couldn't find file object '${checksum}'`, {
         data: { checksum, type: "file" },
       });
     }

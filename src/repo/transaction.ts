@@ -58,6 +58,7 @@ import { createFileOffThread, fsyncPathOffThread, renameOffThread } from "../io/
 import { mapLimit } from "../io/pool.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
+import { maybeAutoUpdateSummary } from "./summary.js";
 
 const deflateRaw = promisify(deflateRawCb);
 
@@ -507,6 +508,8 @@ export class Transaction {
     } finally {
       this.releaseAll();
     }
+    // -- core.auto-update-summary: a transaction that moved refs regenerates the summary (ostree)
+    if (this.refUpdates.length) await maybeAutoUpdateSummary(this.repo);
     return this.stats;
   }
 

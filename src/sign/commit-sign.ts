@@ -49,8 +49,29 @@ function loadSigned(repo: Repo, commit: string): { data: Uint8Array; meta: VarDi
 }
 
 /**
- * Sign a commit with each secret key (as `ostree sign COMMIT KEY…`), appending to its detached
- * metadata. A signature already present (ed25519 signatures are deterministic) is not duplicated.
+ * `meta` with signatures of the commit bytes `data` by each secret key added; a signature already
+ * present (ed25519 signatures are deterministic) is not duplicated. Nothing is written.
+ * @returns the new dictionary (null when nothing was added) and the number of signatures added.
+ */
+export function engineSignedMetadata(
+  data: Uint8Array,
+  meta: VarDict | null,
+  engine: SignEngine,
+  secretKeys: Uint8Array[],
+): { meta: VarDict | null; added: number } {
+  const existing = signaturesIn(meta, engine.metadataKey);
+  const fresh: Uint8Array[] = [];
+  for (const sk of secretKeys) {
+    const sig = engine.sign(data, sk);
+    if (![...existing, ...fresh].some((s) => Buffer.compare(s, sig) === 0)) fresh.push(sig);
+  }
+  if (fresh.length === 0) return { meta: null, added: 0 };
+  return { meta: appendSignatures(meta, engine.metadataKey, fresh), added: fresh.length };
+}
+
+/**
+ * Sign a stored commit with each secret key (as `ostree sign COMMIT KEY…`), appending to its
+ * detached metadata. A signature already present is not duplicated.
  * @returns the number of signatures added.
  * @throws ArborError OBJECT_NOT_FOUND (no such commit), BAD_NAME (bad key), IO
  */
@@ -61,15 +82,9 @@ export async function signCommit(
   secretKeys: Uint8Array[],
 ): Promise<number> {
   const { data, meta } = loadSigned(repo, commit);
-  const existing = signaturesIn(meta, engine.metadataKey);
-  const fresh: Uint8Array[] = [];
-  for (const sk of secretKeys) {
-    const sig = engine.sign(data, sk);
-    if (![...existing, ...fresh].some((s) => Buffer.compare(s, sig) === 0)) fresh.push(sig);
-  }
-  if (fresh.length === 0) return 0;
-  await writeDetachedMetadata(repo, commit, appendSignatures(meta, engine.metadataKey, fresh));
-  return fresh.length;
+  const r = engineSignedMetadata(data, meta, engine, secretKeys);
+  if (r.meta) await writeDetachedMetadata(repo, commit, r.meta);
+  return r.added;
 }
 
 /**

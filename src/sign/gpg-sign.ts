@@ -86,7 +86,34 @@ export function gpgSummarySigner(keyIds: string[], homedir?: string): SummarySig
 }
 
 /**
- * Add a GPG signature to a commit's detached metadata (`commit --gpg-sign`, `gpg-sign`).
+ * `meta` with a GPG signature by `keyId` over the commit bytes `data` added (nothing is written).
+ * @throws ArborError EXISTS "Commit is already signed with GPG key KEYID", NOT_FOUND, SIGNATURE_INVALID
+ */
+export async function gpgSignedMetadata(
+  commit: string,
+  data: Uint8Array,
+  meta: VarDict | null,
+  keyId: string,
+  homedir?: string,
+): Promise<VarDict> {
+  const existing = signaturesIn(meta, GPG_SIGS_KEY);
+  if (existing.length) {
+    // Don't store a second signature by the same key (OSTree checks with the homedir's keys).
+    const ring = await parseKeyrings(homedir ? keyringsInHomedir(homedir) : []);
+    const r = await gpgVerifyData(data, existing, ring).catch(() => null);
+    const fprs = checkGpgSecretKey(keyId, homedir);
+    if (r && (resultHasKey(r, keyId) || fprs.some((f) => resultHasKey(r, f)))) {
+      throw new ArborError("EXISTS", `Commit is already signed with GPG key ${keyId}`, {
+        data: { commit, keyId },
+      });
+    }
+  }
+  const sig = await gpgSignData(data, keyId, homedir);
+  return appendSignatures(meta, GPG_SIGS_KEY, [sig]);
+}
+
+/**
+ * Add a GPG signature to a stored commit's detached metadata (`gpg-sign`).
  * @throws ArborError EXISTS "Commit is already signed with GPG key KEYID", NOT_FOUND, SIGNATURE_INVALID
  */
 export async function gpgSignCommit(
@@ -107,20 +134,7 @@ export async function gpgSignCommit(
   } catch (e) {
     throw withContext("Failed to read detached metadata", e);
   }
-  const existing = signaturesIn(meta, GPG_SIGS_KEY);
-  if (existing.length) {
-    // Don't store a second signature by the same key (OSTree checks with the homedir's keys).
-    const ring = await parseKeyrings(homedir ? keyringsInHomedir(homedir) : []);
-    const r = await gpgVerifyData(data, existing, ring).catch(() => null);
-    const fprs = checkGpgSecretKey(keyId, homedir);
-    if (r && (resultHasKey(r, keyId) || fprs.some((f) => resultHasKey(r, f)))) {
-      throw new ArborError("EXISTS", `Commit is already signed with GPG key ${keyId}`, {
-        data: { commit, keyId },
-      });
-    }
-  }
-  const sig = await gpgSignData(data, keyId, homedir);
-  await writeDetachedMetadata(repo, commit, appendSignatures(meta, GPG_SIGS_KEY, [sig]));
+  await writeDetachedMetadata(repo, commit, await gpgSignedMetadata(commit, data, meta, keyId, homedir));
 }
 
 /**

@@ -183,14 +183,13 @@ async function checkOne(
   info.fingerprint = signing.getFingerprint().toUpperCase();
   info.fingerprintPrimary = key.getFingerprint().toUpperCase();
   const user = key.users.find((u) => u.userID) ?? null;
+  let uid: UserIDLike | null;
   try {
-    const primary = await key.getPrimaryUser(packet.created ?? undefined);
-    info.userName = primary.user.userID?.name ?? "";
-    info.userEmail = primary.user.userID?.email ?? "";
+    uid = (await key.getPrimaryUser(packet.created ?? undefined)).user.userID ?? null;
   } catch {
-    info.userName = user?.userID?.name ?? "";
-    info.userEmail = user?.userID?.email ?? "";
+    uid = user?.userID ?? null;
   }
+  [info.userName, info.userEmail] = splitUserId(uid);
   const primaryExp = await key.getExpirationTime().catch(() => null);
   info.keyExpTimestampPrimary = secs(primaryExp);
   info.keyExpTimestamp =
@@ -306,4 +305,22 @@ export function requireValidGpgSignature(r: GpgVerifyResult): void {
   throw new ArborError("SIGNATURE_INVALID", text.trimEnd(), {
     data: { reason, keys: r.signatures.map((s) => s.fingerprint) },
   });
+}
+
+interface UserIDLike {
+  name?: string;
+  email?: string;
+  userID?: string;
+}
+
+/**
+ * Name and email of a user ID, as GPGME reports them. openpgp.js leaves both empty for a user ID
+ * without an address (`Name-Real: Test Key 1` alone), so the raw `Name (comment) <email>` string
+ * is split here then.
+ */
+export function splitUserId(uid: UserIDLike | null): [string, string] {
+  if (!uid) return ["", ""];
+  if (uid.name || uid.email) return [uid.name ?? "", uid.email ?? ""];
+  const m = /^\s*(.*?)\s*(?:\((.*)\))?\s*(?:<([^>]*)>)?\s*$/.exec(uid.userID ?? "");
+  return m ? [m[1] ?? "", m[3] ?? ""] : [uid.userID ?? "", ""];
 }

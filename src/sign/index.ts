@@ -2,13 +2,14 @@
  * Signing and verification, public surface: signapi engines (ed25519, dummy) and GPG. See
  * engine.ts for the model; commit-sign.ts, gpg-sign.ts and gpg-verify.ts for the formats.
  */
-import type { Repo } from "../repo/repo.js";
-import { signCommit as signWithEngine } from "./commit-sign.js";
+import type { VarDict } from "../core/metadata.js";
+import { engineSignedMetadata } from "./commit-sign.js";
 import { getSignEngine } from "./engine.js";
-import { gpgSignCommit } from "./gpg-sign.js";
+import { gpgSignedMetadata } from "./gpg-sign.js";
 
 export {
   deleteCommitSignatures,
+  engineSignedMetadata,
   signaturesIn,
   verifyCommitSignature,
   writeDetachedMetadata,
@@ -21,6 +22,7 @@ export {
   gpgDeleteSignatures,
   gpgSignCommit,
   gpgSignData,
+  gpgSignedMetadata,
   gpgSummarySigner,
 } from "./gpg-sign.js";
 export {
@@ -49,19 +51,33 @@ export interface CommitSignOptions {
 }
 
 /**
- * Sign a freshly written commit as `ostree commit` does: signapi keys first, then GPG keys.
+ * The detached metadata of a commit being written, with the signatures `commit --sign/--gpg-sign`
+ * ask for added (signapi keys first, then GPG keys, as `ostree commit`). Pure: the caller stores
+ * the result in the same transaction as the commit, before its ref moves, so a signed branch never
+ * points at an unsigned commit.
+ * @param commit the commit's checksum (for messages); `data` its exact bytes; `meta` the detached
+ *   metadata it already has (e.g. `--add-detached-metadata-string`), or null.
+ * @returns the new detached metadata (`meta` unchanged when nothing was asked).
  * @throws ArborError UNSUPPORTED (unknown type), BAD_NAME (bad key), NOT_FOUND (no such GPG key),
  *   EXISTS (already GPG-signed by that key), SIGNATURE_INVALID (gpg failed)
  */
-export async function signCommit(repo: Repo, commit: string, o: CommitSignOptions): Promise<void> {
+export async function commitSignatureMetadata(
+  commit: string,
+  data: Uint8Array,
+  meta: VarDict | null,
+  o: CommitSignOptions,
+): Promise<VarDict | null> {
+  let out = meta;
   if (o.keys.length) {
     const engine = await getSignEngine(o.type ?? "ed25519");
-    await signWithEngine(
-      repo,
-      commit,
+    const r = engineSignedMetadata(
+      data,
+      out,
       engine,
       o.keys.map((k) => engine.parseSecretKey(k)),
     );
+    if (r.meta) out = r.meta;
   }
-  for (const k of o.gpgKeys) await gpgSignCommit(repo, commit, k, o.gpgHomedir);
+  for (const k of o.gpgKeys) out = await gpgSignedMetadata(commit, data, out, k, o.gpgHomedir);
+  return out;
 }

@@ -5,7 +5,7 @@
  * --timestamp-check, --localcache-repo, --dry-run), summary caching. Every client repo must pass
  * `ostree fsck`. Needs `npm run build`.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateEd25519KeyPair } from "../../src/sign/ed25519.js";
@@ -195,5 +195,26 @@ describe("arbor pull (ed25519, nginx)", () => {
     expect(ok(arbor(["remote", "summary", `--repo=${repo}`, "origin"]))).toContain(
       `* main\n    Latest Commit (`,
     );
+  });
+
+  it("an unreadable .commitmeta is ignored when no signature is required, refused when one is", () => {
+    const meta = join(src, "objects", c.unsigned!.slice(0, 2), `${c.unsigned!.slice(2)}.commitmeta`);
+    writeFileSync(meta, "borkborkbork\n");
+    try {
+      const plain = client("badmeta-plain", ["--no-gpg-verify"]);
+      ok(arbor(["config", `--repo=${plain}`, "set", "core.auto-update-summary", "true"]));
+      ok(arbor(["pull", `--repo=${plain}`, "origin", "unsigned"]));
+      expect(ok(arbor(["rev-parse", `--repo=${plain}`, "origin:unsigned"]))).toBe(c.unsigned);
+      // core.auto-update-summary: the pull moved a ref, so the summary was regenerated
+      expect(existsSync(join(plain, "summary"))).toBe(true);
+      fsckBoth(plain);
+      const signed = signedClient("badmeta-signed");
+      const r = arbor(["pull", `--repo=${signed}`, "origin", "unsigned"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Commit ${c.unsigned}: Can't verify commit`);
+      expect(arbor(["refs", `--repo=${signed}`]).stdout).toBe("");
+    } finally {
+      rmSync(meta, { force: true });
+    }
   });
 });

@@ -79,4 +79,30 @@ describe("summary interop", () => {
       ok(arbor(["summary", "--view", `--repo=${repo}`], UTC)),
     );
   });
+
+  it("collection refs: refs --collections --create/--delete and the summary's collection map match ostree", () => {
+    const mk = (name: string, tool: typeof arbor) => {
+      const r = join(t.dir, name);
+      ok(tool(["init", `--repo=${r}`, "--mode=archive", "--collection-id=org.example.Main"]));
+      ok(tool(["commit", `--repo=${r}`, "-b", "t1", "--timestamp=2024-01-01 00:00:00", join(t.dir, "tree")]));
+      ok(tool(["refs", `--repo=${r}`, "--collections", "--create=org.example.Other:t1-mirror", "t1"]));
+      ok(tool(["refs", `--repo=${r}`, "--collections", "--create=org.example.Gone:x", "t1"]));
+      ok(tool(["refs", `--repo=${r}`, "--collections", "--delete", "org.example.Gone"]));
+      return r;
+    };
+    const a = mk("coll-arbor", arbor);
+    const o = mk("coll-ostree", ostree);
+    for (const r of [a, o]) {
+      const sorted = (x: string) => x.split("\n").sort().join("\n");
+      const mine = ok(arbor(["refs", `--repo=${r}`, "--collections"]));
+      expect(sorted(mine)).toBe("(org.example.Main, t1)\n(org.example.Other, t1-mirror)");
+      expect(sorted(ok(ostree(["refs", `--repo=${r}`, "--collections"])))).toBe(sorted(mine));
+      expect(ok(arbor(["refs", `--repo=${r}`, "--collections", "org.example.Other"]))).toBe(
+        "(org.example.Other, t1-mirror)",
+      );
+    }
+    expect(arbor(["refs", `--repo=${a}`, "--collections", "--create=not-a-cid:x", "t1"]).code).toBe(1);
+    ok(arbor(["summary", "-u", `--repo=${a}`]));
+    expect(ok(ostree(["summary", "--view", `--repo=${a}`]))).toContain("(org.example.Other, t1-mirror)");
+  });
 });

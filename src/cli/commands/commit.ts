@@ -125,17 +125,16 @@ export const command: CommandSpec = {
     const repo = Repo.open(ctx.repoPath());
     const opts = await parseCommitArgs(ctx, args, repo);
     const progress = ctx.progress();
+    const { commitSignHook } = await import("../commit-sign.js");
+    const signDetached = commitSignHook(args);
     const result = await commitTree(repo, {
       ...opts,
+      ...(signDetached ? { signDetached } : {}),
       signal: ctx.signal,
       onProgress: (p) =>
         progress.update(`Committing: ${p.files} files, ${(p.bytes / 1048576).toFixed(1)} MB`),
     });
     progress.done();
-    if (result.written && (args.list("sign").length || args.list("gpg-sign").length)) {
-      const { signCommitFromCli } = await import("../commit-sign.js");
-      await signCommitFromCli(ctx, args, repo, result.commit);
-    }
     if (result.written && args.has("consume")) {
       const { rmSync } = await import("node:fs");
       for (const t of opts.trees) if (t.kind === "dir") rmSync(t.path, { recursive: true, force: true });

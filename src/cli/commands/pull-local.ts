@@ -34,10 +34,12 @@ export const command: CommandSpec = {
     {
       long: "gpg-verify",
       help: "GPG verify commits (must specify --remote)",
+      ignoresValue: true,
     },
     {
       long: "gpg-verify-summary",
       help: "GPG verify summary (must specify --remote)",
+      ignoresValue: true,
     },
     { long: "disable-verify-bindings", help: "Do not verify commit bindings" },
     { long: "depth", arg: "DEPTH", help: "Traverse DEPTH parents (-1=infinite) (default: 0)" },

@@ -16,7 +16,7 @@ export const command: CommandSpec = {
   argsError: "REMOTE must be specified",
   options: [
     { long: "commit-metadata-only", help: "Fetch only the commit metadata" },
-    { long: "cache-dir", arg: "DIR", help: "Use custom cache dir", hidden: true },
+    { long: "cache-dir", arg: "DIR", help: "Use custom cache dir" },
     { long: "disable-fsync", help: "Do not invoke fsync()" },
     {
       long: "per-object-fsync",
@@ -46,6 +46,12 @@ export const command: CommandSpec = {
       arg: "NAME=VALUE",
       repeat: true,
       help: "Add NAME=VALUE as HTTP header to all requests",
+    },
+    {
+      long: "append-user-agent",
+      arg: "NAME/VERSION",
+      help: "Append string to user agent",
+      hidden: true,
     },
     {
       long: "update-frequency",
@@ -109,10 +115,12 @@ export const command: CommandSpec = {
       ...(args.str("timestamp-check-from-rev")
         ? { timestampCheckFromRev: args.str("timestamp-check-from-rev") }
         : {}),
+      ...(args.str("cache-dir") ? { cacheDir: resolve(ctx.cwd, args.str("cache-dir")!) } : {}),
       dryRun: args.has("dry-run"),
       requireStaticDeltas: args.has("require-static-deltas"),
       disableStaticDeltas: args.has("disable-static-deltas"),
       httpHeaders: headers,
+      ...(args.str("append-user-agent") ? { appendUserAgent: args.str("append-user-agent") } : {}),
       disableVerifyBindings: args.has("disable-verify-bindings"),
       bareUserOnlyFiles: args.has("bareuseronly-files"),
       disableFsync: args.has("disable-fsync"),

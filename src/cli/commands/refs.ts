@@ -156,6 +156,11 @@ export const command: CommandSpec = {
       if (create !== undefined && args.positional.length > 1)
         throw new ArborError("USAGE", "You must specify only 1 existing ref when creating a new ref");
       for (const p of args.positional) await doRef(ctx, args, lib, p);
+      if (create !== undefined || args.has("delete")) {
+        // core.auto-update-summary: the refs changed, regenerate the summary (as ostree)
+        const { maybeAutoUpdateSummary } = await import("../../repo/summary.js");
+        await maybeAutoUpdateSummary(lib.repo);
+      }
       return;
     }
     if (args.has("delete"))

@@ -22,5 +22,7 @@ export const command: CommandSpec = {
     const cs = resolveRev(repo, rev)!;
     repo.loadCommit(cs);
     writeRefFile(repo, ref, cs, remote);
+    const { maybeAutoUpdateSummary } = await import("../../repo/summary.js");
+    await maybeAutoUpdateSummary(repo);
   },
 };

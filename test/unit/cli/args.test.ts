@@ -101,6 +101,13 @@ describe("parseArgs()", () => {
     );
   });
 
+  it("a flag marked ignoresValue takes --flag=VALUE as GOption does: set, whatever VALUE says", () => {
+    const opts: OptionSpec[] = [{ long: "gpg-verify", help: "x", ignoresValue: true }];
+    for (const a of ["--gpg-verify=true", "--gpg-verify=false", "--gpg-verify"])
+      expect(parseArgs([a, "src"], opts).args.has("gpg-verify")).toBe(true);
+    expect(parseArgs(["--gpg-verify", "src"], opts).args.positional).toEqual(["src"]);
+  });
+
   it("stops at -h/--help, but an error before it still wins", () => {
     expect(parseArgs(["--help", "--bogus"], OPTS).help).toBe(true);
     expect(parseArgs(["-h", "--repo"], OPTS).help).toBe(true);

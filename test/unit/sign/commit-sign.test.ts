@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Variant } from "../../../src/gvariant/index.js";
 import { commitTree } from "../../../src/repo/commit.js";
+import { readRef } from "../../../src/repo/refs.js";
 import { addRemote, getRemote } from "../../../src/repo/remotes.js";
 import { Repo } from "../../../src/repo/repo.js";
 import {
@@ -13,6 +14,7 @@ import {
   verifyCommitSignature,
 } from "../../../src/sign/commit-sign.js";
 import { ed25519Engine, generateEd25519KeyPair } from "../../../src/sign/ed25519.js";
+import { commitSignatureMetadata } from "../../../src/sign/index.js";
 import { verifyCommitForRemote, verifyPolicyFor } from "../../../src/sign/remote-verify.js";
 
 let dir: string;
@@ -136,5 +138,48 @@ describe("commit signatures", () => {
         repo.loadCommitMeta(commit),
       ),
     ).rejects.toThrow("GPG verification enabled, but no signatures found");
+  });
+
+  it("commitTree() with signDetached stores the signatures before the ref moves, keeping other detached keys", async () => {
+    const a = generateEd25519KeyPair();
+    writeFileSync(join(dir, "t", "f"), "y");
+    const r = await commitTree(repo, {
+      trees: [{ kind: "dir", path: join(dir, "t") }],
+      branch: "main",
+      detachedMetadata: [["keep", new Variant("s", "me")]],
+      signDetached: (cs, bytes, meta) =>
+        commitSignatureMetadata(cs, bytes, meta, { keys: [a.secret], gpgKeys: [] }),
+    });
+    expect(readRef(repo, "main")).toBe(r.commit);
+    const meta = repo.loadCommitMeta(r.commit);
+    expect(meta?.find(([k]) => k === "keep")).toBeDefined();
+    expect(signaturesIn(meta, ed25519Engine.metadataKey)).toHaveLength(1);
+    expect(
+      verifyCommitSignature(repo, r.commit, ed25519Engine, {
+        trusted: [ed25519Engine.parsePublicKey(a.public)],
+        revoked: [],
+      }),
+    ).toContain("Signature verified successfully");
+  });
+
+  it("commitTree() whose signing fails stores no commit and leaves the ref where it was", async () => {
+    writeFileSync(join(dir, "t", "f"), "z");
+    await expect(
+      commitTree(repo, {
+        trees: [{ kind: "dir", path: join(dir, "t") }],
+        branch: "main",
+        timestamp: 1000,
+        signDetached: (cs, bytes, meta) =>
+          commitSignatureMetadata(cs, bytes, meta, { keys: ["not-a-key"], gpgKeys: [] }),
+      }),
+    ).rejects.toThrow();
+    expect(readRef(repo, "main")).toBe(commit);
+    const dry = await commitTree(repo, {
+      trees: [{ kind: "dir", path: join(dir, "t") }],
+      branch: "main",
+      timestamp: 1000,
+      dryRun: true,
+    });
+    expect(repo.hasObject("commit", dry.commit)).toBe(false);
   });
 });

@@ -1,0 +1,73 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { HttpFetcher } from "../../../src/pull/fetcher-http.js";
+import { isUndiciPausedAssertion } from "../../../src/pull/undici-guard.js";
+
+/** The error undici's client-h1 throws (`assert(!this.paused)`), as Node's assert builds it. */
+function pausedAssertion(): Error {
+  const e = new Error("The expression evaluated to a falsy value:\n\n  assert(!this.paused)\n");
+  e.name = "AssertionError";
+  (e as { code?: string }).code = "ERR_ASSERTION";
+  e.stack = `${e.name}: ${e.message}\n    at Parser.finish (node_modules/undici/lib/dispatcher/client-h1.js:306:5)`;
+  return e;
+}
+
+let server: Server | null = null;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r) ?? r(null));
+  server = null;
+});
+
+describe("undici guard", () => {
+  it("isUndiciPausedAssertion() matches only undici's client-h1 paused assertion", () => {
+    expect(isUndiciPausedAssertion(pausedAssertion())).toBe(true);
+    const other = pausedAssertion();
+    other.stack = "AssertionError: x\n    at somewhere.js:1:1";
+    expect(isUndiciPausedAssertion(other)).toBe(false);
+    expect(isUndiciPausedAssertion(new Error("this.paused"))).toBe(false);
+    expect(isUndiciPausedAssertion("client-h1 this.paused")).toBe(false);
+  });
+
+  it("after the assertion, a request stuck on a broken connection is retried on a fresh one", async () => {
+    let requests = 0;
+    let stalled: (() => void) | null = null;
+    const stalledSeen = new Promise<void>((r) => {
+      stalled = r;
+    });
+    server = createServer((_req, res) => {
+      requests++;
+      if (requests === 1) {
+        // headers and half the body, then nothing: the client hangs until something breaks it
+        res.writeHead(200, { "content-length": "10" });
+        res.write("hello");
+        stalled?.();
+        return;
+      }
+      res.writeHead(200, { "content-length": "10" });
+      res.end("helloworld");
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const f = new HttpFetcher({
+      url: `http://127.0.0.1:${port}/`,
+      retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 2 },
+      timeoutMs: 20_000,
+    });
+    const t0 = Date.now();
+    try {
+      const got = f.get("url", "config");
+      await stalledSeen;
+      process.emit("uncaughtException", pausedAssertion());
+      const r = await got;
+      expect(Buffer.from(r!.data).toString()).toBe("helloworld");
+      expect(requests).toBe(2);
+      // retried at once, not after the 20 s body timeout
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await f.close();
+    }
+    expect(process.listeners("uncaughtException").some((l) => l.name === "onUncaught")).toBe(false);
+  });
+});
