@@ -106,7 +106,7 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "admin verify", summary: "Re-derive the deployment from its declared inputs and compare", load: () => import("./commands/admin/verify.js"), native: true },
   { path: "admin kargs", summary: "Change kernel arguments" },
   { path: "admin instutil", summary: "Deprecated commands intended for installer programs", hidden: true },
-  { path: "admin boot-complete", summary: "Finalize a successful boot", load: "commands/admin/boot-complete.ts", hidden: true },
+  { path: "admin boot-complete", summary: "Finalize a successful boot", load: () => import("./commands/admin/boot-complete.js"), hidden: true },
   { path: "admin finalize-staged", summary: "Internal command to run at shutdown time", load: () => import("./commands/admin/finalize-staged.js"), hidden: true },
 
   { path: "admin layer add", summary: "Declare a layer (folder, tarball or ref) and deploy base + layers", load: () => import("./commands/admin/layer/add.js"), native: true },
