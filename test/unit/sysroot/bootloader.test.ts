@@ -84,7 +84,7 @@ describe("bootloader backends", () => {
         gen,
         fail
           ? "#!/bin/sh\nexit 3\n"
-          : '#!/bin/sh\n[ "$1" = -o ] || exit 9\nprintf "bv=%s efi=%s\\n" "$_OSTREE_GRUB2_BOOTVERSION" "${_OSTREE_GRUB2_IS_EFI:-}" > "$2"\n',
+          : '#!/bin/sh\n[ "$1" = -o ] || exit 9\nprintf "bv=%s efi=%s\\n" "$_OSTREE_GRUB2_BOOTVERSION" "$_OSTREE_GRUB2_IS_EFI" > "$2"\n',
         { mode: 0o755 },
       );
       return { ...process.env, OSTREE_GRUB2_EXEC: gen } as Record<string, string>;

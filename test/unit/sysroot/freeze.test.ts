@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { native } from "../../../src/io/native.js";
 import { fullSystemSync, shouldFreezeBoot } from "../../../src/sysroot/bootswap.js";
 import { cleanupSysroot } from "../../../src/sysroot/cleanup.js";
