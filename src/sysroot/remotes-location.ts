@@ -18,7 +18,11 @@ export interface SysrootRemotesLocation {
 
 /** True if `path` is a physical sysroot: it has no `sysroot` entry (a dangling link counts as none). */
 export function isPhysicalSysroot(path: string): boolean {
-  return statSync(join(path, "sysroot"), { throwIfNoEntry: false }) === undefined;
+  try {
+    return statSync(join(path, "sysroot"), { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return true; // ENOTDIR, EACCES…: no usable `sysroot` entry
+  }
 }
 
 /** Resolve `--sysroot=PATH` for the remote commands. Never throws. */
