@@ -163,8 +163,19 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
   });
 
   /** The same steps through each tool on identical copies; returns the copies. */
-  function sameSteps(bootloader: "none" | "syslinux" | "uboot"): { a: string; o: string } {
+  function sameSteps(bootloader: "none" | "syslinux" | "uboot" | "grub2-efi"): { a: string; o: string } {
     const base = makeSysroot(ostree, `base-${bootloader}`);
+    let env: Record<string, string> = {};
+    if (bootloader === "grub2-efi") {
+      // A generator standing in for grub2-mkconfig: the entries of loader.N, named by the env.
+      const gen = join(t.dir, "grub-gen.sh");
+      writeFileSync(
+        gen,
+        '#!/bin/sh\nbv=$_OSTREE_GRUB2_BOOTVERSION\n{ echo "bv=$bv efi=$_OSTREE_GRUB2_IS_EFI"; cat "$(dirname "$2")"/../../../loader.$bv/entries/*.conf; } > "$2"\n',
+        { mode: 0o755 },
+      );
+      env = { OSTREE_GRUB2_EXEC: gen };
+    }
     const setup = (root: string): void => {
       if (bootloader === "syslinux") {
         mkdirSync(join(root, "boot/loader.0"), { recursive: true });
@@ -177,6 +188,10 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
         symlinkSync("loader.0", join(root, "boot/loader"));
         writeFileSync(join(root, "boot/loader/uEnv.txt"), "");
         symlinkSync("loader/uEnv.txt", join(root, "boot/uEnv.txt"));
+      } else if (bootloader === "grub2-efi") {
+        mkdirSync(join(root, "boot/efi/EFI/BOOT"), { recursive: true });
+        mkdirSync(join(root, "boot/efi/EFI/debian"));
+        writeFileSync(join(root, "boot/efi/EFI/debian/grub.cfg"), "installer's\n");
       }
     };
     setup(base.path);
@@ -212,7 +227,7 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
           symlinkSync("/ENOENT", join(d, "etc/broken"));
           continue;
         }
-        admin(tool, root, step);
+        admin(tool, root, step, env);
       }
       expect(bootFiles(a), `after ${step.join(" ")}`).toEqual(bootFiles(o));
       expect(treeListing(a), `after ${step.join(" ")}`).toBe(treeListing(o));
@@ -240,5 +255,15 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
       readFileSync(join(o, "boot/loader/uEnv.txt"), "utf8"),
     );
     expect(readFileSync(join(a, "boot/loader/uEnv.txt"), "utf8")).toContain("kernel_image=/boot/ostree/");
+  });
+
+  it("same commands give byte-identical EFI grub.cfg (replaced in place, previous kept as .old)", () => {
+    const { a, o } = sameSteps("grub2-efi");
+    for (const f of ["grub.cfg", "grub.cfg.old"]) {
+      expect(readFileSync(join(a, "boot/efi/EFI/debian", f), "utf8")).toBe(
+        readFileSync(join(o, "boot/efi/EFI/debian", f), "utf8"),
+      );
+    }
+    expect(readFileSync(join(a, "boot/efi/EFI/debian/grub.cfg"), "utf8")).toMatch(/^bv=[01] efi=1\ntitle /);
   });
 });
