@@ -117,7 +117,7 @@ export const COMMANDS: readonly TableEntry[] = [
 
   { path: "admin instutil selinux-ensure-labeled", summary: "Relabel all or part of a deployment", load: "commands/admin/instutil/selinux-ensure-labeled.ts" },
   { path: "admin instutil set-kargs", summary: "Set new kernel command line arguments(Not stable)", load: () => import("./commands/admin/instutil/set-kargs.js") },
-  { path: "admin instutil grub2-generate", summary: "Generate GRUB2 configuration from given BLS entries", load: "commands/admin/instutil/grub2-generate.ts" },
+  { path: "admin instutil grub2-generate", summary: "Generate GRUB2 configuration from given BLS entries", load: () => import("./commands/admin/instutil/grub2-generate.js") },
 
   { path: "remote add", summary: "Add a remote repository", load: () => import("./commands/remote/add.js") },
   { path: "remote delete", summary: "Delete a remote repository", load: () => import("./commands/remote/delete.js") },

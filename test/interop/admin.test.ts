@@ -266,4 +266,37 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
     }
     expect(readFileSync(join(a, "boot/efi/EFI/debian/grub.cfg"), "utf8")).toMatch(/^bv=[01] efi=1\ntitle /);
   });
+
+  it("instutil grub2-generate prints the same GRUB entries as ostree (and refuses without 15_ostree's env)", () => {
+    const { path, v1, v2 } = makeSysroot(ostree, "grub2-generate");
+    admin(ostree, path, ["deploy", "--os=testos", "--karg=root=LABEL=root", v1]);
+    admin(ostree, path, ["deploy", "--os=testos", v2]);
+    const entries = join(path, "boot/loader/entries");
+    const first = join(entries, readdirSync(entries).sort()[0]!);
+    writeFileSync(
+      first,
+      readFileSync(first, "utf8").replace(/^title .*$/m, 'title it\'s "quoted" (ostree:1)'),
+    );
+    const env = {
+      GRUB2_BOOT_DEVICE_ID: "uuid'x",
+      GRUB2_PREPARE_ROOT_CACHE: "search --set=root --fs-uuid 1234",
+    };
+    for (const args of [[], ["0"], ["1"]]) {
+      for (const efi of [{}, { _OSTREE_GRUB2_IS_EFI: "1" }]) {
+        const cmd = ["instutil", "grub2-generate", ...args];
+        expect(admin(arbor, path, cmd, { ...env, ...efi })).toBe(
+          admin(ostree, path, cmd, { ...env, ...efi }),
+        );
+      }
+    }
+    expect(admin(arbor, path, ["instutil", "grub2-generate"], env)).toContain(
+      "menuentry 'it'\\''s \"quoted\" (ostree:1)'",
+    );
+    const r = arbor(["admin", "instutil", "grub2-generate", `--sysroot=${path}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("GRUB2_BOOT_DEVICE_ID and GRUB2_PREPARE_ROOT_CACHE must be set");
+    expect(arbor(["admin", "instutil", "grub2-generate", "2", `--sysroot=${path}`], { env }).stderr).toBe(
+      "error: Invalid bootversion: 2\n",
+    );
+  });
 });
