@@ -10,6 +10,7 @@
  *   - inode flags (FS_IOC_GETFLAGS / FS_IOC_SETFLAGS): deployment roots are made immutable
  *     (`chattr +i`) and must be made mutable again before they can be deleted.
  *   - syncfs(2), and renameat2(2) with RENAME_NOREPLACE / RENAME_EXCHANGE.
+ *   - FIFREEZE/FITHAW of /boot during the boot switch (with a watchdog that thaws if we die).
  *
  * Every function is synchronous and throws errors shaped like Node's own system errors:
  * `code` = errno name ("ENOENT"), `errno` = the negated errno value (as Node's fs does on Linux),
@@ -25,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,9 +35,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -729,6 +734,145 @@ static napi_value RenameExchange(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* freezeThaw: FIFREEZE + FITHAW with a watchdog                                                    */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* The watchdog (a detached grandchild): thaws the filesystem if the caller dies or stalls between
+ * FIFREEZE and FITHAW, so a kill -9 at the wrong instant cannot leave /boot frozen. Only
+ * async-signal-safe calls here: we were forked from a multi-threaded process. */
+static void freeze_watchdog(int sock, int fs_fd, int timeout_ms) {
+  char c = '!';
+  int devnull = open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+  }
+  /* Keep only the socket and the filesystem fd: never hold the caller's pipes open. */
+  if (dup2(sock, 3) < 0 || dup2(fs_fd, 4) < 0) _exit(1);
+#ifdef SYS_close_range
+  syscall(SYS_close_range, 5U, ~0U, 0U);
+#else
+  for (int fd = 5; fd < 4096; fd++) close(fd);
+#endif
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  if (write(3, &c, 1) != 1) _exit(1);
+  ssize_t n;
+  do n = read(3, &c, 1); while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(0); /* the caller went away before freezing */
+  struct pollfd p = {.fd = 3, .events = POLLIN};
+  int r;
+  do r = poll(&p, 1, timeout_ms); while (r < 0 && errno == EINTR);
+  if (r == 1 && (p.revents & POLLIN)) {
+    do n = read(3, &c, 1); while (n < 0 && errno == EINTR);
+    if (n == 1) _exit(0); /* the caller thawed (or fell back to syncfs) and said so */
+  }
+  /* Timeout, hang-up or error: thaw. EINVAL (not frozen) is fine. */
+  ioctl(4, FITHAW, 0);
+  _exit(0);
+}
+
+/* freezeThaw(fd, timeoutMs, stallMs): flush the filesystem containing `fd` by freezing and thawing it (what
+ * GRUB needs on XFS: a frozen filesystem has its journal checkpointed). Returns true if it was
+ * frozen and thawed, false if freezing is not possible here (EOPNOTSUPP, ENOSYS, EPERM, EBUSY), in
+ * which case syncfs(2) was done instead. `stallMs` (tests only) sleeps while frozen, so a test can
+ * kill the caller there and see the watchdog thaw. */
+static napi_value FreezeThaw(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd;
+  int32_t timeout_ms = 30000, stall_ms = 0;
+  if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  size_t argc = 3;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  for (size_t i = 1; i < argc && i < 3; i++) {
+    napi_valuetype t;
+    napi_typeof(env, argv[i], &t);
+    if (t == napi_number) napi_get_value_int32(env, argv[i], i == 1 ? &timeout_ms : &stall_ms);
+  }
+  if (timeout_ms <= 0) timeout_ms = 30000;
+  if (fcntl(fd, F_GETFD) < 0) {
+    throw_errno(env, errno, "fcntl", NULL, NULL);
+    return NULL;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    throw_errno(env, errno, "socketpair", NULL, NULL);
+    return NULL;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(sv[0]);
+    close(sv[1]);
+    throw_errno(env, e, "fork", NULL, NULL);
+    return NULL;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    setsid();
+    pid_t g = fork();
+    if (g != 0) _exit(g < 0 ? 1 : 0);
+    freeze_watchdog(sv[1], fd, timeout_ms);
+  }
+  close(sv[1]);
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  int sock = sv[0];
+  char c = '!';
+  ssize_t n;
+  const char *step = "read(watchdog init)";
+  do n = read(sock, &c, 1); while (n < 0 && errno == EINTR);
+  if (n != 1) goto fail_io;
+  step = "write(watchdog start)";
+  if (send(sock, &c, 1, MSG_NOSIGNAL) != 1) goto fail_io;
+  bool frozen = true;
+  if (ioctl(fd, FIFREEZE, 0) != 0) {
+    int e = errno;
+    if (e != EOPNOTSUPP && e != ENOSYS && e != EPERM && e != EBUSY) {
+      if (send(sock, &c, 1, MSG_NOSIGNAL) != 1) { /* the watchdog then thaws, harmlessly */
+      }
+      close(sock);
+      throw_errno(env, e, "ioctl(FIFREEZE)", NULL, NULL);
+      return NULL;
+    }
+    frozen = false;
+    if (syncfs(fd) != 0) {
+      e = errno;
+      if (send(sock, &c, 1, MSG_NOSIGNAL) != 1) { /* the watchdog then thaws, harmlessly */
+      }
+      close(sock);
+      throw_errno(env, e, "syncfs", NULL, NULL);
+      return NULL;
+    }
+  } else {
+    if (stall_ms > 0) usleep((useconds_t)stall_ms * 1000);
+    if (ioctl(fd, FITHAW, 0) != 0 && errno != EINVAL) {
+      int e = errno;
+      close(sock); /* the watchdog sees the hang-up and retries the thaw */
+      throw_errno(env, e, "ioctl(FITHAW)", NULL, NULL);
+      return NULL;
+    }
+  }
+  /* EPIPE here means the watchdog already timed out and thawed: nothing is left frozen. */
+  if (send(sock, &c, 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) {
+    n = -1;
+    step = "write(watchdog done)";
+    goto fail_io;
+  }
+  close(sock);
+  return js_bool(env, frozen);
+fail_io: {
+  int e = n == 0 ? EPIPE : errno;
+  close(sock);
+  throw_errno(env, e ? e : EPIPE, step, NULL, NULL);
+  return NULL;
+}
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 /* Module                                                                                           */
 /* ------------------------------------------------------------------------------------------------ */
 
@@ -753,6 +897,7 @@ NAPI_MODULE_INIT() {
       FN("syncfs", SyncFs),
       FN("renameNoReplace", RenameNoReplace),
       FN("renameExchange", RenameExchange),
+      FN("freezeThaw", FreezeThaw),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

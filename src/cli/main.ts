@@ -107,7 +107,7 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "admin verify", summary: "Re-derive the deployment from its declared inputs and compare", load: () => import("./commands/admin/verify.js"), native: true },
   { path: "admin kargs", summary: "Change kernel arguments" },
   { path: "admin instutil", summary: "Deprecated commands intended for installer programs", hidden: true },
-  { path: "admin boot-complete", summary: "Finalize a successful boot", load: "commands/admin/boot-complete.ts", hidden: true },
+  { path: "admin boot-complete", summary: "Finalize a successful boot", load: () => import("./commands/admin/boot-complete.js"), hidden: true },
   { path: "admin finalize-staged", summary: "Internal command to run at shutdown time", load: () => import("./commands/admin/finalize-staged.js"), hidden: true },
 
   { path: "admin layer add", summary: "Declare a layer (folder, tarball or ref) and deploy base + layers", load: () => import("./commands/admin/layer/add.js"), native: true },
@@ -118,7 +118,7 @@ export const COMMANDS: readonly TableEntry[] = [
 
   { path: "admin instutil selinux-ensure-labeled", summary: "Relabel all or part of a deployment", load: "commands/admin/instutil/selinux-ensure-labeled.ts" },
   { path: "admin instutil set-kargs", summary: "Set new kernel command line arguments(Not stable)", load: () => import("./commands/admin/instutil/set-kargs.js") },
-  { path: "admin instutil grub2-generate", summary: "Generate GRUB2 configuration from given BLS entries", load: "commands/admin/instutil/grub2-generate.ts" },
+  { path: "admin instutil grub2-generate", summary: "Generate GRUB2 configuration from given BLS entries", load: () => import("./commands/admin/instutil/grub2-generate.js") },
 
   { path: "remote add", summary: "Add a remote repository", load: () => import("./commands/remote/add.js") },
   { path: "remote delete", summary: "Delete a remote repository", load: () => import("./commands/remote/delete.js") },

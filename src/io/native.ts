@@ -1,7 +1,7 @@
 /**
  * The native addon (`native/arbor_native.c`): the few Linux system calls Node's fs lacks — OFD
  * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
- * (`chattr +i` on deployment roots), syncfs and renameat2.
+ * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW.
  *
  * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
  * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
@@ -56,6 +56,16 @@ export interface NativeAddon {
   setInodeFlags(path: NativePath, flags: number): void;
   /** syncfs(2): flush the whole filesystem containing `fd`. @throws Node system error. */
   syncfs(fd: number): void;
+  /**
+   * Freeze then thaw (FIFREEZE, FITHAW) the filesystem containing `fd`, which checkpoints its
+   * journal (GRUB does not replay an XFS journal). A detached watchdog process thaws it if this
+   * process dies or stalls for `timeoutMs` (default 30000) in between; `stallMs` (tests only) waits
+   * while frozen.
+   * @returns true if frozen and thawed; false if freezing is impossible here (EOPNOTSUPP, ENOSYS,
+   *   EPERM, EBUSY), in which case syncfs(2) was done instead.
+   * @throws Node system error (syscall "ioctl(FIFREEZE)", "ioctl(FITHAW)", "syncfs", "fork"…).
+   */
+  freezeThaw(fd: number, timeoutMs?: number, stallMs?: number): boolean;
   /** renameat2(RENAME_NOREPLACE): rename, failing with EEXIST if `newPath` exists. @throws Node system error. */
   renameNoReplace(oldPath: NativePath, newPath: NativePath): void;
   /** renameat2(RENAME_EXCHANGE): atomically swap two existing paths. @throws Node system error. */

@@ -19,9 +19,12 @@
  *    /boot are flushed with syncfs(2). Only after this point is the new state entirely on disk.
  *    Without the flush, a power cut shortly after the rename could leave `loader` pointing at
  *    entries, kernels or deployment files whose data never reached the disk (ext4 delayed
- *    allocation, XFS). ostree additionally freezes and thaws /boot (FIFREEZE) because GRUB does
- *    not replay the XFS journal; arbor's native layer has no FIFREEZE, so on XFS /boot the
- *    journal-replay caveat remains (syncfs still makes the data durable for Linux itself).
+ *    allocation, XFS). As ostree does, /boot is then frozen and thawed (FIFREEZE/FITHAW), which
+ *    checkpoints its journal: GRUB does not replay an XFS journal, so data only in the journal
+ *    would be invisible to it. A watchdog process thaws /boot if arbor dies in between. Where
+ *    /boot is neither a mount point of its own nor the sysroot `/` (a sysroot folder on a shared
+ *    filesystem, as in tests), freezing would stall the whole host filesystem for nothing: there
+ *    syncfs is used instead.
  * 3. `rename(boot/loader.tmp, boot/loader)` — the single atomic commit point. Before it the old
  *    set is live and untouched; after it the new set is live and complete. There is no moment
  *    where `loader` names a mix. The directory is then fsynced so the rename itself is durable.
@@ -45,7 +48,7 @@ import {
   symlinkSync,
   unlinkSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { faultPoint } from "../io/fs.js";
 import { native } from "../io/native.js";
@@ -101,11 +104,40 @@ export function fullSystemSync(sysroot: Sysroot, onStderr?: (s: string) => void)
       onStderr?.("fifreeze watchdog was run\n");
       throw new ArborError("SYSROOT", "During fsfreeze-thaw: aborting due to test-fifreeze");
     }
-    syncfsPath(sysroot.abs("boot"));
+    const boot = sysroot.abs("boot");
+    if (shouldFreezeBoot(sysroot.path, boot)) freezeThawPath(boot);
+    else syncfsPath(boot);
   } catch (e) {
     throw withContext("Full sync", e);
   }
 }
+
+// --- FIFREEZE of /boot (kept apart: the rest of this file is the swap itself) ---
+
+/**
+ * Whether the boot switch freezes /boot: when the sysroot is `/` (a real machine), or /boot is a
+ * filesystem of its own (a mount point). Exported for tests.
+ */
+export function shouldFreezeBoot(sysrootPath: string, bootPath: string): boolean {
+  if (resolve(sysrootPath) === "/") return true;
+  try {
+    return statSync(bootPath).dev !== statSync(resolve(bootPath, "..")).dev;
+  } catch {
+    return false;
+  }
+}
+
+function freezeThawPath(p: string): void {
+  const fd = openSync(p, "r");
+  try {
+    native().freezeThaw(fd);
+  } catch (e) {
+    throw fromSystemError(`During fsfreeze-thaw of "${p}"`, e);
+  } finally {
+    closeSync(fd);
+  }
+}
+// --- end FIFREEZE ---
 
 function syncfsPath(p: string): void {
   const fd = openSync(p, "r");

@@ -7,7 +7,7 @@
  * at reboot, and an unfinalized checkout is then garbage for cleanup. `--lock-finalization`
  * creates `/run/ostree/staged-deployment-locked`, which makes finalization a no-op.
  */
-import { closeSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
@@ -90,10 +90,36 @@ export async function finalizeStaged(
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     try {
-      writeFileAtomicSync(sysroot.abs("boot/ostree/finalize-failure.stamp"), msg);
+      writeFileAtomicSync(sysroot.abs(FINALIZE_FAILURE_STAMP), msg);
     } catch {}
     throw e;
   }
+}
+
+/** Where a failed finalization leaves its error text, relative to the sysroot (as ostree). */
+export const FINALIZE_FAILURE_STAMP = "boot/ostree/finalize-failure.stamp";
+
+/**
+ * Boot-time check (`ostree-boot-complete.service`): if the previous shutdown's finalization failed,
+ * remove its stamp (so the failure is reported once) and throw its text.
+ * @throws ArborError SYSROOT "ostree-finalize-staged.service failed on previous boot: TEXT";
+ *   IO if the stamp exists but cannot be read.
+ */
+export function bootComplete(sysroot: Sysroot): void {
+  const stamp = sysroot.abs(FINALIZE_FAILURE_STAMP);
+  let text: string;
+  try {
+    text = readFileSync(stamp, "utf8");
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return;
+    throw fromSystemError(`Cannot read "${stamp}"`, e);
+  }
+  try {
+    unlinkSync(stamp);
+  } catch {
+    // /boot may be read-only outside the service's mount namespace; report the failure anyway.
+  }
+  throw new ArborError("SYSROOT", `ostree-finalize-staged.service failed on previous boot: ${text}`);
 }
 
 async function finalizeInner(

@@ -107,6 +107,17 @@ describe.skipIf(!existsSync(join(import.meta.dirname, "../../dist/cli/main.js"))
     );
   });
 
+  it.skipIf(existsSync("/run/ostree-booted"))(
+    "boot-complete and finalize-staged do nothing outside a booted system (as ostree)",
+    () => {
+      for (const verb of ["boot-complete", "finalize-staged"]) {
+        const r = a([verb]);
+        expect(r.code).toBe(0);
+        expect(r.stdout + r.stderr).toBe("");
+      }
+    },
+  );
+
   it("upgrade --deploy-only reports when nothing changed", () => {
     expect(ok(a(["upgrade", "--os=testos", "--deploy-only"]))).toBe("No update available.");
   });

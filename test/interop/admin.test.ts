@@ -163,8 +163,19 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
   });
 
   /** The same steps through each tool on identical copies; returns the copies. */
-  function sameSteps(bootloader: "none" | "syslinux" | "uboot"): { a: string; o: string } {
+  function sameSteps(bootloader: "none" | "syslinux" | "uboot" | "grub2-efi"): { a: string; o: string } {
     const base = makeSysroot(ostree, `base-${bootloader}`);
+    let env: Record<string, string> = {};
+    if (bootloader === "grub2-efi") {
+      // A generator standing in for grub2-mkconfig: the entries of loader.N, named by the env.
+      const gen = join(t.dir, "grub-gen.sh");
+      writeFileSync(
+        gen,
+        '#!/bin/sh\nbv=$_OSTREE_GRUB2_BOOTVERSION\n{ echo "bv=$bv efi=$_OSTREE_GRUB2_IS_EFI"; cat "$(dirname "$2")"/../../../loader.$bv/entries/*.conf; } > "$2"\n',
+        { mode: 0o755 },
+      );
+      env = { OSTREE_GRUB2_EXEC: gen };
+    }
     const setup = (root: string): void => {
       if (bootloader === "syslinux") {
         mkdirSync(join(root, "boot/loader.0"), { recursive: true });
@@ -177,6 +188,10 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
         symlinkSync("loader.0", join(root, "boot/loader"));
         writeFileSync(join(root, "boot/loader/uEnv.txt"), "");
         symlinkSync("loader/uEnv.txt", join(root, "boot/uEnv.txt"));
+      } else if (bootloader === "grub2-efi") {
+        mkdirSync(join(root, "boot/efi/EFI/BOOT"), { recursive: true });
+        mkdirSync(join(root, "boot/efi/EFI/debian"));
+        writeFileSync(join(root, "boot/efi/EFI/debian/grub.cfg"), "installer's\n");
       }
     };
     setup(base.path);
@@ -212,7 +227,7 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
           symlinkSync("/ENOENT", join(d, "etc/broken"));
           continue;
         }
-        admin(tool, root, step);
+        admin(tool, root, step, env);
       }
       expect(bootFiles(a), `after ${step.join(" ")}`).toEqual(bootFiles(o));
       expect(treeListing(a), `after ${step.join(" ")}`).toBe(treeListing(o));
@@ -240,5 +255,48 @@ describe.skipIf(!hasOstree)("admin interop with ostree", () => {
       readFileSync(join(o, "boot/loader/uEnv.txt"), "utf8"),
     );
     expect(readFileSync(join(a, "boot/loader/uEnv.txt"), "utf8")).toContain("kernel_image=/boot/ostree/");
+  });
+
+  it("same commands give byte-identical EFI grub.cfg (replaced in place, previous kept as .old)", () => {
+    const { a, o } = sameSteps("grub2-efi");
+    for (const f of ["grub.cfg", "grub.cfg.old"]) {
+      expect(readFileSync(join(a, "boot/efi/EFI/debian", f), "utf8")).toBe(
+        readFileSync(join(o, "boot/efi/EFI/debian", f), "utf8"),
+      );
+    }
+    expect(readFileSync(join(a, "boot/efi/EFI/debian/grub.cfg"), "utf8")).toMatch(/^bv=[01] efi=1\ntitle /);
+  });
+
+  it("instutil grub2-generate prints the same GRUB entries as ostree (and refuses without 15_ostree's env)", () => {
+    const { path, v1, v2 } = makeSysroot(ostree, "grub2-generate");
+    admin(ostree, path, ["deploy", "--os=testos", "--karg=root=LABEL=root", v1]);
+    admin(ostree, path, ["deploy", "--os=testos", v2]);
+    const entries = join(path, "boot/loader/entries");
+    const first = join(entries, readdirSync(entries).sort()[0]!);
+    writeFileSync(
+      first,
+      readFileSync(first, "utf8").replace(/^title .*$/m, 'title it\'s "quoted" (ostree:1)'),
+    );
+    const env = {
+      GRUB2_BOOT_DEVICE_ID: "uuid'x",
+      GRUB2_PREPARE_ROOT_CACHE: "search --set=root --fs-uuid 1234",
+    };
+    for (const args of [[], ["0"], ["1"]]) {
+      for (const efi of [{}, { _OSTREE_GRUB2_IS_EFI: "1" }]) {
+        const cmd = ["instutil", "grub2-generate", ...args];
+        expect(admin(arbor, path, cmd, { ...env, ...efi })).toBe(
+          admin(ostree, path, cmd, { ...env, ...efi }),
+        );
+      }
+    }
+    expect(admin(arbor, path, ["instutil", "grub2-generate"], env)).toContain(
+      "menuentry 'it'\\''s \"quoted\" (ostree:1)'",
+    );
+    const r = arbor(["admin", "instutil", "grub2-generate", `--sysroot=${path}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("GRUB2_BOOT_DEVICE_ID and GRUB2_PREPARE_ROOT_CACHE must be set");
+    expect(arbor(["admin", "instutil", "grub2-generate", "2", `--sysroot=${path}`], { env }).stderr).toBe(
+      "error: Invalid bootversion: 2\n",
+    );
   });
 });

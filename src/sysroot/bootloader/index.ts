@@ -1,14 +1,15 @@
 /**
  * Boot loader backends: the non-BLS configuration files OSTree keeps in step with the BLS entries
  * (fact sheet §7.4). The `sysroot.bootloader` key of the repo config picks one: `auto` (default:
- * probe syslinux, grub2, U-Boot in that order), `none`, `syslinux`, `uboot`, `grub2` (`zipl` is
- * accepted but not supported). Each backend writes its file into `boot/loader.N/` before the swap,
- * so it flips together with the entries.
+ * probe syslinux, grub2 BIOS then EFI, U-Boot in that order), `none`, `syslinux`, `uboot`,
+ * `grub2` (BIOS layout, as ostree when named explicitly); `zipl` (s390x) is accepted but refused.
+ * Each backend writes its file before the swap: into `boot/loader.N/`, so it flips together with
+ * the entries, except EFI GRUB, whose config on the ESP is replaced in place (see grub2.ts).
  */
 import { ArborError } from "../../errors.js";
 import type { Deployment } from "../deployment.js";
 import type { Sysroot } from "../sysroot.js";
-import { grub2Bootloader, grub2IsActive } from "./grub2.js";
+import { grub2Bootloader, grub2EfiBootloader, grub2EfiConfig, grub2IsActive } from "./grub2.js";
 import { syslinuxBootloader, syslinuxIsActive } from "./syslinux.js";
 import { ubootBootloader, ubootIsActive } from "./uboot.js";
 
@@ -48,6 +49,10 @@ export function queryBootloader(sysroot: Sysroot): Bootloader | null {
     case "auto":
       if (syslinuxIsActive(sysroot)) return syslinuxBootloader;
       if (grub2IsActive(sysroot)) return grub2Bootloader;
+      {
+        const efi = grub2EfiConfig(sysroot);
+        if (efi) return grub2EfiBootloader(efi);
+      }
       if (ubootIsActive(sysroot)) return ubootBootloader;
       return null;
     default:

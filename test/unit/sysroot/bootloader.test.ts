@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { joinLines, queryBootloader } from "../../../src/sysroot/bootloader/index.js";
@@ -74,6 +74,81 @@ describe("bootloader backends", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  describe("grub2", () => {
+    /** A generator writing its environment into the -o file (as ostree-grub-generator is called). */
+    function fakeGenerator(fail = false): Record<string, string> {
+      const gen = join(t.dir, "gen.sh");
+      writeFileSync(
+        gen,
+        fail
+          ? "#!/bin/sh\nexit 3\n"
+          : '#!/bin/sh\n[ "$1" = -o ] || exit 9\nprintf "bv=%s efi=%s\\n" "$_OSTREE_GRUB2_BOOTVERSION" "$_OSTREE_GRUB2_IS_EFI" > "$2"\n',
+        { mode: 0o755 },
+      );
+      return { ...process.env, OSTREE_GRUB2_EXEC: gen } as Record<string, string>;
+    }
+
+    it("BIOS: boot/grub2/grub.cfg makes it active; the config goes to loader.N and flips atomically", () => {
+      mkdirSync(join(path, "boot/grub2"), { recursive: true });
+      writeFileSync(join(path, "boot/grub2/grub.cfg"), "static\n");
+      const s = Sysroot.unloaded(path, { env: fakeGenerator() });
+      const bl = queryBootloader(s);
+      expect(bl?.atomic).toBe(true);
+      bl?.writeConfig(s, 1, []);
+      expect(readFileSync(join(path, "boot/loader.1/grub.cfg"), "utf8")).toBe("bv=1 efi=\n");
+      expect(readFileSync(join(path, "boot/grub2/grub.cfg"), "utf8")).toBe("static\n");
+    });
+
+    it("EFI: boot/efi/EFI/VENDOR/grub.cfg (not BOOT, not a symlink) is replaced in place, the old one kept", () => {
+      const efi = join(path, "boot/efi/EFI");
+      mkdirSync(join(efi, "BOOT"), { recursive: true });
+      writeFileSync(join(efi, "BOOT/grub.cfg"), "fallback\n");
+      mkdirSync(join(t.dir, "elsewhere"));
+      writeFileSync(join(t.dir, "elsewhere/grub.cfg"), "via link\n");
+      symlinkSync(join(t.dir, "elsewhere"), join(efi, "alink"));
+      const s = Sysroot.unloaded(path, { env: fakeGenerator() });
+      expect(queryBootloader(s)).toBeNull(); // only BOOT and a symlink: not active
+      mkdirSync(join(efi, "debian"));
+      writeFileSync(join(efi, "debian/grub.cfg"), "previous\n");
+      writeFileSync(join(efi, "debian/grub.cfg.new"), "stale leftover\n");
+      const bl = queryBootloader(s);
+      expect(bl?.name).toBe("grub2");
+      expect(bl?.atomic).toBe(false);
+      bl?.writeConfig(s, 0, []);
+      expect(readFileSync(join(efi, "debian/grub.cfg"), "utf8")).toBe("bv=0 efi=1\n");
+      expect(readFileSync(join(efi, "debian/grub.cfg.old"), "utf8")).toBe("previous\n");
+      expect(existsSync(join(efi, "debian/grub.cfg.new"))).toBe(false);
+      expect(readFileSync(join(efi, "BOOT/grub.cfg"), "utf8")).toBe("fallback\n");
+      expect(readFileSync(join(t.dir, "elsewhere/grub.cfg"), "utf8")).toBe("via link\n");
+    });
+
+    it("EFI: a failing generator leaves the current config untouched and names the generator", () => {
+      const efi = join(path, "boot/efi/EFI/debian");
+      mkdirSync(efi, { recursive: true });
+      writeFileSync(join(efi, "grub.cfg"), "previous\n");
+      const env = fakeGenerator(true);
+      const s = Sysroot.unloaded(path, { env });
+      expect(() => queryBootloader(s)?.writeConfig(s, 1, [])).toThrow(
+        `${env.OSTREE_GRUB2_EXEC}: Child process exited with code 3`,
+      );
+      expect(readFileSync(join(efi, "grub.cfg"), "utf8")).toBe("previous\n");
+    });
+
+    it("sysroot.bootloader=grub2 means the BIOS layout even with an EFI config (as ostree)", () => {
+      mkdirSync(join(path, "boot/efi/EFI/debian"), { recursive: true });
+      writeFileSync(join(path, "boot/efi/EFI/debian/grub.cfg"), "previous\n");
+      const s = Sysroot.unloaded(path, { env: fakeGenerator() });
+      s.repo().config.set("sysroot", "bootloader", "grub2");
+      expect(queryBootloader(s)?.atomic).toBe(true);
+    });
+
+    it("zipl is a valid value but refused with a clear error", () => {
+      const s = Sysroot.unloaded(path);
+      s.repo().config.set("sysroot", "bootloader", "zipl");
+      expect(() => queryBootloader(s)).toThrow("Cannot use bootloader 'zipl': not supported by arbor");
+    });
   });
 
   it("joinLines() drops a leading empty line and every empty line after the first", () => {

@@ -3,7 +3,12 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deployTree } from "../../../src/sysroot/deploy.js";
 import { originFromRefspec } from "../../../src/sysroot/origin.js";
-import { finalizeStaged, stageTree } from "../../../src/sysroot/stage.js";
+import {
+  bootComplete,
+  FINALIZE_FAILURE_STAMP,
+  finalizeStaged,
+  stageTree,
+} from "../../../src/sysroot/stage.js";
 import { deploymentStatuses } from "../../../src/sysroot/status.js";
 import { parseDebugFlags, Sysroot } from "../../../src/sysroot/sysroot.js";
 import { simpleWriteDeployment } from "../../../src/sysroot/write-list.js";
@@ -102,5 +107,22 @@ describe("staged deployments on a (simulated) booted system", () => {
       [true, false, false],
       [false, true, false],
     ]);
+  });
+
+  it("boot-complete reports a failed finalization once, then nothing", () => {
+    const s = booted();
+    expect(() => bootComplete(s)).not.toThrow(); // no stamp: nothing to report
+    mkdirSync(join(path, "boot/ostree"), { recursive: true });
+    writeFileSync(join(path, FINALIZE_FAILURE_STAMP), "Finalizing staged deployment: disk full");
+    expect(() => bootComplete(s)).toThrow(
+      "ostree-finalize-staged.service failed on previous boot: Finalizing staged deployment: disk full",
+    );
+    expect(existsSync(join(path, FINALIZE_FAILURE_STAMP))).toBe(false);
+    expect(() => bootComplete(s)).not.toThrow();
+  });
+
+  it("boot-complete names the stamp it cannot read", () => {
+    mkdirSync(join(path, FINALIZE_FAILURE_STAMP), { recursive: true }); // a directory: EISDIR
+    expect(() => bootComplete(booted())).toThrow(/Cannot read ".*finalize-failure\.stamp"/);
   });
 });

@@ -1,6 +1,9 @@
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { rmrf } from "../../../src/io/fs.js";
+import { sysrootRemotesLocation } from "../../../src/sysroot/remotes-location.js";
 import { Sysroot } from "../../../src/sysroot/sysroot.js";
 import { makeSysroot, tempDir } from "./_fixtures.js";
 
@@ -89,5 +92,27 @@ describe("Sysroot.load()", () => {
     const s = Sysroot.load(path);
     expect(s.mergeDeployment("testos")!.deployserial).toBe(1);
     expect(s.mergeDeployment("other")).toBeNull();
+  });
+});
+
+describe("remotes of a --sysroot path (remote add/delete)", () => {
+  it("a physical sysroot keeps remotes in its repo; a deployment root in its /etc/ostree/remotes.d", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-remloc-"));
+    try {
+      const phys = join(dir, "sysroot");
+      const dep = join(dir, "deploy");
+      mkdirSync(phys);
+      mkdirSync(dep);
+      expect(sysrootRemotesLocation(phys)).toEqual({ repoPath: join(phys, "ostree/repo"), remotesDir: null });
+      symlinkSync(join(dir, "missing"), join(phys, "sysroot")); // dangling: still physical
+      expect(sysrootRemotesLocation(phys).remotesDir).toBeNull();
+      symlinkSync(phys, join(dep, "sysroot"));
+      expect(sysrootRemotesLocation(dep)).toEqual({
+        repoPath: join(dep, "ostree/repo"),
+        remotesDir: join(dep, "etc/ostree/remotes.d"),
+      });
+    } finally {
+      await rmrf(dir);
+    }
   });
 });
