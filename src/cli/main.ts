@@ -477,7 +477,9 @@ async function runLeaf(
   });
   // ostree resolves the repository while parsing options, so a missing repo is reported before a
   // missing argument (`ostree log` outside a repo: "Command requires a --repo argument").
-  if (spec.repo) ctx.repoPath();
+  // (commands with their own --sysroot, such as `remote add`, find the repository through it)
+  const viaSysroot = args.str("sysroot") !== undefined && spec.options?.some((o) => o.long === "sysroot");
+  if (spec.repo && !viaSysroot) ctx.repoPath();
   const n = args.positional.length;
   if (spec.minArgs !== undefined && n < spec.minArgs) {
     throw usageError(spec.argsError ?? `Too few arguments (expected at least ${spec.minArgs})`, "help-gap");

@@ -41,7 +41,13 @@ export const command: CommandSpec = {
       throw ctx.usageError("Can only specify one of --if-not-exists and --force");
     }
     const [name, url, ...branches] = args.positional as [string, string, ...string[]];
-    const repo = Repo.open(ctx.repoPath());
+    // --sysroot=PATH: PATH/ostree/repo; a deployment root keeps its remotes in PATH/etc/ostree/remotes.d
+    const sysroot = args.str("sysroot");
+    const loc =
+      sysroot === undefined
+        ? null
+        : (await import("../../../sysroot/remotes-location.js")).sysrootRemotesLocation(sysroot);
+    const repo = Repo.open(loc ? loc.repoPath : ctx.repoPath());
     const options: Array<[string, string | boolean | string[]]> = [];
     if (branches.length) options.push(["branches", branches]);
     const contenturl = args.str("contenturl");
@@ -75,6 +81,7 @@ export const command: CommandSpec = {
       url,
       options,
       mode: args.has("if-not-exists") ? "if-not-exists" : args.has("force") ? "replace" : "add",
+      ...(loc ? { remotesDir: loc.remotesDir } : {}),
     });
     const file = args.str("gpg-import");
     if (file !== undefined) {

@@ -15,6 +15,14 @@ export const command: CommandSpec = {
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
     const { deleteRemote } = await import("../../../repo/remotes.js");
-    deleteRemote(Repo.open(ctx.repoPath()), args.positional[0]!, { ifExists: args.has("if-exists") });
+    const sysroot = args.str("sysroot");
+    const loc =
+      sysroot === undefined
+        ? null
+        : (await import("../../../sysroot/remotes-location.js")).sysrootRemotesLocation(sysroot);
+    deleteRemote(Repo.open(loc ? loc.repoPath : ctx.repoPath()), args.positional[0]!, {
+      ifExists: args.has("if-exists"),
+      ...(loc ? { remotesDir: loc.remotesDir } : {}),
+    });
   },
 };
