@@ -18,6 +18,7 @@
  */
 import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fchmodSync,
@@ -35,6 +36,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  unlinkSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -412,6 +414,50 @@ export class Transaction {
   }
 
   /**
+   * Adopt a regular file that the caller gives up (`commit --consume` into a bare or bare-user-only
+   * repository, as ostree does): hash it in place and rename it into the staging dir instead of
+   * copying it, so the object is the caller's inode. `header` must describe the file as it is on
+   * disk (bare), or with the canonical mode it is given here (bare-user-only: `mode & 0755`).
+   * Returns null when the file cannot be renamed here (another filesystem): store it normally.
+   * An object already stored is not replaced (the file is left for the caller to delete).
+   * @throws ArborError IO
+   */
+  async adoptFile(header: FileHeader, path: string, size: number): Promise<string | null> {
+    this.ensureOpen();
+    if (!isReg(header.mode) || this.repo.archive || this.repo.mode === "bare-user")
+      throw new ArborError("USAGE", `Cannot adopt "${path}" into a ${this.repo.mode} repository`);
+    const hasher = contentHasher(header);
+    try {
+      const { createReadStream } = await import("node:fs");
+      let n = 0;
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        n += chunk.length;
+        hasher.update(chunk);
+      }
+      if (n !== size) throw new ArborError("IO", `File "${path}" changed size while being committed`);
+    } catch (e) {
+      throw fromSystemError(`Cannot read "${path}"`, e);
+    }
+    const checksum = hasher.digest("hex");
+    const rel = objectRelPath(checksum, "file", false);
+    this.stats.contentTotal++;
+    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
+    const p = this.stagePath(rel);
+    try {
+      if (this.repo.mode === "bare-user-only") chmodSync(path, header.mode & 0o755);
+      renameSync(path, p);
+    } catch (e) {
+      this.stats.contentTotal--;
+      if (errnoCode(e) === "EXDEV") return null;
+      throw fromSystemError(`Cannot adopt "${path}" as content object ${checksum}`, e);
+    }
+    this.staged.set(rel, { type: "file", rel });
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
+    return checksum;
+  }
+
+  /**
    * Stage an object as a hard link to `srcPath`, the same object in another repository that stores
    * it in the same form (pull-local: metadata in any mode, content between repos of one mode).
    * The caller has verified the object (or trusts it); `check(linkedPath)` may inspect the new link
@@ -519,6 +565,9 @@ export class Transaction {
       }
       faultPoint("publish-object");
       renameSync(join(this.stagingDir, s.rel.slice("objects/".length)), join(this.repo.path, s.rel));
+      // A commit written again (pulled back after `prune --delete-commit`) is no longer deleted:
+      // drop its tombstone, as ostree does (made durable by the directory fsync below).
+      if (s.type === "commit") removeIfPresent(join(this.repo.path, s.rel.replace(/\.commit$/, ".tombstone-commit")));
     }
     if (!this.repo.config.getBool("core", "fsync", true)) return;
     for (const d of dirs) fsyncFile(join(this.repo.path, d));
@@ -544,6 +593,14 @@ function writeWhole(p: string, b: Uint8Array, mode: number): void {
     writeAll(fd, b);
   } finally {
     closeSync(fd);
+  }
+}
+
+function removeIfPresent(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw e;
   }
 }
 
