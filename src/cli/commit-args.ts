@@ -104,7 +104,8 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
   const ts = args.str("timestamp");
   // as ostree: --timestamp wins; else $SOURCE_DATE_EPOCH (reproducible builds); else now
   const sde = ctx.env.SOURCE_DATE_EPOCH;
-  const timestamp = ts !== undefined ? parseTime(ts) : sde !== undefined ? parseSourceDateEpoch(sde) : undefined;
+  const timestamp =
+    ts !== undefined ? parseTime(ts) : sde !== undefined ? parseSourceDateEpoch(sde) : undefined;
   const skipListFile = args.str("skip-list");
   const soFile = args.str("statoverride");
   let statOverride: CommitOptions["statOverride"];

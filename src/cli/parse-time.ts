@@ -64,86 +64,134 @@ function offsetOf(sign: string, digits: string): number | undefined {
   return (sign === "-" ? -1 : 1) * (h * 3600 + m * 60);
 }
 
-/** Consume one item at the start of `s` into `p`; returns the rest, or null if nothing matched. */
-function item(s: string, p: Parsed): string | null {
-  let m: RegExpExecArray | null;
-  const setDate = (y: number, mo: number, d: number): boolean => {
-    if (p.date || mo < 1 || mo > 12 || d < 1 || d > 31) return false;
-    p.date = { y, m: mo, d };
-    return true;
-  };
-  // ISO date, optionally with T and a time
-  if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[\s,t])/.exec(s))) {
-    if (!setDate(Number(m[1]), Number(m[2]), Number(m[3]))) return null;
-    const rest = s.slice(m[0].length);
-    return /^t\d/.test(rest) ? rest.slice(1) : rest;
-  }
-  if ((m = /^(\d{4})\/(\d{1,2})\/(\d{1,2})\b/.exec(s)))
-    return setDate(Number(m[1]), Number(m[2]), Number(m[3])) ? s.slice(m[0].length) : null;
-  if ((m = /^(\d{1,2})\/(\d{1,2})(?:\/(\d{2}|\d{4}))?\b/.exec(s))) {
-    const y = m[3] !== undefined ? fullYear(m[3]) : Number.NaN;
-    return setDate(y, Number(m[1]), Number(m[2])) ? s.slice(m[0].length) : null;
-  }
-  // a time of day, with am/pm and a numeric zone allowed right after it
-  if ((m = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:\s*([ap])\.?m\b\.?)?/.exec(s))) {
-    if (p.time) return null;
-    let h = Number(m[1]);
-    const mi = Number(m[2]);
-    const sec = m[3] !== undefined ? Number(m[3]) : 0;
-    if (m[4]) {
-      if (h < 1 || h > 12) return null;
-      h = (h % 12) + (m[4] === "p" ? 12 : 0);
-    }
-    if (h > 23 || mi > 59 || sec > 60) return null;
-    p.time = { h, mi, s: sec };
-    let rest = s.slice(m[0].length);
-    const z = /^\s*([+-])(\d{2}:\d{2}|\d{1,4})\b/.exec(rest);
-    if (z) {
-      if (p.zone !== undefined) return null;
-      p.zone = offsetOf(z[1]!, z[2]!);
-      if (p.zone === undefined) return null;
-      rest = rest.slice(z[0].length);
-    }
-    return rest;
-  }
-  // Month DD[,] [YYYY]  |  DD[-]Month[-][YYYY]
-  if ((m = new RegExp(`^${MONTH_RE}(?:\\s*(\\d{1,2})(?!\\d|:)(?:\\s*,?\\s*(\\d{4})(?!\\d|:))?)?\\b`).exec(s))) {
-    const y = m[3] !== undefined ? Number(m[3]) : Number.NaN;
-    const d = m[2] !== undefined ? Number(m[2]) : 1;
-    return setDate(y, monthIndex(m[1]!), d) ? s.slice(m[0].length) : null;
-  }
-  if ((m = new RegExp(`^(\\d{1,2})[\\s-]*${MONTH_RE}(?:[\\s-]*(\\d{4})(?!\\d|:))?\\b`).exec(s))) {
-    const y = m[3] !== undefined ? Number(m[3]) : Number.NaN;
-    return setDate(y, monthIndex(m[2]!), Number(m[1])) ? s.slice(m[0].length) : null;
-  }
+/**
+ * One kind of item: `re` matches at the start of the text; `take` records the match in `p` and
+ * returns the length consumed, or -1 when the match is not a valid item (a parse error).
+ */
+interface Rule {
+  re: RegExp;
+  take(m: RegExpExecArray, p: Parsed, s: string): number;
+}
+
+function setDate(p: Parsed, y: number, mo: number, d: number): boolean {
+  if (p.date || mo < 1 || mo > 12 || d < 1 || d > 31) return false;
+  p.date = { y, m: mo, d };
+  return true;
+}
+
+const REL_WORDS: Record<string, number> = { last: -1, this: 0, next: 1 };
+
+const RULES: Rule[] = [
+  // ISO date, optionally followed by T and a time
+  {
+    re: /^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[\s,t])/,
+    take: (m, p, s) => {
+      if (!setDate(p, Number(m[1]), Number(m[2]), Number(m[3]))) return -1;
+      return /^t\d/.test(s.slice(m[0].length)) ? m[0].length + 1 : m[0].length;
+    },
+  },
+  {
+    re: /^(\d{4})\/(\d{1,2})\/(\d{1,2})\b/,
+    take: (m, p) => (setDate(p, Number(m[1]), Number(m[2]), Number(m[3])) ? m[0].length : -1),
+  },
+  {
+    re: /^(\d{1,2})\/(\d{1,2})(?:\/(\d{2}|\d{4}))?\b/,
+    take: (m, p) => {
+      const y = m[3] !== undefined ? fullYear(m[3]) : Number.NaN;
+      return setDate(p, y, Number(m[1]), Number(m[2])) ? m[0].length : -1;
+    },
+  },
+  // a time of day, with am/pm, and a numeric zone allowed right after it
+  {
+    re: /^(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:\s*([ap])\.?m\b\.?)?(?:\s*([+-])(\d{2}:\d{2}|\d{1,4})\b)?/,
+    take: (m, p) => {
+      if (p.time) return -1;
+      let h = Number(m[1]);
+      const mi = Number(m[2]);
+      const sec = m[3] !== undefined ? Number(m[3]) : 0;
+      if (m[4]) {
+        if (h < 1 || h > 12) return -1;
+        h = (h % 12) + (m[4] === "p" ? 12 : 0);
+      }
+      if (h > 23 || mi > 59 || sec > 60) return -1;
+      p.time = { h, mi, s: sec };
+      if (m[5]) {
+        if (p.zone !== undefined) return -1;
+        p.zone = offsetOf(m[5], m[6]!);
+        if (p.zone === undefined) return -1;
+      }
+      return m[0].length;
+    },
+  },
+  // Month DD[,] [YYYY]
+  {
+    re: new RegExp(`^${MONTH_RE}(?:\\s*(\\d{1,2})(?!\\d|:)(?:\\s*,?\\s*(\\d{4})(?!\\d|:))?)?\\b`),
+    take: (m, p) => {
+      const y = m[3] !== undefined ? Number(m[3]) : Number.NaN;
+      const d = m[2] !== undefined ? Number(m[2]) : 1;
+      return setDate(p, y, monthIndex(m[1]!), d) ? m[0].length : -1;
+    },
+  },
+  // DD[-]Month[-][YYYY]
+  {
+    re: new RegExp(`^(\\d{1,2})[\\s-]*${MONTH_RE}(?:[\\s-]*(\\d{4})(?!\\d|:))?\\b`),
+    take: (m, p) => {
+      const y = m[3] !== undefined ? Number(m[3]) : Number.NaN;
+      return setDate(p, y, monthIndex(m[2]!), Number(m[1])) ? m[0].length : -1;
+    },
+  },
   // a lone four-digit year after a date that lacks one
-  if (p.date && Number.isNaN(p.date.y) && (m = /^(\d{4})\b(?!:)/.exec(s))) {
-    p.date.y = Number(m[1]);
-    return s.slice(m[0].length);
-  }
+  {
+    re: /^(\d{4})\b(?!:)/,
+    take: (m, p) => {
+      if (!p.date || !Number.isNaN(p.date.y)) return -1;
+      p.date.y = Number(m[1]);
+      return m[0].length;
+    },
+  },
   // named zones
-  if ((m = /^(utc|gmt|ut|z)(?:([+-])(\d{2}:\d{2}|\d{1,4}))?\b/.exec(s))) {
-    if (p.zone !== undefined) return null;
-    p.zone = m[2] ? offsetOf(m[2], m[3]!) : 0;
-    return p.zone === undefined ? null : s.slice(m[0].length);
+  {
+    re: /^(utc|gmt|ut|z)(?:([+-])(\d{2}:\d{2}|\d{1,4}))?\b/,
+    take: (m, p) => {
+      if (p.zone !== undefined) return -1;
+      p.zone = m[2] ? offsetOf(m[2], m[3]!) : 0;
+      return p.zone === undefined ? -1 : m[0].length;
+    },
+  },
+  { re: /^(now|today)\b/, take: (m) => m[0].length },
+  {
+    re: /^(yesterday|tomorrow)\b/,
+    take: (m, p) => {
+      p.rel.days += m[1] === "yesterday" ? -1 : 1;
+      return m[0].length;
+    },
+  },
+  {
+    re: /^(?:([+-]?\s*\d+)|(last|this|next)\b)?\s*(year|month|fortnight|week|day|hour|minute|min|second|sec)s?\b(\s+ago\b)?/,
+    take: (m, p) => {
+      let n =
+        m[1] !== undefined ? Number(m[1].replace(/\s+/g, "")) : m[2] !== undefined ? REL_WORDS[m[2]]! : 1;
+      if (m[4]) n = -n;
+      const unit = m[3]!;
+      if (unit === "year") p.rel.years += n;
+      else if (unit === "month") p.rel.months += n;
+      else if (unit === "day") p.rel.days += n;
+      else p.rel.seconds += n * UNIT_SECONDS[unit]!;
+      return m[0].length;
+    },
+  },
+  // weekday names only restate a date
+  { re: WEEKDAY_RE, take: (m) => m[0].length },
+];
+
+/** Consume one item at the start of `s` into `p`; returns the rest, or null if none is valid. */
+function item(s: string, p: Parsed): string | null {
+  for (const rule of RULES) {
+    const m = rule.re.exec(s);
+    if (!m) continue;
+    const n = rule.take(m, p, s);
+    return n < 0 ? null : s.slice(n);
   }
-  if ((m = /^(now|today)\b/.exec(s))) return s.slice(m[0].length);
-  if ((m = /^(yesterday|tomorrow)\b/.exec(s))) {
-    p.rel.days += m[1] === "yesterday" ? -1 : 1;
-    return s.slice(m[0].length);
-  }
-  if ((m = /^(?:([+-]?\s*\d+)|(last|this|next)\b)?\s*(year|month|fortnight|week|day|hour|minute|min|second|sec)s?\b(\s+ago\b)?/.exec(s))) {
-    const words: Record<string, number> = { last: -1, this: 0, next: 1 };
-    let n = m[1] !== undefined ? Number(m[1].replace(/\s+/g, "")) : m[2] !== undefined ? words[m[2]]! : 1;
-    if (m[4]) n = -n;
-    const unit = m[3]!;
-    if (unit === "year") p.rel.years += n;
-    else if (unit === "month") p.rel.months += n;
-    else if (unit === "day") p.rel.days += n;
-    else p.rel.seconds += n * UNIT_SECONDS[unit]!;
-    return s.slice(m[0].length);
-  }
-  if ((m = WEEKDAY_RE.exec(s))) return s.slice(m[0].length);
   return null;
 }
 
@@ -162,11 +210,11 @@ export function parseTime(s: string, now = Date.now()): number {
     return n;
   }
   const p: Parsed = { rel: { years: 0, months: 0, days: 0, seconds: 0 } };
-  let rest = t;
-  while ((rest = rest.replace(/^[\s,]+/, "")).length) {
+  let rest = t.replace(/^[\s,]+/, "");
+  while (rest.length) {
     const next = item(rest, p);
     if (next === null) throw fail();
-    rest = next;
+    rest = next.replace(/^[\s,]+/, "");
   }
   if (t.length === 0) return Math.floor(now / 1000); // GNU: the empty string means now
   const utc = p.zone !== undefined;

@@ -395,8 +395,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
         const { hasModifiers, importRefModified } = await import("./import-ref.js");
         if (hasModifiers(opts)) await importRefModified(imp, t.rev, root);
         else root = importRef(imp, t.rev, root);
-      }
-      else {
+      } else {
         const { importTar } = await import("./import-tar.js");
         await importTar(imp, t.path, root);
       }

@@ -8,7 +8,7 @@
 import { isLnk } from "../core/mode.js";
 import { withContext } from "../errors.js";
 import type { CommitModifiers, Importer } from "./commit.js";
-import { MutableTree } from "./mutable-tree.js";
+import type { MutableTree } from "./mutable-tree.js";
 import { fileDataStream, readFileDataSync, statFileObject } from "./read-object.js";
 import { resolveRev } from "./refs.js";
 import { STREAM_THRESHOLD } from "./transaction.js";

@@ -33,7 +33,7 @@ import { deleteObject, enableTombstoneCommits, unmarkCommitPartial } from "./del
 import { pruneStaticDeltas } from "./prune-deltas.js";
 import { listRefs, resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
-import { cleanStaleStaging } from "./transaction.js";
+import { cleanStaleStaging } from "./staging.js";
 import { allRefCommits, listLooseObjects, ObjectWalker, parseObjectKey } from "./traverse.js";
 
 /** Options of {@link pruneRepo} (the `ostree prune` flags). */
@@ -196,7 +196,9 @@ export async function pruneRepo(repo: Repo, o: PruneOptions = {}): Promise<Prune
     );
   const lock = await lockRepo(repo, o);
   try {
-    return runPrune(repo, o);
+    const r = runPrune(repo, o);
+    if (!r.dryRun) r.stagingRemoved = await cleanStaleStaging(repo);
+    return r;
   } finally {
     lock?.release();
   }
@@ -262,6 +264,5 @@ function runPrune(repo: Repo, o: PruneOptions): PruneResult {
     deleteObject(repo, type, checksum, { allowMissing: true });
   }
   r.deltasPruned.push(...pruneStaticDeltas(repo, null));
-  r.stagingRemoved = cleanStaleStaging(repo);
   return r;
 }

@@ -277,12 +277,20 @@ describe("pull-local from a corrupted ostree repository", () => {
   it("without --untrusted, links a same-mode object as is (ostree's trust in local repos); fsck names it", async () => {
     const src = newRepo("bare");
     ostree(["pull-local", `--repo=${src}`, fixture, "other"]);
-    const victim = execFileSync("find", [join(src, "objects"), "-type", "f", "-name", "*.file", "-size", "+0"], {
-      encoding: "utf8",
-    })
+    const victim = execFileSync(
+      "find",
+      [join(src, "objects"), "-type", "f", "-name", "*.file", "-size", "+0"],
+      {
+        encoding: "utf8",
+      },
+    )
       .trim()
       .split("\n")[0]!;
-    const checksum = victim.split("/").slice(-2).join("").replace(/\.file$/, "");
+    const checksum = victim
+      .split("/")
+      .slice(-2)
+      .join("")
+      .replace(/\.file$/, "");
     fs.appendFileSync(victim, "tampered");
     const dst = newRepo("bare");
     const untrusted = await arbor(["pull-local", "--untrusted", `--repo=${dst}`, src]);

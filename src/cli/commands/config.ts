@@ -34,9 +34,13 @@ export const command: CommandSpec = {
     const withGroup = group !== undefined;
     switch (op) {
       case "get": {
-        const [g, k] = target(1, withGroup ? "Group name and key must be specified" : "KEY must be specified");
+        const [g, k] = target(
+          1,
+          withGroup ? "Group name and key must be specified" : "KEY must be specified",
+        );
         const repo = Repo.open(ctx.repoPath());
-        if (!repo.config.hasGroup(g)) throw new ArborError("NOT_FOUND", `Key file does not have group “${g}”`);
+        if (!repo.config.hasGroup(g))
+          throw new ArborError("NOT_FOUND", `Key file does not have group “${g}”`);
         const v = repo.config.get(g, k);
         if (v === undefined)
           throw new ArborError("NOT_FOUND", `Key file does not have key “${k}” in group “${g}”`);
@@ -54,7 +58,10 @@ export const command: CommandSpec = {
         return;
       }
       case "unset": {
-        const [g, k] = target(1, withGroup ? "Group name and key must be specified" : "KEY must be specified");
+        const [g, k] = target(
+          1,
+          withGroup ? "Group name and key must be specified" : "KEY must be specified",
+        );
         const repo = Repo.open(ctx.repoPath());
         if (repo.config.unset(g, k)) repo.saveConfig();
         return;
