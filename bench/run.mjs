@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Side-by-side timings of arbor against the real ostree, reported as ratios.
 // Usage: node bench/run.mjs [--only=REGEX] [--runs=N] [--corpus=generated|minbase|full|all[,…]]
-//        [--quick] [--drop-caches] [--with-remote] [--with-admin] [--startup-runs=N]
+//        [--quick] [--drop-caches] [--with-remote] [--with-admin] [--with-managed] [--startup-runs=N]
 //        [--timeout=S] [--keep]
 // Env: ARBOR_BIN (default <repo>/bin/arbor), OSTREE_BIN (default ostree),
 //      ARBOR_CORPUS_DIR (default /var/tmp/arbor-corpus), BENCH_RUNS, BENCH_DROP_CACHES=1,
@@ -14,7 +14,14 @@ import { fileURLToPath } from "node:url";
 import { CORPUS_DIR, ensureTree } from "./lib/corpus.mjs";
 import { ensureGnuTime, firstLine, median, runMeasured, settle } from "./lib/measure.mjs";
 import { startNginx } from "./lib/nginx.mjs";
-import { adminScenarios, makePrep, remoteScenarios, repoScenarios, startupScenario } from "./scenarios.mjs";
+import {
+  adminScenarios,
+  makePrep,
+  managedScenarios,
+  remoteScenarios,
+  repoScenarios,
+  startupScenario,
+} from "./scenarios.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "..");
@@ -29,6 +36,7 @@ function parseArgs(argv) {
     dropCaches: process.env.BENCH_DROP_CACHES === "1",
     withRemote: false,
     withAdmin: false,
+    withManaged: false,
     startupRuns: null,
     timeoutS: 1800,
     keep: false,
@@ -42,6 +50,7 @@ function parseArgs(argv) {
     else if (k === "--drop-caches") o.dropCaches = true;
     else if (k === "--with-remote") o.withRemote = true;
     else if (k === "--with-admin") o.withAdmin = true;
+    else if (k === "--with-managed") o.withManaged = true;
     else if (k === "--startup-runs") o.startupRuns = Number(v);
     else if (k === "--timeout") o.timeoutS = Number(v);
     else if (k === "--keep") o.keep = true;
@@ -74,11 +83,12 @@ function parseArgs(argv) {
 
 function readUsage() {
   return `usage: node bench/run.mjs [--only=REGEX] [--runs=N] [--corpus=generated|minbase|full|all[,…]]
-                          [--quick] [--drop-caches] [--with-remote] [--with-admin]
+                          [--quick] [--drop-caches] [--with-remote] [--with-admin] [--with-managed]
                           [--startup-runs=N] [--timeout=SECONDS] [--keep]
   --quick         generated tree only, 1 run, 10 startup runs (smoke test)
   --corpus        input trees (default generated,minbase); built if absent under $ARBOR_CORPUS_DIR
   --drop-caches   sync; echo 3 > /proc/sys/vm/drop_caches before each run (root; default off)
+  --with-managed  admin drift (content, --quick) vs fsck, compose vs commit (drift needs --corpus=full)
   env ARBOR_BIN, OSTREE_BIN, ARBOR_CORPUS_DIR, BENCH_RUNS, BENCH_DROP_CACHES=1, BENCH_TMPDIR`;
 }
 
@@ -178,11 +188,13 @@ async function main() {
     scenarios.push(...repoScenarios({ ostree: bins.ostree, kind, treePath, prep }));
     if (opt.withRemote) scenarios.push(...remoteScenarios({ ostree: bins.ostree, kind, prep, server }));
     if (opt.withAdmin) scenarios.push(...adminScenarios({ ostree: bins.ostree, kind, treePath, prep }));
+    if (opt.withManaged) scenarios.push(...managedScenarios({ ostree: bins.ostree, kind, treePath, prep }));
   }
   const selected = scenarios.filter((s) => !opt.only || opt.only.test(s.id) || opt.only.test(s.title));
   const skippedByDefault = [
     !opt.withRemote && "remote pulls (--with-remote)",
     !opt.withAdmin && "admin deploy/upgrade/drift (--with-admin)",
+    !opt.withManaged && "managed drift/compose (--with-managed)",
   ].filter(Boolean);
 
   const meta = {

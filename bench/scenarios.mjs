@@ -478,3 +478,90 @@ export function adminScenarios({ ostree, kind, treePath, prep }) {
     },
   ];
 }
+
+/**
+ * Managed-layer scenarios (enabled by --with-managed; the drift rows need a tree with a kernel,
+ * i.e. --corpus=full). Not like-for-like commands, but the same work, which is what issue 5's
+ * goals compare:
+ *   - `admin drift` (content mode) verifies every file of a deployment against its commit:
+ *     next to `ostree fsck` of the sysroot repository holding only that commit (goal ≤ 1.0);
+ *   - `admin drift --quick` (metadata and inode identity): next to the same fsck (goal ≤ 0.2);
+ *   - `compose` of the tree from a folder (`postprocess: none`, so the commit must equal
+ *     ostree's) next to `ostree commit` of it into a fresh bare-user repo (goal ≤ 1.0); and the
+ *     same compose with the OSTree postprocess (kernel, /etc, /var moved; a different commit).
+ * The sysroot (init-fs, os-init, pull-local, deploy) is made once by the real ostree and only
+ * read by the timed commands.
+ */
+export function managedScenarios({ ostree, kind, treePath, prep }) {
+  const EPOCH = 1704067200; // TIMESTAMP as seconds
+  const skip = () =>
+    treeKernel(treePath(kind)) ? null : `needs a tree with a kernel (use --corpus=full), ${kind} has none`;
+  let sysroot = null;
+  const deployed = () => {
+    if (sysroot) return sysroot;
+    const repo = deployableRepo(ostree, prep, kind, treePath);
+    const s = join(prep.work, "prep", kind, "managed-sysroot");
+    mkdirSync(s, { recursive: true });
+    sh([ostree, "admin", "init-fs", s]);
+    sh([ostree, "admin", "os-init", `--sysroot=${s}`, "bench"]);
+    sh([ostree, "pull-local", `--repo=${join(s, "ostree/repo")}`, repo, "bench"]);
+    sh([ostree, "admin", "deploy", `--sysroot=${s}`, "--os=bench", "bench"]);
+    sysroot = s;
+    return s;
+  };
+  const drift = (quick) => ({
+    id: `managed-drift${quick ? "-quick" : ""}/${kind}`,
+    title: `admin drift${quick ? " --quick" : ""} vs fsck of the commit (${kind})`,
+    coldable: true,
+    skip,
+    prepare: deployed,
+    setup: () => ({ sysroot: deployed() }),
+    cmd: {
+      ostree: (s) => ["fsck", `--repo=${join(s.sysroot, "ostree/repo")}`],
+      arbor: (s) => ["admin", "drift", `--sysroot=${s.sysroot}`, "--os=bench", ...(quick ? ["--quick"] : [])],
+    },
+    fingerprint: null,
+    note: `arbor: admin drift${quick ? " --quick" : ""} (exit 0 = no drift); ostree: fsck; goal ≤ ${quick ? "0.2" : "1.0"}`,
+  });
+  const compose = (postprocess) => ({
+    id: `managed-compose${postprocess === "none" ? "" : "-ostree"}/${kind}`,
+    title: `compose (postprocess ${postprocess}) vs commit → bare-user (${kind})`,
+    coldable: true,
+    setup: (dir) => {
+      const repo = initRepo(ostree, dir, "bare-user");
+      const manifest = join(dir, "os.yaml");
+      writeFileSync(
+        manifest,
+        JSON.stringify({
+          ref: "bench",
+          version: "1",
+          subject: "bench",
+          source_date_epoch: EPOCH,
+          inputs: [{ dir: treePath(kind) }],
+          postprocess,
+        }),
+      );
+      return { repo, manifest };
+    },
+    cmd: {
+      ostree: (s) => [
+        "commit",
+        `--repo=${s.repo}`,
+        "-b",
+        "bench",
+        "-s",
+        "bench",
+        `--timestamp=${TIMESTAMP}`,
+        "--add-metadata-string=version=1",
+        treePath(kind),
+      ],
+      arbor: (s) => ["compose", `--repo=${s.repo}`, s.manifest],
+    },
+    fingerprint: postprocess === "none" ? (s) => readRef(s.repo) : null,
+    note:
+      postprocess === "none"
+        ? "same manifest-declared commit as ostree's; goal ≤ 1.0"
+        : "arbor also moves kernel, /etc and /var into OSTree layout: a different commit",
+  });
+  return [drift(false), drift(true), compose("none"), compose("ostree")];
+}

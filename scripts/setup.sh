@@ -5,7 +5,7 @@
 #   scripts/setup.sh [--no-apt]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(ostree ostree-tests nginx attr gnupg openssl xz-utils zstd tar time e2fsprogs python3 make g++)
+pkgs=(ostree ostree-tests nginx attr gnupg openssl xz-utils zstd tar time e2fsprogs python3 make g++ mmdebstrap)
 if [ "${1:-}" != "--no-apt" ]; then
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

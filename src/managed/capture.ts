@@ -100,7 +100,7 @@ export async function captureDrift(
 ): Promise<CaptureResult> {
   validateLayerName(name);
   const d = layerMergeDeployment(sysroot, o.osname);
-  const report = detectDrift(sysroot, d, o.signal ? { signal: o.signal } : {});
+  const report = await detectDrift(sysroot, d, o.signal ? { signal: o.signal } : {});
   const items = selectItems(report, o.paths);
   if (items.length === 0) throw new ArborError("NOT_FOUND", "No /etc or image drift to capture");
   const root = sysroot.deploymentPath(d);

@@ -18,10 +18,25 @@ export interface DebianInput {
   mirror?: string;
 }
 
-/** The mmdebstrap command line for an input (exported for tests and `--dry-run` reports). */
+/**
+ * Host files mmdebstrap copies into the chroot (for debootstrap compatibility): removed, so the
+ * image carries neither the build machine's name nor its resolver, and two machines build the
+ * same tree. systemd supplies defaults for both at boot.
+ */
+export const HOST_FILES = ["etc/hostname", "etc/resolv.conf"] as const;
+
+/**
+ * The mmdebstrap command line for an input (exported for tests). With `SOURCE_DATE_EPOCH` in its
+ * environment mmdebstrap clamps times and removes the logs and caches that record the build (see
+ * its manual); the hook removes {@link HOST_FILES}. A snapshot.debian.org mirror serves Release
+ * files past their Valid-Until date, so that check is off for it (and only for it).
+ */
 export function mmdebstrapArgs(d: DebianInput, dest: string): string[] {
   const args = [`--variant=${d.variant}`, "--mode=root", "--skip=output/dev", "--format=directory"];
   if (d.packages.length) args.push(`--include=${d.packages.join(",")}`);
+  args.push(`--customize-hook=rm -f ${HOST_FILES.map((f) => `"$1/${f}"`).join(" ")}`);
+  if (d.mirror && /^https?:\/\/snapshot\.debian\.org\//.test(d.mirror))
+    args.push('--aptopt=Acquire::Check-Valid-Until "false"');
   args.push(d.suite, dest);
   if (d.mirror) args.push(d.mirror);
   return args;

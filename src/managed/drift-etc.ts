@@ -7,7 +7,8 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { errnoCode, fromSystemError } from "../errors.js";
-import { type ChangeKind, type DriftItem, dataChecksum, readXattrs, sameXattrs } from "./drift-image.js";
+import { dataChecksum, readXattrs, sameXattrs } from "./drift-files.js";
+import type { ChangeKind, DriftItem } from "./drift-image.js";
 
 function lstatMaybe(p: string): Stats | null {
   try {

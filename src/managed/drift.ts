@@ -94,9 +94,13 @@ export function deploymentVarDir(sysroot: Sysroot, d: Deployment): string {
 
 /**
  * Find everything that differs from what was declared for deployment `d`.
- * @throws ArborError OBJECT_NOT_FOUND (the deployed commit is gone), IO
+ * @throws ArborError OBJECT_NOT_FOUND (the deployed commit is gone), IO, ABORTED
  */
-export function detectDrift(sysroot: Sysroot, d: Deployment, o: DriftOptions = {}): DriftReport {
+export async function detectDrift(
+  sysroot: Sysroot,
+  d: Deployment,
+  o: DriftOptions = {},
+): Promise<DriftReport> {
   const repo = sysroot.repo();
   const root = sysroot.deploymentPath(d);
   const inputs = derivedInputs(repo, d.csum);
@@ -108,7 +112,7 @@ export function detectDrift(sysroot: Sysroot, d: Deployment, o: DriftOptions = {
     const layer = byPath.get(item.path);
     if (layer !== undefined) item.layer = layer;
   }
-  const image = compareImage(repo, d.csum, root, {
+  const image = await compareImage(repo, d.csum, root, {
     quick: !!o.quick,
     ...(o.signal ? { signal: o.signal } : {}),
   });

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import type { FileHeader, Xattrs } from "../core/content-header.js";
 import { S_IFLNK, S_IFREG } from "../core/mode.js";
 import { isValidFilename } from "../core/validate.js";
-import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
-import { native } from "../io/native.js";
+import { ArborError, fromSystemError, withContext } from "../errors.js";
+import { readXattrsOf } from "../repo/commit.js";
 import { MutableTree } from "../repo/mutable-tree.js";
 import { resolveRev } from "../repo/refs.js";
 import { Repo } from "../repo/repo.js";
@@ -24,22 +24,13 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
+/** The xattrs of a file as `ostree commit` records them (commit.ts's reader: one rule for both). */
 function readXattrs(path: string): Xattrs {
-  let names: string[];
   try {
-    names = native().llistxattr(path);
+    return readXattrsOf(path);
   } catch (e) {
-    const c = errnoCode(e);
-    if (c === "ENOTSUP" || c === "EOPNOTSUPP") return [];
     throw fromSystemError(`Cannot read extended attributes of "${path}"`, e);
   }
-  if (names.length === 0) return [];
-  const out: Xattrs = [];
-  for (const n of names.sort()) {
-    const v = native().lgetxattr(path, n);
-    if (v) out.push([n, new Uint8Array(v)]);
-  }
-  return out;
 }
 
 /**

@@ -39,6 +39,7 @@ export class TreeBuilder {
   readonly stats: BuildStats = { files: 0, bytes: 0, dropped: [] };
   private readonly headers = new Map<string, FileHeader>();
   private readonly dirmetas = new Map<string, Dirmeta>();
+  private readonly dirmetaByBytes = new Map<string, string>();
   /** Repositories whose objects trees may reference (the target first). */
   readonly repos: Repo[];
 
@@ -68,12 +69,17 @@ export class TreeBuilder {
     return { uid, gid, mode, xattrs };
   }
 
-  /** Store (or hash) a dirmeta; returns its checksum. */
+  /** Store (or hash) a dirmeta, once per distinct value (a tree has few); returns its checksum. */
   dirmeta(m: Dirmeta): string {
     const meta = { ...m, mode: (m.mode & 0o7777) | S_IFDIR };
     const bytes = encodeDirmeta(meta);
-    const cs = this.tx ? this.tx.writeMetadata("dirmeta", bytes) : sha256Hex(bytes);
-    this.dirmetas.set(cs, meta);
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+    let cs = this.dirmetaByBytes.get(key);
+    if (cs === undefined) {
+      cs = this.tx ? this.tx.writeMetadata("dirmeta", bytes) : sha256Hex(bytes);
+      this.dirmetaByBytes.set(key, cs);
+      this.dirmetas.set(cs, meta);
+    }
     return cs;
   }
 

@@ -98,7 +98,7 @@ export async function verifyDeployment(
   checks.push({ name: "derivation", ok: derivProblems.length === 0, problems: derivProblems });
 
   const root = sysroot.deploymentPath(d);
-  const image = compareImage(repo, d.csum, root, { quick: !!o.quick });
+  const image = await compareImage(repo, d.csum, root, { quick: !!o.quick });
   const treeProblems: string[] = [];
   if (image.items.length)
     treeProblems.push(`${image.items.length} path(s) on disk differ from commit ${d.csum}`);

@@ -189,6 +189,38 @@ describe("managed: compose, layers, drift, capture, verify", () => {
     expect(ok(adm("layer", "list"))).not.toContain("other");
   });
 
+  it("admin switch derives the new ref with the same declared layers, and back", () => {
+    const root = join(t.dir, "rootfs-5");
+    makeRootfs(root, 5);
+    writeFileSync(
+      join(t.dir, "other.yaml"),
+      "ref: testos/other\nversion: '5'\nsource_date_epoch: 1700000005\ninputs:\n  - dir: rootfs-5\nnormalize: {owner: root}\n",
+    );
+    const other = ok(a("compose", `--repo=${remote}`, "other.yaml"), "compose other");
+    const dropIn = "etc/systemd/system/app.service.d/debug.conf";
+    for (const [refspec, version] of [
+      ["origin:testos/other", "5"],
+      ["origin:testos/stable", "4"],
+    ] as const) {
+      const before = deployDir();
+      ok(adm("switch", refspec), `switch to ${refspec}`);
+      const d = deployDir();
+      expect(d).not.toBe(before);
+      expect(readFileSync(join(d, "etc/os-release"), "utf8")).toContain(`VERSION_ID=${version}`);
+      expect(readFileSync(join(d, dropIn), "utf8")).toContain("--debug");
+      const s = Sysroot.load(sysroot, { env: ENV });
+      const origin = readFileSync(`${s.deploymentPath(s.deployments[0]!)}.origin`, "utf8");
+      expect(origin).toContain(`refspec=${refspec}`);
+      expect(origin).toMatch(/\[arbor\]\nlayers=debug;/);
+      const r = drift();
+      expect(r.code).toBe(0);
+      expect(r.report.base).toBe(version === "5" ? other : r.report.base);
+      expect(r.report.commit).not.toBe(r.report.base);
+      expect(r.report.declared).toContainEqual({ path: `/${dropIn}`, layer: "debug", kind: "file" });
+      expect(ok(adm("verify"))).toContain("Verified");
+    }
+  });
+
   it("drift finds /etc, /var and corruption; capture declares it; exit 2 on errors", () => {
     const d = deployDir();
     writeFileSync(join(d, "etc/foo.conf"), "a=2\n");

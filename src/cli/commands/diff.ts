@@ -5,18 +5,7 @@
  * relative to it (`a/b`), as ostree prints them.
  */
 import type { CommandSpec } from "../command.js";
-
-/**
- * A byte count as GLib's `g_format_size` writes it (what ostree prints): `26 bytes`, `1 byte`,
- * `1.5 MB` (decimal units; a no-break space before the unit).
- */
-export function formatSize(n: number): string {
-  if (n < 1000) return `${n} ${n === 1 ? "byte" : "bytes"}`;
-  const units = ["kB", "MB", "GB", "TB", "PB", "EB"];
-  let i = 0;
-  while (i + 1 < units.length && n >= 1000 ** (i + 2)) i++;
-  return `${(n / 1000 ** (i + 1)).toFixed(1)}\u00a0${units[i]}`;
-}
+import { formatSize } from "../output.js";
 
 const isDirArg = (s: string): boolean => s.startsWith("/") || s.startsWith("./");
 

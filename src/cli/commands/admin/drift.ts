@@ -33,7 +33,7 @@ export const command: CommandSpec = {
           const { detectDrift } = await import("../../../managed/drift.js");
           const { findings, formatDrift } = await import("./drift/format.js");
           const d = await selectDeployment(sysroot, args.int("deployment"), args.str("os"));
-          const r = detectDrift(sysroot, d, { quick: args.has("quick"), signal: ctx.signal });
+          const r = await detectDrift(sysroot, d, { quick: args.has("quick"), signal: ctx.signal });
           if (ctx.json) ctx.printJson("DriftReport", r);
           else ctx.out.write(formatDrift(r));
           return findings(r) === 0 ? 0 : 1;

@@ -1,4 +1,8 @@
-/** `arbor admin switch REFSPEC`: change the origin to another branch/remote and deploy it (as ostree). */
+/**
+ * `arbor admin switch REFSPEC`: change the origin to another branch/remote and deploy it (as
+ * ostree). Declared layers (the origin's `[arbor]` group) are kept: the new deployment is derived
+ * afresh from the new base and the same layers (docs/managed.md, "Layers").
+ */
 import type { CommandSpec } from "../../command.js";
 import { messages, OPT_OS, withSysroot } from "./common.js";
 
@@ -16,6 +20,8 @@ export const command: CommandSpec = {
     const { originFromRefspec } = await import("../../../sysroot/origin.js");
     const { writeRefFile } = await import("../../../repo/refs.js");
     const { cliPuller } = await import("./puller.js");
+    const { deriveHook } = await import("../../../managed/derive.js");
+    const { readLayerDecl, writeLayerDecl } = await import("../../../managed/layers.js");
     await withSysroot(ctx, async (sysroot) => {
       if (args.has("reboot") && !sysroot.booted) {
         throw new ArborError("SYSROOT", "Cannot reboot: not running in the booted system of this sysroot");
@@ -23,6 +29,7 @@ export const command: CommandSpec = {
       const osname = args.str("os");
       const up = Upgrader.create(sysroot, {
         ignoreUnconfigured: true,
+        derive: deriveHook,
         ...(osname !== undefined ? { osname } : {}),
       });
       const oldRefspec = up.origin.get("origin", "refspec")!;
@@ -41,7 +48,10 @@ export const command: CommandSpec = {
       const remote = newRemote ?? old.remote;
       const refspec = remote ? `${remote}:${newRef}` : newRef;
       if (refspec === oldRefspec) throw new ArborError("USAGE", `Old and new refs are equal: ${refspec}`);
-      up.setOrigin(originFromRefspec(refspec));
+      const origin = originFromRefspec(refspec);
+      const layers = readLayerDecl(up.origin);
+      if (layers.layers.length) writeLayerDecl(origin, layers);
+      up.setOrigin(origin);
       await up.pull({ allowOlder: true, puller: await cliPuller(), signal: ctx.signal });
       await up.deploy(messages(ctx));
       ctx.out.write(`Deleting ref '${old.remote}:${old.ref}'\n`);

@@ -1,18 +1,8 @@
 /** `admin upgrade --check`: print what an upgrade would change (docs/managed.md, "Upgrade check"). */
 import type { ParsedArgs } from "../../../command.js";
 import type { Context } from "../../../context.js";
+import { formatSize } from "../../../output.js";
 import { withSysroot } from "../common.js";
-
-function size(n: number): string {
-  const units = ["bytes", "kB", "MB", "GB", "TB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 /** Run the check; exit 0 (nothing to do or a plan printed). */
 export async function runUpgradeCheck(ctx: Context, args: ParsedArgs): Promise<number> {
@@ -39,8 +29,8 @@ export async function runUpgradeCheck(ctx: Context, args: ParsedArgs): Promise<n
       let s = `Upgrade ${r.stateroot}: base ${r.from.base}${v(r.from.version)} -> ${r.to.base}${v(r.to.version)}\n`;
       s += `  deployment commit: ${r.from.commit} -> ${r.to.commit}\n`;
       s += `  files: ${r.files.added.length} added, ${r.files.removed.length} removed, ${r.files.modified.length} changed\n`;
-      s += `  to download: ${r.download.objects} objects, ${size(r.download.bytes)}\n`;
-      s += `  disk space needed: ${size(r.diskSpace)}\n`;
+      s += `  to download: ${r.download.objects} objects, ${formatSize(r.download.bytes)}\n`;
+      s += `  disk space needed: ${formatSize(r.diskSpace)}\n`;
       if (r.staleEtc.length) {
         s += "  local /etc changes that will shadow a changed default:\n";
         for (const x of r.staleEtc) s += `    ${x.local} ${x.path}\n`;
