@@ -276,7 +276,10 @@ describe("pull-local from a corrupted ostree repository", () => {
 
   it("without --untrusted, links a same-mode object as is (ostree's trust in local repos); fsck names it", async () => {
     const src = newRepo("bare");
-    ostree(["pull-local", `--repo=${src}`, fixture, "other"]);
+    const files = join(tmp, `trust-src-${count++}`);
+    fs.mkdirSync(files);
+    fs.writeFileSync(join(files, "only"), "trusted local data\n");
+    ostree(["commit", `--repo=${src}`, "-b", "main", `--tree=dir=${files}`]);
     const victim = execFileSync(
       "find",
       [join(src, "objects"), "-type", "f", "-name", "*.file", "-size", "+0"],
