@@ -9,7 +9,7 @@ import type { CommitOptions, TreeSource } from "../repo/commit.js";
 import type { Repo } from "../repo/repo.js";
 import type { ParsedArgs } from "./command.js";
 import type { Context } from "./context.js";
-import { parseTime } from "./parse-time.js";
+import { parseSourceDateEpoch, parseTime } from "./parse-time.js";
 
 function keyValue(s: string, flag: string): [string, string] {
   const eq = s.indexOf("=");
@@ -102,6 +102,10 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
   const bodyFile = args.str("body-file");
   if (bodyFile) body = readFileSync(bodyFile, "utf8");
   const ts = args.str("timestamp");
+  // as ostree: --timestamp wins; else $SOURCE_DATE_EPOCH (reproducible builds); else now
+  const sde = ctx.env.SOURCE_DATE_EPOCH;
+  const timestamp =
+    ts !== undefined ? parseTime(ts) : sde !== undefined ? parseSourceDateEpoch(sde) : undefined;
   const skipListFile = args.str("skip-list");
   const soFile = args.str("statoverride");
   let statOverride: CommitOptions["statOverride"];
@@ -114,10 +118,11 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
     trees,
     ...(branch ? { branch } : {}),
     orphan: args.has("orphan"),
+    consume: args.has("consume"),
     subject: args.str("subject") ?? "",
     body: body ?? "",
     ...(args.str("parent") ? { parent: args.str("parent") } : {}),
-    ...(ts ? { timestamp: parseTime(ts) } : {}),
+    ...(timestamp !== undefined ? { timestamp } : {}),
     metadata,
     keepMetadata: args.list("keep-metadata"),
     detachedMetadata: detached,

@@ -9,7 +9,7 @@ import { deserialize, type GVValue, serialize, Variant } from "../gvariant/index
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "./checksum.js";
 import { type Xattrs, xattrsFromGV, xattrsToGV } from "./content-header.js";
 import { isValidDirMode } from "./mode.js";
-import { filenameProblem, isValidFilename } from "./validate.js";
+import { filenameProblem } from "./validate.js";
 
 /** An `a{sv}` dictionary: ordered (key, variant) pairs; duplicates are legal, lookup takes the first. */
 export type VarDict = Array<[string, Variant]>;
@@ -94,7 +94,10 @@ export function decodeCommit(b: Uint8Array, name = "commit"): Commit {
   if (parent.length !== 0 && parent.length !== 32)
     throw corrupt(name, `parent checksum has ${parent.length} bytes`);
   if (tree.length !== 32 || meta.length !== 32) throw corrupt(name, "root checksums must be 32 bytes");
-  const t = bswap64(ts);
+  // a signed 64-bit number (ostree reads it as gint64: SOURCE_DATE_EPOCH=-5 is 1969), clamped to
+  // what a JS number holds exactly
+  const t = BigInt.asIntN(64, bswap64(ts));
+  const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
   return {
     metadata,
     parent: parent.length ? checksumFromBytes(parent) : null,
@@ -104,7 +107,7 @@ export function decodeCommit(b: Uint8Array, name = "commit"): Commit {
     }),
     subject,
     body,
-    timestamp: t > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(t),
+    timestamp: t > maxSafe ? Number.MAX_SAFE_INTEGER : t < -maxSafe ? -Number.MAX_SAFE_INTEGER : Number(t),
     rootTree: checksumFromBytes(tree),
     rootMeta: checksumFromBytes(meta),
   };
@@ -158,8 +161,8 @@ export function decodeDirtree(b: Uint8Array, name = "dirtree"): Dirtree {
   const files: DirtreeFile[] = [];
   const dirs: DirtreeDir[] = [];
   for (const [n, c] of rf) {
-    if (!isValidFilename(n))
-      throw corrupt(name, `invalid file name ${JSON.stringify(n)}: ${filenameProblem(n)}`);
+    const bad = filenameProblem(n);
+    if (bad) throw corrupt(name, bad);
     if (c.length !== 32) throw corrupt(name, `checksum of "${n}" is ${c.length} bytes`);
     const prev = files[files.length - 1];
     if (prev && compareNames(prev.name, n) >= 0) {
@@ -168,8 +171,8 @@ export function decodeDirtree(b: Uint8Array, name = "dirtree"): Dirtree {
     files.push({ name: n, checksum: checksumFromBytes(c) });
   }
   for (const [n, t, m] of rd) {
-    if (!isValidFilename(n))
-      throw corrupt(name, `invalid directory name ${JSON.stringify(n)}: ${filenameProblem(n)}`);
+    const bad = filenameProblem(n);
+    if (bad) throw corrupt(name, bad);
     if (t.length !== 32 || m.length !== 32) throw corrupt(name, `checksums of "${n}" must be 32 bytes`);
     const prev = dirs[dirs.length - 1];
     if (prev && compareNames(prev.name, n) >= 0) {

@@ -72,6 +72,11 @@ export interface CommitOptions extends CommitModifiers {
   skipIfUnchanged?: boolean;
   noBindings?: boolean;
   bindRefs?: string[];
+  /**
+   * `--consume`: the caller gives the `dir` trees up. Regular files may be adopted (renamed into
+   * the repository) as they are committed; the caller deletes what is left afterwards.
+   */
+  consume?: boolean;
   /** Write nothing; just compute the checksum. */
   dryRun?: boolean;
   /**
@@ -104,6 +109,8 @@ interface ContentSink {
   content(header: FileHeader, data: Uint8Array): Promise<string>;
   stream(header: FileHeader, size: number, data: AsyncIterable<Uint8Array>): Promise<string>;
   metadata(type: "dirmeta" | "dirtree", bytes: Uint8Array): string;
+  /** `--consume`: take over a regular file as its object (null: store it normally). */
+  adopt?(header: FileHeader, path: string, size: number): Promise<string | null>;
 }
 
 /** Import context shared by the tree sources. */
@@ -282,7 +289,9 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
       await imp.pool.run(async () => {
         let cs: string;
         try {
-          if (isLink) cs = await imp.sink.content(header, new Uint8Array(0));
+          const adopted = !isLink && imp.sink.adopt ? await imp.sink.adopt(header, childAbs, size) : null;
+          if (adopted !== null) cs = adopted;
+          else if (isLink) cs = await imp.sink.content(header, new Uint8Array(0));
           else if (size >= STREAM_THRESHOLD)
             cs = await imp.sink.stream(header, size, readChunks(childAbs, size));
           else cs = await imp.sink.content(header, readWhole(childAbs, size));
@@ -381,6 +390,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
           content: (h, d) => tx.writeContent(h, d),
           stream: (h, s, d) => tx.writeContentStream(h, s, d),
           metadata: (t, b) => tx.writeMetadata(t, b),
+          ...((await canAdopt(repo, opts)) ? { adopt: (h, p, n) => tx.adoptFile(h, p, n) } : {}),
         }
       : await dryRunSink();
     const imp = new Importer(repo, sink, opts, opts.onProgress);
@@ -388,8 +398,12 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     const trees = opts.trees.length ? opts.trees : [{ kind: "dir" as const, path: "." }];
     for (const t of trees) {
       if (t.kind === "dir") await importDirectory(imp, t.path, root);
-      else if (t.kind === "ref") root = importRef(imp, t.rev, root);
-      else {
+      else if (t.kind === "ref") {
+        // with modifiers, ostree re-reads the commit's files and applies them (import-ref.ts)
+        const { hasModifiers, importRefModified } = await import("./import-ref.js");
+        if (hasModifiers(opts)) await importRefModified(imp, t.rev, root);
+        else root = importRef(imp, t.rev, root);
+      } else {
         const { importTar } = await import("./import-tar.js");
         await importTar(imp, t.path, root);
       }
@@ -452,6 +466,18 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     tx?.abort();
     throw e;
   }
+}
+
+/**
+ * `--consume` adopts files (renames them into the repo) where ostree does: bare-user-only repos
+ * (modes are canonicalized on adoption), and bare repos when no modifier changes what is recorded.
+ */
+async function canAdopt(repo: Repo, opts: CommitOptions): Promise<boolean> {
+  if (!opts.consume) return false;
+  if (repo.mode === "bare-user-only") return true;
+  if (repo.mode !== "bare") return false;
+  const { hasModifiers } = await import("./import-ref.js");
+  return !hasModifiers(opts);
 }
 
 function statsOf(imp: Importer, tx: Transaction | null): CommitResult["stats"] {

@@ -21,6 +21,7 @@ import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { sha256Hex } from "../core/checksum.js";
 import { contentHasher } from "../core/content-header.js";
 import { decodeCommit, decodeDirmeta, decodeDirtree } from "../core/metadata.js";
+import { filenameProblem } from "../core/validate.js";
 import { isDir, isLnk, isReg, S_IFMT } from "../core/mode.js";
 import type { ObjectType } from "../core/object-type.js";
 import { ArborError, isArborError } from "../errors.js";
@@ -45,15 +46,6 @@ function missing(checksum: string, type: ObjectType): ArborError {
 }
 
 /** ostree's ot_util_filename_validate wording. */
-function filenameProblem(name: string): string | null {
-  if (name === ".") return "Invalid self-referential filename '.'";
-  if (name === "..") return "Invalid path uplink filename '..'";
-  if (name.includes("/")) return `Invalid / in filename ${name}`;
-  if (name.length === 0) return "Invalid empty filename";
-  if (name.includes("\0")) return `Invalid NUL in filename ${JSON.stringify(name)}`;
-  return null;
-}
-
 function csumProblem(b: Uint8Array): string | null {
   return b.length === 32 ? null : `Invalid checksum of length ${b.length} expected 32`;
 }

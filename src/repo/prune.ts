@@ -35,8 +35,8 @@ import { pruneStaticDeltas } from "./prune-deltas.js";
 import { listRefs, resolveRev } from "./refs.js";
 import { listRemotes } from "./remotes.js";
 import type { Repo } from "./repo.js";
+import { cleanStaleStaging } from "./staging.js";
 import { pruneSummaryCache } from "./summary-cache.js";
-import { cleanStaleStaging } from "./transaction.js";
 import { allRefCommits, listLooseObjects, ObjectWalker, parseObjectKey } from "./traverse.js";
 
 /** Options of {@link pruneRepo} (the `ostree prune` flags). */
@@ -201,7 +201,9 @@ export async function pruneRepo(repo: Repo, o: PruneOptions = {}): Promise<Prune
     );
   const lock = await lockRepo(repo, o);
   try {
-    return runPrune(repo, o);
+    const r = runPrune(repo, o);
+    if (!r.dryRun) r.stagingRemoved = await cleanStaleStaging(repo);
+    return r;
   } finally {
     lock?.release();
   }
@@ -268,7 +270,6 @@ function runPrune(repo: Repo, o: PruneOptions): PruneResult {
     deleteObject(repo, type, checksum, { allowMissing: true });
   }
   r.deltasPruned.push(...pruneStaticDeltas(repo, null));
-  r.stagingRemoved = cleanStaleStaging(repo);
   // as ostree's prune: the summary caches of remotes that are gone (this repo's own remotes only)
   r.summaryCachesRemoved = pruneSummaryCache(repo, listRemotes(repo, { inherit: false }));
   return r;

@@ -1,25 +1,6 @@
-/**
- * The only way bytes enter `objects/`: a Transaction.
- *
- * Why this shape (durability essay):
- *  1. Every object is written into a private staging dir `tmp/staging-<bootid>-<random>/XX/REST.EXT`,
- *     named by the checksum we computed from the bytes we wrote, so nothing half-written or
- *     unverified is ever visible under `objects/`.
- *  2. At commit, one `syncfs()` makes all staged data durable at once (as ostree does by default):
- *     far cheaper than an fsync per object one after another, and just as strong.
- *  3. Objects are renamed into `objects/` in two phases: first everything a commit references
- *     (content, dirtree, dirmeta), fsync of the touched `objects/XX` dirs, then the commit objects
- *     and their fsync. So a commit object is never durable without its tree, and a crash at any
- *     point leaves at worst unreferenced objects (fsck-clean).
- *  4. Refs move last, each written atomically (temp, fsync, rename, fsync dir).
- * A shared lock on the repo's `.lock` is held throughout, so `prune` (exclusive) never deletes
- * objects this transaction is about to reference; ostree uses the same OFD lock, so the tools
- * exclude each other.
- */
-import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   closeSync,
-  existsSync,
   fchmodSync,
   fchownSync,
   fsyncSync,
@@ -29,12 +10,10 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
-  readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
-  statSync,
   symlinkSync,
+  unlinkSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -58,6 +37,7 @@ import { createFileOffThread, fsyncPathOffThread, renameOffThread } from "../io/
 import { mapLimit } from "../io/pool.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
+import { claimStagingDir } from "./staging.js";
 import { maybeAutoUpdateSummary } from "./summary.js";
 
 const deflateRaw = promisify(deflateRawCb);
@@ -81,53 +61,6 @@ export interface TransactionStats {
 interface Staged {
   type: ObjectType;
   rel: string;
-}
-
-let bootId: string | undefined;
-/** The kernel's boot id as ostree spells it in staging dir names (a UUID, with dashes). */
-function getBootId(): string {
-  if (bootId === undefined) {
-    try {
-      bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    } catch {
-      bootId = "noboot";
-    }
-  }
-  return bootId;
-}
-
-const NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-function randomSuffix(): string {
-  return Array.from(randomBytes(6), (b) => NAME_CHARS[b % NAME_CHARS.length]).join("");
-}
-
-/**
- * Create and lock a fresh staging dir `tmp/staging-<bootid>-XXXXXX`, as ostree does: the dir is
- * claimed by an exclusive OFD lock on `tmp/staging-<bootid>-XXXXXX-lock`, held until the
- * transaction ends. ostree (and arbor) never delete or reuse a staging dir whose lock is held, so
- * concurrent writers of either tool keep their own. A dir that another process claimed or removed
- * between our mkdir and our lock is abandoned for a new name.
- */
-async function claimStagingDir(repo: Repo): Promise<{ dir: string; lock: LockHandle }> {
-  const tmp = join(repo.path, "tmp");
-  for (let attempt = 0; ; attempt++) {
-    const dir = join(tmp, `staging-${getBootId()}-${randomSuffix()}`);
-    try {
-      mkdirSync(dir, { mode: 0o775 });
-    } catch (e) {
-      if (errnoCode(e) === "EEXIST" && attempt < 100) continue;
-      throw fromSystemError(`Cannot start a transaction in "${repo.path}"`, e);
-    }
-    let lock: LockHandle;
-    try {
-      lock = await acquireLock(`${dir}-lock`, "exclusive", { timeoutMs: 0, unlinkOnRelease: true });
-    } catch (e) {
-      if (e instanceof ArborError && e.code === "LOCKED" && attempt < 100) continue;
-      throw e;
-    }
-    if (existsSync(dir)) return { dir, lock };
-    lock.release();
-  }
 }
 
 export class Transaction {
@@ -434,6 +367,50 @@ export class Transaction {
   }
 
   /**
+   * Adopt a regular file that the caller gives up (`commit --consume` into a bare or bare-user-only
+   * repository, as ostree does): hash it in place and rename it into the staging dir instead of
+   * copying it, so the object is the caller's inode. `header` must describe the file as it is on
+   * disk (bare), or with the canonical mode it is given here (bare-user-only: `mode & 0755`).
+   * Returns null when the file cannot be renamed here (another filesystem): store it normally.
+   * An object already stored is not replaced (the file is left for the caller to delete).
+   * @throws ArborError IO
+   */
+  async adoptFile(header: FileHeader, path: string, size: number): Promise<string | null> {
+    this.ensureOpen();
+    if (!isReg(header.mode) || this.repo.archive || this.repo.mode === "bare-user")
+      throw new ArborError("USAGE", `Cannot adopt "${path}" into a ${this.repo.mode} repository`);
+    const hasher = contentHasher(header);
+    try {
+      const { createReadStream } = await import("node:fs");
+      let n = 0;
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        n += chunk.length;
+        hasher.update(chunk);
+      }
+      if (n !== size) throw new ArborError("IO", `File "${path}" changed size while being committed`);
+    } catch (e) {
+      throw fromSystemError(`Cannot read "${path}"`, e);
+    }
+    const checksum = hasher.digest("hex");
+    const rel = objectRelPath(checksum, "file", false);
+    this.stats.contentTotal++;
+    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
+    const p = this.stagePath(rel);
+    try {
+      if (this.repo.mode === "bare-user-only") chmodSync(path, header.mode & 0o755);
+      renameSync(path, p);
+    } catch (e) {
+      this.stats.contentTotal--;
+      if (errnoCode(e) === "EXDEV") return null;
+      throw fromSystemError(`Cannot adopt "${path}" as content object ${checksum}`, e);
+    }
+    this.staged.set(rel, { type: "file", rel });
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
+    return checksum;
+  }
+
+  /**
    * Stage an object as a hard link to `srcPath`, the same object in another repository that stores
    * it in the same form (pull-local: metadata in any mode, content between repos of one mode).
    * The caller has verified the object (or trusts it); `check(linkedPath)` may inspect the new link
@@ -488,6 +465,15 @@ export class Transaction {
   async commit(): Promise<TransactionStats> {
     this.ensureOpen();
     this.done = true;
+    if (testErrors().has("pre-commit")) {
+      // ostree's test hook: fail before publishing anything, leaving the staging dir (unclaimed)
+      // for the next transaction of this boot to reuse, or one of another boot to delete
+      this.stagingLock?.release();
+      this.stagingLock = null;
+      this.lock?.release();
+      this.lock = null;
+      throw new ArborError("IO", "OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified");
+    }
     try {
       if (this.staged.size) {
         this.syncStaging();
@@ -551,6 +537,10 @@ export class Transaction {
         join(this.stagingDir, s.rel.slice("objects/".length)),
         join(this.repo.path, s.rel),
       );
+      // A commit written again (pulled back after `prune --delete-commit`) is no longer deleted:
+      // drop its tombstone, as ostree does (made durable by the directory fsync below).
+      if (s.type === "commit")
+        removeIfPresent(join(this.repo.path, s.rel.replace(/\.commit$/, ".tombstone-commit")));
     });
     if (!this.repo.config.getBool("core", "fsync", true)) return;
     await mapLimit(dirs, PUBLISH_CONCURRENCY, (d) => fsyncPathOffThread(join(this.repo.path, d)));
@@ -565,6 +555,12 @@ export class Transaction {
   }
 }
 
+/** `$OSTREE_REPO_TEST_ERROR`: ostree's comma-separated test failure points (`pre-commit`…). */
+function testErrors(): Set<string> {
+  const v = process.env.OSTREE_REPO_TEST_ERROR;
+  return new Set(v ? v.split(",").map((x) => x.trim()) : []);
+}
+
 function writeAll(fd: number, b: Uint8Array): void {
   let off = 0;
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
@@ -576,6 +572,14 @@ function writeWhole(p: string, b: Uint8Array, mode: number): void {
     writeAll(fd, b);
   } finally {
     closeSync(fd);
+  }
+}
+
+function removeIfPresent(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw e;
   }
 }
 
@@ -593,31 +597,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a, 0);
   out.set(b, a.length);
   return out;
-}
-
-/** Remove staging dirs left behind by crashed processes (older than `maxAgeMs`). */
-export function cleanStaleStaging(repo: Repo, maxAgeMs = 24 * 3600 * 1000): number {
-  let n = 0;
-  const tmp = join(repo.path, "tmp");
-  let names: string[] = [];
-  try {
-    names = readdirSync(tmp);
-  } catch {
-    return 0;
-  }
-  const now = Date.now();
-  for (const name of names) {
-    if (!name.startsWith("staging-")) continue;
-    const p = join(tmp, name);
-    try {
-      const { mtimeMs } = statSync(p);
-      if (now - mtimeMs > maxAgeMs) {
-        rmSync(p, { recursive: true, force: true });
-        n++;
-      }
-    } catch {
-      // vanished
-    }
-  }
-  return n;
 }

@@ -257,13 +257,52 @@ describe("pull-local from a corrupted ostree repository", () => {
       }
       for (const dstMode of ["archive", "bare"] as const) {
         const dst = newRepo(dstMode);
-        const r = await arbor(["pull-local", `--repo=${dst}`, src]);
+        const r = await arbor(["pull-local", "--untrusted", `--repo=${dst}`, src]);
         expect(r.code).toBe(1);
         expect(r.err).toContain(checksum);
         expect(execFileSync("find", [join(dst, "objects"), "-type", "f"], { encoding: "utf8" })).toBe("");
         expect(fs.readdirSync(join(dst, "refs/heads"))).toEqual([]);
         fsckOk(dst);
       }
+      // Without --untrusted a local source is trusted (as ostree): a copy into another mode is
+      // still verified, and refused.
+      const other = newRepo(mode === "bare" ? "archive" : "bare");
+      const r = await arbor(["pull-local", `--repo=${other}`, src]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(checksum);
+      expect(fs.readdirSync(join(other, "refs/heads"))).toEqual([]);
     },
   );
+
+  it("without --untrusted, links a same-mode object as is (ostree's trust in local repos); fsck names it", async () => {
+    const src = newRepo("bare");
+    const files = join(tmp, `trust-src-${count++}`);
+    fs.mkdirSync(files);
+    fs.writeFileSync(join(files, "only"), "trusted local data\n");
+    ostree(["commit", `--repo=${src}`, "-b", "main", `--tree=dir=${files}`]);
+    const victim = execFileSync(
+      "find",
+      [join(src, "objects"), "-type", "f", "-name", "*.file", "-size", "+0"],
+      {
+        encoding: "utf8",
+      },
+    )
+      .trim()
+      .split("\n")[0]!;
+    const checksum = victim
+      .split("/")
+      .slice(-2)
+      .join("")
+      .replace(/\.file$/, "");
+    fs.appendFileSync(victim, "tampered");
+    const dst = newRepo("bare");
+    const untrusted = await arbor(["pull-local", "--untrusted", `--repo=${dst}`, src]);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.err).toMatch(new RegExp(`Corrupted.*${checksum}`));
+    const trusted = await arbor(["pull-local", `--repo=${dst}`, src]);
+    expect(trusted.code).toBe(0);
+    const fsck = spawnSync("ostree", ["fsck", `--repo=${dst}`], { encoding: "utf8" });
+    expect(fsck.status).not.toBe(0);
+    expect(fsck.stderr).toMatch(new RegExp(`Corrupted.*${checksum}`));
+  });
 });

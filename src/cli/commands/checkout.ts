@@ -14,7 +14,6 @@ export const command: CommandSpec = {
     {
       long: "disable-cache",
       help: "Do not use the uncompressed-objects cache (accepted; arbor has none)",
-      hidden: true,
     },
     { long: "subpath", arg: "PATH", help: "Checkout sub-directory PATH" },
     { long: "union", help: "Keep existing directories, overwrite existing files" },
@@ -27,10 +26,9 @@ export const command: CommandSpec = {
     {
       long: "process-passthrough-whiteouts",
       help: "Enable overlayfs whiteout extraction into char 0:0 devices (not supported)",
-      hidden: true,
     },
     { long: "allow-noent", help: "Do nothing if specified path does not exist" },
-    { long: "from-stdin", help: "Process many checkouts from standard input", hidden: true },
+    { long: "from-stdin", help: "Process many checkouts from standard input" },
     { long: "from-file", arg: "FILE", help: "Process many checkouts from input file" },
     { long: "fsync", arg: "POLICY", help: "Specify how to invoke fsync()" },
     { long: "require-hardlinks", short: "H", help: "Do not fall back to full copies if hardlinking fails" },
@@ -51,13 +49,11 @@ export const command: CommandSpec = {
       long: "selinux-policy",
       arg: "PATH",
       help: "Set SELinux labels based on policy in root filesystem PATH (accepted)",
-      hidden: true,
     },
     {
       long: "selinux-prefix",
       arg: "PATH",
       help: "When setting SELinux labels, prefix all paths by PATH (accepted)",
-      hidden: true,
     },
   ],
   async run(ctx, args) {

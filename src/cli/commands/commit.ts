@@ -15,7 +15,6 @@ export const command: CommandSpec = {
       long: "editor",
       short: "e",
       help: "Use an editor to write the commit message (not supported: use -s/-m)",
-      hidden: true,
     },
     { long: "branch", short: "b", arg: "BRANCH", help: "Branch" },
     { long: "orphan", help: "Create a commit without writing a ref" },
@@ -64,12 +63,10 @@ export const command: CommandSpec = {
       long: "selinux-policy",
       arg: "PATH",
       help: "Set SELinux labels based on policy in root filesystem PATH (accepted; labels are taken from the source xattrs)",
-      hidden: true,
     },
     {
       long: "selinux-policy-from-base",
       help: "Set SELinux labels based on the first --tree argument (accepted)",
-      hidden: true,
     },
     {
       long: "link-checkout-speedup",
@@ -78,7 +75,6 @@ export const command: CommandSpec = {
     {
       long: "devino-canonical",
       help: "Assume hardlinked files are canonical (accepted; no effect)",
-      hidden: true,
     },
     {
       long: "tar-autocreate-parents",
@@ -88,7 +84,6 @@ export const command: CommandSpec = {
       long: "tar-pathname-filter",
       arg: "REGEX,REPLACEMENT",
       help: "Transform tar pathnames (not supported)",
-      hidden: true,
     },
     { long: "skip-if-unchanged", help: "If the contents are unchanged from previous commit, do nothing" },
     { long: "consume", help: "Consume (delete) content after commit (for local directories)" },
@@ -106,7 +101,6 @@ export const command: CommandSpec = {
     {
       long: "generate-sizes",
       help: "Generate size information along with commit metadata (not supported yet)",
-      hidden: true,
     },
     {
       long: "sign",

@@ -1,7 +1,9 @@
 /**
  * `arbor pull-local SRC_REPO [REF…]`: copy refs and their objects from a repository on this
- * machine (as `ostree pull-local`). Every object is verified (`--untrusted` is always in effect);
- * objects are hard-linked when both repositories use the same format on the same filesystem.
+ * machine (as `ostree pull-local`). Objects are hard-linked when both repositories use the same
+ * format on the same filesystem. Trust follows ostree: a local source is trusted, so a linked
+ * content object is not re-hashed (copies and all metadata still are); `--untrusted` re-hashes
+ * every object before it is linked or written.
  * Prints ostree's summary line: `N metadata, M content objects imported; S content written`.
  */
 import type { CommandSpec } from "../command.js";
@@ -22,7 +24,7 @@ export const command: CommandSpec = {
       long: "per-object-fsync",
       help: "Perform writes in such a way that avoids stalling concurrent processes (accepted; no effect)",
     },
-    { long: "untrusted", help: "Verify checksums of local sources (always on in arbor)" },
+    { long: "untrusted", help: "Verify checksums of local sources (always enabled for HTTP pulls)" },
     {
       long: "bareuseronly-files",
       help: "Reject regular files with mode outside of 0775 (world writable, suid, etc.)",
@@ -67,7 +69,7 @@ export const command: CommandSpec = {
       ...(refs.length ? { refs } : {}),
       ...(remote !== undefined ? { remote } : {}),
       depth: args.int("depth") ?? 0,
-      untrusted: true,
+      untrusted: args.has("untrusted"),
       commitMetadataOnly: args.has("commit-metadata-only"),
       bareUserOnlyFiles: args.has("bareuseronly-files"),
       disableVerifyBindings: args.has("disable-verify-bindings"),

@@ -118,6 +118,21 @@ describe("pruneRepo({ refsOnly })", () => {
     expect(repo.hasObject("tombstone-commit", commits[0]!)).toBe(true);
   });
 
+  it("drops a commit's tombstone when the commit is written again (pulled back), as ostree", async () => {
+    const { repo, commits } = await makeHistory(t.dir, "archive", 2);
+    const bytes = repo.readMetadata("commit", commits[0]!);
+    repo.config.setBool("core", "tombstone-commits", true);
+    repo.saveConfig();
+    await prune(repo, { refsOnly: true, depth: 0 });
+    expect(repo.hasObject("commit", commits[0]!)).toBe(false);
+    expect(repo.hasObject("tombstone-commit", commits[0]!)).toBe(true);
+    const tx = await Transaction.begin(repo);
+    expect(tx.writeMetadata("commit", bytes)).toBe(commits[0]);
+    await tx.commit();
+    expect(repo.hasObject("commit", commits[0]!)).toBe(true);
+    expect(repo.hasObject("tombstone-commit", commits[0]!)).toBe(false);
+  });
+
   it("with commitOnly deletes unreachable commits but no other object", async () => {
     const { repo, commits } = await makeHistory(t.dir, "archive", 2);
     const oldOnly = fileChecksum(repo, commits[0]!, "a.txt");
