@@ -49,7 +49,6 @@ export const command: CommandSpec = {
   async run(ctx, args) {
     const { Repo } = await import("../../repo/repo.js");
     const { pullLocal } = await import("../../repo/pull-local.js");
-    const { ArborError } = await import("../../errors.js");
     const { formatSize } = await import("../output.js");
     const { resolve } = await import("node:path");
     const dst = Repo.open(ctx.repoPath());
