@@ -72,6 +72,11 @@ export interface ExecuteResult {
   ops: OpCounts;
 }
 
+/** A zero count of each operation. */
+function noOps(): OpCounts {
+  return { openspliceclose: 0, open: 0, write: 0, setread: 0, unsetread: 0, close: 0, bspatch: 0 };
+}
+
 /**
  * Rebuild a part's objects into `tx`. Content read sources come from `tx.repo`.
  * @throws ArborError OBJECT_CORRUPT (bad op stream, bounds, count or checksum mismatch),
@@ -83,15 +88,7 @@ export async function executePart(
   p: PartPayload,
   part: number,
 ): Promise<ExecuteResult> {
-  const ops: OpCounts = {
-    openspliceclose: 0,
-    open: 0,
-    write: 0,
-    setread: 0,
-    unsetread: 0,
-    close: 0,
-    bspatch: 0,
-  };
+  const ops = noOps();
   const c: Cursor = { bytes: p.ops, pos: 0 };
   const v = (): number => readVarint(c);
   const slice = (src: Uint8Array, off: number, len: number, what: string): Uint8Array => {
@@ -219,15 +216,7 @@ export async function executePart(
  * @throws ArborError OBJECT_CORRUPT on an unknown op or truncated varint.
  */
 export function countOps(p: PartPayload, part: number, objects: DeltaObject[]): OpCounts {
-  const ops: OpCounts = {
-    openspliceclose: 0,
-    open: 0,
-    write: 0,
-    setread: 0,
-    unsetread: 0,
-    close: 0,
-    bspatch: 0,
-  };
+  const ops = noOps();
   const c: Cursor = { bytes: p.ops, pos: 0 };
   let next = 0;
   while (c.pos < c.bytes.length) {
