@@ -123,7 +123,12 @@ describe("parseVariantText()", () => {
       fc.property(arbTyped, ({ type, value }) => {
         const text = printVariant(type, value);
         // GLib (strtod) cannot read back the subnormal doubles it prints: neither can we
-        if (/\de-3(0[89]|[12]\d)\b/.test(text)) {
+        // (decided by value: 2.2250738585072014e-308 is the smallest normal double, and readable)
+        const subnormal = (text.match(/\d+(\.\d+)?e-\d+/g) ?? []).some((m) => {
+          const x = Number(m);
+          return x > 0 && x < 2 ** -1022;
+        });
+        if (subnormal) {
           expect(() => parseVariantText(text)).toThrow("number too big for any type");
           return;
         }
