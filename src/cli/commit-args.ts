@@ -53,7 +53,7 @@ export function parseStatOverride(text: string): Map<string, { op: "add" | "set"
 export function parseTrees(args: ParsedArgs): TreeSource[] {
   const trees: TreeSource[] = [];
   const base = args.str("base");
-  if (base) trees.push({ kind: "ref", rev: base });
+  if (base) trees.push({ kind: "ref", rev: base, base: true });
   for (const t of args.list("tree")) {
     const eq = t.indexOf("=");
     const kind = eq > 0 ? t.slice(0, eq) : "";

@@ -38,7 +38,8 @@ import { STREAM_THRESHOLD, Transaction } from "./transaction.js";
 export type TreeSource =
   | { kind: "dir"; path: string }
   | { kind: "tar"; path: string }
-  | { kind: "ref"; rev: string };
+  /** `base`: from `--base` (ostree starts from that tree as is: modifiers apply only to new content). */
+  | { kind: "ref"; rev: string; base?: boolean };
 
 export interface CommitModifiers {
   ownerUid?: number;
@@ -401,7 +402,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
       else if (t.kind === "ref") {
         // with modifiers, ostree re-reads the commit's files and applies them (import-ref.ts)
         const { hasModifiers, importRefModified } = await import("./import-ref.js");
-        if (hasModifiers(opts)) await importRefModified(imp, t.rev, root);
+        if (hasModifiers(opts) && !t.base) await importRefModified(imp, t.rev, root);
         else root = importRef(imp, t.rev, root);
       } else {
         const { importTar } = await import("./import-tar.js");

@@ -34,6 +34,17 @@ describe.skipIf(!hasOstree)("commit modifiers and consume, against ostree", () =
         expect(got).toBe(want);
         expect(ok(arbor(["ls", `--repo=${a}`, "n"]))).toBe(ok(ostree(["ls", `--repo=${o}`, "n"])));
       }
+      // --base is different: the base tree is kept as is, modifiers apply to the new content only
+      const overlay = join(t.dir, `overlay-${mode}`);
+      mkdirSync(overlay, { recursive: true });
+      writeFileSync(join(overlay, "overlaid"), "new\n");
+      const args = ["commit", "-b", "b", "--base=base", "--owner-uid=42", "--owner-gid=42", "--timestamp=@3"];
+      const want = ok(ostree([`--repo=${o}`, ...args, overlay]));
+      expect(ok(arbor([`--repo=${a}`, ...args, overlay]))).toBe(want);
+      const owned = ok(arbor(["ls", `--repo=${a}`, "-R", "b"]))
+        .split("\n")
+        .filter((l) => / 42 +42 /.test(l));
+      expect(owned.length).toBe(2); // the root dir and the new file
       ok(ostree(["fsck", `--repo=${a}`]));
     });
   }
