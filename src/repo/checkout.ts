@@ -44,6 +44,13 @@ export interface CheckoutOptions {
   requireHardlinks?: boolean;
   /** -C: always copy, never hardlink (directories keep their real mtime). */
   forceCopy?: boolean;
+  /**
+   * In user mode from an archive repo, keep uncompressed copies in `uncompressed-objects-cache/`
+   * and hardlink from them, as the `ostree checkout` command does unless `--disable-cache` (and
+   * unless `core.enable-uncompressed-cache=false`). Off by default, as in libostree: callers that
+   * modify the checked-out files must not share inodes with the cache.
+   */
+  uncompressedCache?: boolean;
   /** -M: directories get `mode & 0775`. */
   bareuseronlyDirs?: boolean;
   /** Process OCI/overlayfs whiteouts (`.wh.NAME` deletes NAME). */
@@ -76,6 +83,8 @@ class Checkout {
   private readonly repoDev: number;
   private bigFiles: Array<{ obj: FileObject; path: string; unreadable: boolean }> = [];
   private dirsToStamp: string[] = [];
+  /** Where uncompressed copies of archive objects are kept for user-mode checkouts, or null. */
+  private readonly cacheDir: string | null;
 
   constructor(
     readonly repo: Repo,
@@ -87,6 +96,13 @@ class Checkout {
     this.userMode = !!o.userMode || repo.mode === "bare-user-only";
     this.overwrite = o.union ? "union" : o.unionAdd ? "add" : o.unionIdentical ? "identical" : "none";
     this.repoDev = fs.statSync(repo.path).dev;
+    const cache =
+      repo.mode === "archive" &&
+      this.userMode &&
+      !o.forceCopy &&
+      !!o.uncompressedCache &&
+      repo.config.getBool("core", "enable-uncompressed-cache", true);
+    this.cacheDir = cache ? join(repo.path, "uncompressed-objects-cache") : null;
   }
 
   /** Check out the directory (tree, meta) at `path`; `rel` is its path in the checkout ("" for the root). */
@@ -172,8 +188,27 @@ class Checkout {
         );
       }
       if (hardlinkable && !bareUserSymlink && this.hardlink(obj, dest)) return;
+      if (this.cacheDir && !isSym && obj.size < BIG && this.hardlink(this.cachedCopy(obj), dest)) return;
     }
     this.copy(obj, dest, unreadable);
+  }
+
+  /**
+   * The uncompressed copy of an archive object in `uncompressed-objects-cache/XX/REST.file`
+   * (as ostree keeps it), written first if absent: a temporary file in the repo's tmp/, renamed in.
+   * Large objects are not cached (they are streamed into the checkout instead).
+   */
+  private cachedCopy(obj: FileObject): FileObject {
+    const cs = obj.checksum;
+    const path = join(this.cacheDir!, cs.slice(0, 2), `${cs.slice(2)}.file`);
+    if (!fs.existsSync(path)) {
+      fs.mkdirSync(join(this.cacheDir!, cs.slice(0, 2)), { recursive: true, mode: 0o755 });
+      const tmp = join(this.repo.path, "tmp", `uncompressed-${process.pid}-${cs.slice(0, 16)}`);
+      fs.rmSync(tmp, { force: true });
+      writeCopy(obj, tmp, this.finishOpts(false));
+      fs.renameSync(tmp, path);
+    }
+    return { ...obj, path };
   }
 
   /** Hardlink the object; false if the filesystem will not (then the caller copies). */

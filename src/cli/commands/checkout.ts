@@ -13,7 +13,7 @@ export const command: CommandSpec = {
     { long: "user-mode", short: "U", help: "Do not change file ownership or initialize extended attributes" },
     {
       long: "disable-cache",
-      help: "Do not use the uncompressed-objects cache (accepted; arbor has none)",
+      help: "Do not update or use the internal repository uncompressed object cache",
     },
     { long: "subpath", arg: "PATH", help: "Checkout sub-directory PATH" },
     { long: "union", help: "Keep existing directories, overwrite existing files" },
@@ -87,6 +87,7 @@ export const command: CommandSpec = {
       allowNoent: args.has("allow-noent"),
       requireHardlinks: args.has("require-hardlinks"),
       forceCopy: args.has("force-copy"),
+      uncompressedCache: !args.has("disable-cache"),
       bareuseronlyDirs: args.has("bareuseronly-dirs"),
       ...(skipFile
         ? {
