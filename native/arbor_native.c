@@ -37,6 +37,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -530,6 +531,23 @@ static napi_value FListXattr(napi_env env, napi_callback_info info) {
   return do_listxattr(env, &t, "flistxattr");
 }
 
+/* mknodWhiteout(path, mode): an overlayfs whiteout, a character device 0:0 with permission bits
+ * `mode & 07777` (what `checkout --process-passthrough-whiteouts` makes of `.ostree-wh.NAME`). */
+static napi_value MknodWhiteout(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char *path = NULL;
+  uint32_t mode = 0;
+  napi_value r = NULL;
+  if (get_args(env, info, 2, argv) && get_cstr(env, argv[0], "path", &path) && get_u32(env, argv[1], "mode", &mode)) {
+    if (mknod(path, S_IFCHR | (mode & 07777), makedev(0, 0)) < 0)
+      throw_errno(env, errno, "mknod", path, NULL);
+    else
+      r = js_undefined(env);
+  }
+  free(path);
+  return r;
+}
+
 /* lsetxattr(path, name, value). */
 static napi_value LSetXattr(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -889,6 +907,7 @@ NAPI_MODULE_INIT() {
       FN("llistxattr", LListXattr),
       FN("flistxattr", FListXattr),
       FN("lsetxattr", LSetXattr),
+      FN("mknodWhiteout", MknodWhiteout),
       FN("fsetxattr", FSetXattr),
       FN("lremovexattr", LRemoveXattr),
       FN("fremovexattr", FRemoveXattr),

@@ -40,6 +40,8 @@ export interface NativeAddon {
   flistxattr(fd: number): string[];
   /** Create or replace xattr `name` on `path` (not following a final symlink). @throws Node system error (ENOTSUP, EPERM, ENOSPC, E2BIG…). */
   lsetxattr(path: NativePath, name: NativePath, value: Uint8Array): void;
+  /** mknod(path, S_IFCHR | (mode & 07777), 0:0): an overlayfs whiteout device. */
+  mknodWhiteout(path: NativePath, mode: number): void;
   /** Create or replace xattr `name` on the open file `fd`. @throws Node system error. */
   fsetxattr(fd: number, name: NativePath, value: Uint8Array): void;
   /** Remove xattr `name` from `path` (not following a final symlink). @throws Node system error (ENODATA if absent). */

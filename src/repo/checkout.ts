@@ -53,6 +53,8 @@ export interface CheckoutOptions {
   uncompressedCache?: boolean;
   /** -M: directories get `mode & 0775`. */
   bareuseronlyDirs?: boolean;
+  /** `--process-passthrough-whiteouts`: a regular file `.ostree-wh.NAME` becomes NAME, an overlayfs whiteout (char device 0:0). */
+  passthroughWhiteouts?: boolean;
   /** Process OCI/overlayfs whiteouts (`.wh.NAME` deletes NAME). */
   whiteouts?: boolean;
   /** With --subpath: succeed with nothing done if the path does not exist. */
@@ -73,6 +75,7 @@ export interface CheckoutStats {
 export type Overwrite = "none" | "union" | "add" | "identical";
 
 const WHITEOUT_PREFIX = ".wh.";
+const PASSTHROUGH_WHITEOUT_PREFIX = ".ostree-wh.";
 const OPAQUE_WHITEOUT = ".wh..wh..opq";
 const BIG = 8 * 1024 * 1024;
 
@@ -166,6 +169,10 @@ class Checkout {
     const obj = statFileObject(this.repo, checksum);
     const h = obj.header;
     const isSym = isLnk(h.mode);
+    if (!isSym && this.o.passthroughWhiteouts && name.startsWith(PASSTHROUGH_WHITEOUT_PREFIX)) {
+      this.passthroughWhiteout(dir, name, obj);
+      return;
+    }
     if (!isSym && this.o.whiteouts && name.startsWith(WHITEOUT_PREFIX)) {
       const target = name.slice(WHITEOUT_PREFIX.length);
       if (!target) throw new ArborError("OBJECT_CORRUPT", `Invalid empty whiteout '${name}'`);
@@ -209,6 +216,21 @@ class Checkout {
       fs.renameSync(tmp, path);
     }
     return { ...obj, path };
+  }
+
+  /** `.ostree-wh.NAME` → NAME as a char device 0:0 with the file's permission bits (and owner). */
+  private passthroughWhiteout(dir: string, name: string, obj: FileObject): void {
+    const target = name.slice(PASSTHROUGH_WHITEOUT_PREFIX.length);
+    if (!target) throw new ArborError("OBJECT_CORRUPT", `Invalid empty whiteout '${name}'`);
+    const dest = join(dir, target);
+    if (this.overwrite === "union") fs.rmSync(dest, { force: true });
+    try {
+      native().mknodWhiteout(dest, obj.header.mode);
+      if (!this.userMode) fs.lchownSync(dest, obj.header.uid, obj.header.gid);
+    } catch (e) {
+      if (errnoCode(e) === "EEXIST" && this.overwrite === "add") return;
+      throw fromSystemError(`Cannot create whiteout "${dest}"`, e);
+    }
   }
 
   /** Hardlink the object; false if the filesystem will not (then the caller copies). */

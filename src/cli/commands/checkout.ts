@@ -25,7 +25,7 @@ export const command: CommandSpec = {
     { long: "whiteouts", help: "Process 'whiteout' (Docker style) entries" },
     {
       long: "process-passthrough-whiteouts",
-      help: "Enable overlayfs whiteout extraction into char 0:0 devices (not supported)",
+      help: "Enable overlayfs whiteout extraction into char 0:0 devices",
     },
     { long: "allow-noent", help: "Do nothing if specified path does not exist" },
     { long: "from-stdin", help: "Process many checkouts from standard input" },
@@ -88,6 +88,7 @@ export const command: CommandSpec = {
       requireHardlinks: args.has("require-hardlinks"),
       forceCopy: args.has("force-copy"),
       uncompressedCache: !args.has("disable-cache"),
+      passthroughWhiteouts: args.has("process-passthrough-whiteouts"),
       bareuseronlyDirs: args.has("bareuseronly-dirs"),
       ...(skipFile
         ? {
