@@ -16,7 +16,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
 import { sha256Hex } from "../core/checksum.js";
@@ -338,10 +338,13 @@ export class Transaction {
           "Content with owner or xattrs cannot be stored in a bare-user-only repository",
         );
       }
-      if (!isLnk(h.mode) && (h.mode & 0o7777 & ~0o775) !== 0) {
+      const bad = isLnk(h.mode) ? 0 : h.mode & 0o7777 & ~0o775;
+      if (bad !== 0) {
+        // ostree's words; the staging path ends in XX/REST.file
+        const cs = `${basename(dirname(p))}${basename(p).replace(/\.file$/, "")}`;
         throw new ArborError(
           "UNSUPPORTED",
-          `Invalid mode 0${h.mode.toString(8)} for a bare-user-only repository (setuid/setgid/sticky or world-writable)`,
+          `Content object ${cs}: invalid mode 0${h.mode.toString(8)} with bits 0${bad.toString(8)} (setuid/setgid/sticky or world-writable cannot be stored in a bare-user-only repository)`,
         );
       }
     }

@@ -201,6 +201,19 @@ describe("pullLocal()", () => {
     expect(objects(dst)).toEqual([]);
   });
 
+  it("refuses setuid content in a bare-user-only repo, in ostree's words, storing nothing", async () => {
+    const src = repoAt("src", "bare");
+    const dir = tree({ f: "1" });
+    fs.chmodSync(join(dir, "f"), 0o4644);
+    await commitTree(src, { trees: [{ kind: "dir", path: dir }], branch: "main" });
+    const dst = repoAt("dst", "bare-user-only");
+    await expect(pullLocal(src, dst)).rejects.toMatchObject({
+      code: "UNSUPPORTED",
+      message: expect.stringMatching(/Content object [0-9a-f]{64}: invalid mode 0104644 with bits 04000/),
+    });
+    expect(objects(dst)).toEqual([]);
+  });
+
   it("names a missing ref and an invalid one", async () => {
     const src = repoAt("src", "bare");
     const dst = repoAt("dst", "bare");
