@@ -134,15 +134,22 @@ describe.skipIf(!HAVE_OSTREE)("validateRef() against ostree refs --create", () =
     for (let i = 0; i < SLOTS; i++) {
       const repo = join(dir, `repo${i}`);
       execFileSync("ostree", ["init", `--repo=${repo}`, "--mode=archive"]);
-      const commit = execFileSync("ostree", [
-        "commit",
-        `--repo=${repo}`,
-        "-b",
-        "base",
-        `--tree=dir=${join(dir, "tree")}`,
-      ])
-        .toString()
-        .trim();
+      // ostree resolves a name that starts like the commit checksum as a revision ("a^" → the
+      // parent of commit a…): choose a commit whose first hex digit starts none of the names
+      const firsts = new Set(REF_NAMES.map((n) => n[0]));
+      let commit = "";
+      for (let k = 0; commit === "" || firsts.has(commit[0]); k++) {
+        commit = execFileSync("ostree", [
+          "commit",
+          `--repo=${repo}`,
+          "-b",
+          "base",
+          `--subject=attempt ${k}`,
+          `--tree=dir=${join(dir, "tree")}`,
+        ])
+          .toString()
+          .trim();
+      }
       repos.push({ repo, commit });
     }
   });
