@@ -38,12 +38,17 @@ import { KernelArgs } from "./kargs.js";
 import { findKernelLayout } from "./kernel-layout.js";
 import type { Sysroot } from "./sysroot.js";
 
-function exists(p: string): boolean {
+/**
+ * True if `p` exists, following symlinks (a dangling link is absent).
+ * @throws ArborError IO for errors other than ENOENT/ENOTDIR.
+ */
+export function exists(p: string): boolean {
   try {
     statSync(p);
     return true;
   } catch (e) {
-    if (errnoCode(e) === "ENOENT") return false;
+    const c = errnoCode(e);
+    if (c === "ENOENT" || c === "ENOTDIR") return false;
     throw fromSystemError(`Cannot stat "${p}"`, e);
   }
 }

@@ -22,22 +22,13 @@ import {
   openSync,
   readdirSync,
   renameSync,
-  statSync,
   unlinkSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { ArborError, errnoCode, fromSystemError } from "../../errors.js";
+import { exists } from "../install-kernel.js";
 import type { Sysroot } from "../sysroot.js";
 import type { Bootloader } from "./index.js";
-
-function exists(p: string): boolean {
-  try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** True if a BIOS GRUB config exists. */
 export function grub2IsActive(sysroot: Sysroot): boolean {

@@ -21,14 +21,8 @@ export const command: CommandSpec = {
     const { Repo } = await import("../../../repo/repo.js");
     const { applyDeltaOffline } = await import("../../../delta/apply.js");
     const { resolve } = await import("node:path");
-    const keys: Array<string | Uint8Array> = args.positional.slice(1);
-    const keysFile = args.str("keys-file");
-    if (keysFile) {
-      const { getSignEngine } = await import("../../../sign/engine.js");
-      const { readKeysFile } = await import("../../../sign/keys.js");
-      const engine = await getSignEngine(args.str("sign-type") ?? "ed25519", ctx.env);
-      keys.push(...readKeysFile(engine, resolve(ctx.cwd, keysFile), "public"));
-    }
+    const { deltaKeys } = await import("../../delta-keys.js");
+    const keys = await deltaKeys(ctx, args, args.positional.slice(1), "public");
     await applyDeltaOffline(Repo.open(ctx.repoPath()), resolve(ctx.cwd, args.positional[0]!), {
       signType: args.str("sign-type"),
       keys,

@@ -5,18 +5,6 @@
  */
 import type { CommandSpec } from "../../command.js";
 
-async function signKeys(
-  type: string,
-  typed: string[],
-  keysFile: string | undefined,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<Array<string | Uint8Array>> {
-  if (!keysFile) return typed;
-  const { getSignEngine } = await import("../../../sign/engine.js");
-  const { readKeysFile } = await import("../../../sign/keys.js");
-  return [...typed, ...readKeysFile(await getSignEngine(type, env), keysFile, "secret")];
-}
-
 export const command: CommandSpec = {
   name: "static-delta generate",
   summary: "Generate static delta files",
@@ -58,6 +46,7 @@ export const command: CommandSpec = {
     const { resolveRev } = await import("../../../repo/refs.js");
     const { ArborError } = await import("../../../errors.js");
     const { generateDelta } = await import("../../../delta/generate.js");
+    const { deltaKeys } = await import("../../delta-keys.js");
     const { readSuperblockFileMaybe } = await import("../../../delta/store.js");
     const { deltaName } = await import("../../../delta/naming.js");
     const { resolve } = await import("node:path");
@@ -103,12 +92,7 @@ export const command: CommandSpec = {
       ...opts,
       bigEndian: endian !== undefined ? endian === "B" : args.has("swap-endianness"),
       signType: args.str("sign-type"),
-      signKeys: await signKeys(
-        args.str("sign-type") ?? "ed25519",
-        args.list("sign"),
-        args.str("keys-file"),
-        ctx.env,
-      ),
+      signKeys: await deltaKeys(ctx, args, args.list("sign"), "secret"),
       env: ctx.env,
     });
     const e = (s: string): void => ctx.err.line(s);

@@ -28,14 +28,9 @@ export const command: CommandSpec = {
     const file = readSuperblockFileMaybe(repo, d);
     if (!file) throw new ArborError("NOT_FOUND", `Can't find delta ${deltaName(d)}`);
     const type = args.str("sign-type") ?? "ed25519";
-    const keys: Array<string | Uint8Array> = args.positional.slice(1);
+    const { deltaKeys } = await import("../../delta-keys.js");
     try {
-      const keysFile = args.str("keys-file");
-      if (keysFile) {
-        const { getSignEngine } = await import("../../../sign/engine.js");
-        const { readKeysFile } = await import("../../../sign/keys.js");
-        keys.push(...readKeysFile(await getSignEngine(type, ctx.env), keysFile, "public"));
-      }
+      const keys = await deltaKeys(ctx, args, args.positional.slice(1), "public");
       await verifySuperblockSignature(file, type, keys, ctx.env);
     } catch (e) {
       if (!isArborError(e) || (e.code !== "SIGNATURE_INVALID" && e.code !== "SIGNATURE_MISSING")) throw e;
