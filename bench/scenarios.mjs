@@ -109,7 +109,7 @@ export function makePrep({ ostree, work, treePath }) {
       const r = join(work, "prep", "small-repo");
       mkdirSync(r, { recursive: true });
       sh([ostree, "init", `--repo=${r}`, "--mode=bare-user"]);
-      sh([ostree, "commit", `--repo=${r}`, "-b", "bench", "-s", "bench", `--timestamp=${TIMESTAMP}`, t]);
+      sh([ostree, ...benchCommitArgs(r, t)]);
       return r;
     });
   /** An archive repo with bench = v1 (the tree) then v2 (tree + 200 new files), summary updated. */
@@ -153,6 +153,21 @@ export function makePrep({ ostree, work, treePath }) {
   return { repo, small, served, work };
 }
 
+/** The arguments of the benchmark's `commit` of `tree` into `repo` (same for both tools). */
+function benchCommitArgs(repo, tree, extra = []) {
+  return [
+    "commit",
+    `--repo=${repo}`,
+    "-b",
+    "bench",
+    "-s",
+    "bench",
+    `--timestamp=${TIMESTAMP}`,
+    ...extra,
+    tree,
+  ];
+}
+
 /** ostree init of a fresh empty repo (setup, not measured; the same for both tools). */
 function initRepo(ostree, dir, mode) {
   const r = join(dir, "repo");
@@ -169,16 +184,7 @@ export function repoScenarios({ ostree, kind, treePath, prep }) {
     title: `commit → ${mode} (${kind})`,
     coldable: true,
     setup: (dir) => ({ repo: initRepo(ostree, dir, mode), tree: T() }),
-    cmd: both((s) => [
-      "commit",
-      `--repo=${s.repo}`,
-      "-b",
-      "bench",
-      "-s",
-      "bench",
-      `--timestamp=${TIMESTAMP}`,
-      s.tree,
-    ]),
+    cmd: both((s) => benchCommitArgs(s.repo, s.tree)),
     fingerprint: (s) => readRef(s.repo),
   });
   return [
@@ -351,7 +357,7 @@ function deployableRepo(ostree, prep, kind, treePath) {
   }
   mkdirSync(repo);
   sh([ostree, "init", `--repo=${repo}`, "--mode=bare-user"]);
-  sh([ostree, "commit", `--repo=${repo}`, "-b", "bench", "-s", "bench", `--timestamp=${TIMESTAMP}`, stage]);
+  sh([ostree, ...benchCommitArgs(repo, stage)]);
   return repo;
 }
 
@@ -544,17 +550,7 @@ export function managedScenarios({ ostree, kind, treePath, prep }) {
       return { repo, manifest };
     },
     cmd: {
-      ostree: (s) => [
-        "commit",
-        `--repo=${s.repo}`,
-        "-b",
-        "bench",
-        "-s",
-        "bench",
-        `--timestamp=${TIMESTAMP}`,
-        "--add-metadata-string=version=1",
-        treePath(kind),
-      ],
+      ostree: (s) => benchCommitArgs(s.repo, treePath(kind), ["--add-metadata-string=version=1"]),
       arbor: (s) => ["compose", `--repo=${s.repo}`, s.manifest],
     },
     fingerprint: postprocess === "none" ? (s) => readRef(s.repo) : null,
