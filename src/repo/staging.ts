@@ -16,10 +16,21 @@ import { acquireLock, type LockHandle } from "../io/lock.js";
 import type { Repo } from "./repo.js";
 
 let bootId: string | undefined;
-/** The boot id as ostree spells it in staging dir names (a UUID); `$OSTREE_BOOTID` if set. */
+/**
+ * The boot id as ostree spells it in staging dir names (a UUID); `$OSTREE_BOOTID` if set.
+ * @throws ArborError USAGE when `$OSTREE_BOOTID` holds anything but letters, digits and `-` (it
+ *   becomes part of a file name under tmp/).
+ */
 export function getBootId(): string {
   const override = process.env.OSTREE_BOOTID;
-  if (override) return override;
+  if (override) {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(override))
+      throw new ArborError(
+        "USAGE",
+        `Invalid OSTREE_BOOTID "${override.slice(0, 80)}": only letters, digits and '-' (at most 64)`,
+      );
+    return override;
+  }
   if (bootId === undefined) {
     try {
       bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();

@@ -45,6 +45,21 @@ describe("staging dirs", () => {
     expect(readdirSync(join(repo.path, "objects"))).toEqual([]);
   });
 
+  it("refuses an OSTREE_BOOTID that would leave tmp/, writing nothing", async () => {
+    for (const bad of ["../../escape", "a/b", "x y", "."]) {
+      process.env.OSTREE_BOOTID = bad;
+      await expect(Transaction.begin(repo)).rejects.toMatchObject({
+        code: "USAGE",
+        message: expect.stringContaining("Invalid OSTREE_BOOTID"),
+      });
+    }
+    expect(staging()).toEqual([]);
+    expect(existsSync(join(t.dir, "escape-lock"))).toBe(false);
+    // the repo lock was released: a valid transaction proceeds at once
+    process.env.OSTREE_BOOTID = "ok-boot";
+    await commitOne("after");
+  });
+
   it("reuses (emptied) an unclaimed dir of this boot and deletes those of other boots", async () => {
     process.env.OSTREE_BOOTID = "old-boot";
     process.env.OSTREE_REPO_TEST_ERROR = "pre-commit";
