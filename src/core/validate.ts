@@ -9,6 +9,14 @@ const HEX64 = /^[0-9a-f]{64}$/;
 // engine runs PCRE2 in UCP mode, so \w is any Unicode letter or number or "_" (`ostree refs
 // --create` accepts "é", "日本", "٣", "²"; it rejects combining marks and "‿")
 const REF_FRAGMENT = /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
+// The same rule for ASCII-only names: checked first, because compiling the Unicode classes above
+// costs milliseconds at start-up and nearly every ref is ASCII.
+const REF_FRAGMENT_ASCII = /^[A-Za-z0-9_][-.A-Za-z0-9_]*$/;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function isRefFragment(f: string): boolean {
+  return NON_ASCII.test(f) ? REF_FRAGMENT.test(f) : REF_FRAGMENT_ASCII.test(f);
+}
 
 /** True if `s` is a full lower-case hex SHA-256. */
 export function isChecksum(s: string): boolean {
@@ -25,7 +33,7 @@ export function validateChecksum(s: string): string {
 /** True if `s` is a valid ref name (fragments joined by "/"). */
 export function isRef(s: string): boolean {
   if (s.length === 0 || s.length > 4096) return false;
-  for (const f of s.split("/")) if (!REF_FRAGMENT.test(f)) return false;
+  for (const f of s.split("/")) if (!isRefFragment(f)) return false;
   return true;
 }
 
@@ -37,7 +45,7 @@ export function validateRef(s: string): string {
 
 /** @throws ArborError BAD_NAME for an invalid remote name. */
 export function validateRemoteName(s: string): string {
-  if (!REF_FRAGMENT.test(s)) throw new ArborError("BAD_NAME", `Invalid remote name "${shorten(s)}"`);
+  if (!isRefFragment(s)) throw new ArborError("BAD_NAME", `Invalid remote name "${shorten(s)}"`);
   return s;
 }
 
@@ -53,7 +61,7 @@ export function parseRefspec(s: string): Refspec {
   if (i < 0) return { remote: null, ref: validateRef(s) };
   const remote = s.slice(0, i);
   const ref = s.slice(i + 1);
-  if (!REF_FRAGMENT.test(remote))
+  if (!isRefFragment(remote))
     throw new ArborError("BAD_REF", `Invalid remote name in refspec "${shorten(s)}"`);
   return { remote, ref: validateRef(ref) };
 }
