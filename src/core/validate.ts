@@ -8,14 +8,18 @@ const HEX64 = /^[0-9a-f]{64}$/;
 // OSTree: OSTREE_REF_FRAGMENT_REGEXP "[\w\d][-._\w\d]*", fragments joined by "/". GLib's regex
 // engine runs PCRE2 in UCP mode, so \w is any Unicode letter or number or "_" (`ostree refs
 // --create` accepts "é", "日本", "٣", "²"; it rejects combining marks and "‿")
-const REF_FRAGMENT = /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
-// The same rule for ASCII-only names: checked first, because compiling the Unicode classes above
-// costs milliseconds at start-up and nearly every ref is ASCII.
+// Built on first use, from a string: V8 parses a regex literal's Unicode classes when it loads
+// the module, which costs milliseconds on every start-up, and nearly every ref is ASCII.
+let refFragment: RegExp | undefined;
+// The same rule for ASCII-only names, checked first.
 const REF_FRAGMENT_ASCII = /^[A-Za-z0-9_][-.A-Za-z0-9_]*$/;
 const NON_ASCII = /[^\x00-\x7f]/;
 
-function isRefFragment(f: string): boolean {
-  return NON_ASCII.test(f) ? REF_FRAGMENT.test(f) : REF_FRAGMENT_ASCII.test(f);
+/** True if `f` is one ref fragment (`OSTREE_REF_FRAGMENT_REGEXP`; also ostree's remote-name rule). */
+export function isRefFragment(f: string): boolean {
+  if (!NON_ASCII.test(f)) return REF_FRAGMENT_ASCII.test(f);
+  refFragment ??= /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
+  return refFragment.test(f);
 }
 
 /** True if `s` is a full lower-case hex SHA-256. */
