@@ -13,11 +13,15 @@ const HEX64 = /^[0-9a-f]{64}$/;
 let refFragment: RegExp | undefined;
 // The same rule for ASCII-only names, checked first.
 const REF_FRAGMENT_ASCII = /^[A-Za-z0-9_][-.A-Za-z0-9_]*$/;
-const NON_ASCII = /[^\x00-\x7f]/;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
 
 /** True if `f` is one ref fragment (`OSTREE_REF_FRAGMENT_REGEXP`; also ostree's remote-name rule). */
 export function isRefFragment(f: string): boolean {
-  if (!NON_ASCII.test(f)) return REF_FRAGMENT_ASCII.test(f);
+  if (isAscii(f)) return REF_FRAGMENT_ASCII.test(f);
   refFragment ??= /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
   return refFragment.test(f);
 }
