@@ -129,6 +129,7 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
     bootable: args.has("bootable"),
     skipIfUnchanged: args.has("skip-if-unchanged"),
     noBindings: args.has("no-bindings"),
+    generateSizes: args.has("generate-sizes"),
     bindRefs: args.list("bind-ref"),
     ...(ownerUid !== undefined ? { ownerUid } : {}),
     ...(ownerGid !== undefined ? { ownerGid } : {}),

@@ -130,6 +130,16 @@ export class Transaction {
     );
   }
 
+  /**
+   * Where an object's file is now: its staged file if this transaction wrote it, else the
+   * repository's loose object path (which may not exist).
+   */
+  objectFile(type: ObjectType, checksum: string): string {
+    const rel = objectRelPath(checksum, type, this.repo.archive);
+    if (this.staged.has(rel)) return join(this.stagingDir, rel.slice("objects/".length));
+    return this.repo.objectPath(checksum, type);
+  }
+
   private stagePath(rel: string): string {
     // rel = objects/XX/REST.EXT -> staging/XX/REST.EXT
     const sub = rel.slice("objects/".length);
