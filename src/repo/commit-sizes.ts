@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { checksumFromBytes, checksumToBytes } from "../core/checksum.js";
 import { decodeDirtree, lookup, type VarDict } from "../core/metadata.js";
 import { OBJECT_TYPE_ENUM, type ObjectType, objectTypeFromEnum } from "../core/object-type.js";
-import { encodeVarint, readVarint } from "../delta/varint.js";
+import { encodeVarint, readVarint } from "../core/varint.js";
 import { ArborError, fromSystemError } from "../errors.js";
 import { Variant } from "../gvariant/serialize.js";
 import { statArchiveFile } from "./read-object.js";
