@@ -11,9 +11,10 @@ import type { ParsedArgs } from "./command.js";
 import type { Context } from "./context.js";
 import { parseSourceDateEpoch, parseTime } from "./parse-time.js";
 
-function keyValue(s: string, flag: string): [string, string] {
+/** `KEY=VALUE` split at the first '=' (an empty KEY is checked later, as ostree); ostree's words. */
+function keyValue(s: string): [string, string] {
   const eq = s.indexOf("=");
-  if (eq <= 0) throw new ArborError("USAGE", `Missing '=' in ${flag} argument "${s}"`);
+  if (eq < 0) throw new ArborError("USAGE", `Missing '=' in KEY=VALUE metadata '${s}'`);
   return [s.slice(0, eq), s.slice(eq + 1)];
 }
 
@@ -83,19 +84,26 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
   }
   const metadata: VarDict = [];
   for (const s of args.list("add-metadata-string")) {
-    const [k, v] = keyValue(s, "--add-metadata-string");
+    const [k, v] = keyValue(s);
     metadata.push([k, new Variant("s", v)]);
   }
   if (args.list("add-metadata").length) {
     const { parseVariantText } = await import("../gvariant/text.js");
     for (const s of args.list("add-metadata")) {
-      const [k, v] = keyValue(s, "--add-metadata");
-      const parsed = parseVariantText(v);
+      const [k, v] = keyValue(s);
+      let parsed: Variant;
+      try {
+        parsed = parseVariantText(v);
+      } catch (e) {
+        throw new ArborError("USAGE", `Parsing ${s}: ${(e as Error).message}`);
+      }
       metadata.push([k, new Variant(parsed.type, parsed.value)]);
     }
   }
+  // as ostree: commit metadata keys must not be empty (detached metadata keys may be)
+  if (metadata.some(([k]) => k === "")) throw new ArborError("USAGE", "Empty metadata key");
   const detached: VarDict = args.list("add-detached-metadata-string").map((s) => {
-    const [k, v] = keyValue(s, "--add-detached-metadata-string");
+    const [k, v] = keyValue(s);
     return [k, new Variant("s", v)];
   });
   let body = args.str("body");
@@ -129,6 +137,7 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
     bootable: args.has("bootable"),
     skipIfUnchanged: args.has("skip-if-unchanged"),
     noBindings: args.has("no-bindings"),
+    generateSizes: args.has("generate-sizes"),
     bindRefs: args.list("bind-ref"),
     ...(ownerUid !== undefined ? { ownerUid } : {}),
     ...(ownerGid !== undefined ? { ownerGid } : {}),

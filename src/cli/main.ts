@@ -147,7 +147,7 @@ export const COMMANDS: readonly TableEntry[] = [
  * (`- sign-ed25519`, `- gpgme`, `- libarchive`, `- systemd` + `- libmount`…): list a feature only
  * once arbor implements it, or the suite runs tests that cannot pass instead of skipping them.
  */
-export const FEATURES: readonly string[] = ["gpgme", "sign-ed25519"];
+export const FEATURES: readonly string[] = ["gpgme", "sign-ed25519", "libarchive"];
 
 // ---------------------------------------------------------------------------------------------
 // Global options (ostree wording).

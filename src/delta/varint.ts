@@ -1,48 +1,15 @@
 /**
- * Unsigned LEB128 varints of static delta operations (fact sheet §6.3): 7 bits per byte,
- * least significant group first, high bit set on every byte but the last.
+ * Varints of static delta operations (fact sheet §6.3): the LEB128 codec of core/varint.ts, with
+ * errors worded for deltas.
  */
-import { ArborError } from "../errors.js";
+import { type Cursor, readVarint as readCoreVarint } from "../core/varint.js";
 
-/** A cursor over an operation stream. */
-export interface Cursor {
-  bytes: Uint8Array;
-  pos: number;
-}
+export { type Cursor, encodeVarint } from "../core/varint.js";
 
 /**
- * Read one varint at `c.pos` and advance. Values above 2^53 - 1 are refused (no offset or size
- * in a real delta comes close).
+ * Read one varint at `c.pos` and advance.
  * @throws ArborError OBJECT_CORRUPT on a truncated or oversized varint.
  */
 export function readVarint(c: Cursor): number {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (c.pos >= c.bytes.length)
-      throw new ArborError("OBJECT_CORRUPT", "Invalid static delta: truncated varint in operations");
-    const b = c.bytes[c.pos++]!;
-    v += (b & 0x7f) * mul;
-    if (!Number.isSafeInteger(v))
-      throw new ArborError("OBJECT_CORRUPT", "Invalid static delta: varint out of range");
-    if ((b & 0x80) === 0) return v;
-    mul *= 128;
-  }
-  throw new ArborError("OBJECT_CORRUPT", "Invalid static delta: varint longer than 10 bytes");
-}
-
-/** Encode a non-negative safe integer as a varint. */
-export function encodeVarint(n: number): number[] {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint out of range: ${n}`);
-  const out: number[] = [];
-  let v = n;
-  for (;;) {
-    const low = v % 128;
-    v = Math.floor(v / 128);
-    if (v === 0) {
-      out.push(low);
-      return out;
-    }
-    out.push(low | 0x80);
-  }
+  return readCoreVarint(c, "Invalid static delta", " in operations");
 }

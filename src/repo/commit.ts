@@ -73,6 +73,8 @@ export interface CommitOptions extends CommitModifiers {
   skipIfUnchanged?: boolean;
   noBindings?: boolean;
   bindRefs?: string[];
+  /** `--generate-sizes`: record `ostree.sizes` (archive repositories only, as ostree). */
+  generateSizes?: boolean;
   /**
    * `--consume`: the caller gives the `dir` trees up. Regular files may be adopted (renamed into
    * the repository) as they are committed; the caller deletes what is left afterwards.
@@ -436,12 +438,16 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     }
     user = [...user, ...(opts.metadata ?? [])];
     const bindRefs = opts.noBindings ? [] : [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])];
-    const metadata = buildCommitMetadata({
+    let metadata = buildCommitMetadata({
       user,
       bindRefs,
       collectionId: repo.collectionId,
       bootable: opts.bootable ? { linux: kernelVersion(root) } : undefined,
     });
+    if (opts.generateSizes && tx) {
+      const { withSizesMetadata } = await import("./commit-sizes.js");
+      metadata = withSizesMetadata(metadata, rootCs, tx);
+    }
     const commit: Commit = {
       metadata,
       parent,

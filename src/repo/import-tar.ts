@@ -60,7 +60,9 @@ function dirAt(root: MutableTree, parts: string[], imp: Importer): MutableTree {
 /** Import a tar archive into `root`. */
 export async function importTar(imp: Importer, path: string, root: MutableTree): Promise<void> {
   if (!root.meta) root.meta = imp.dirmeta(0, 0, 0o755, []);
-  const byPath = new Map<string, string>(); // for hard links
+  // for hard links: each member's checksum, as a promise registered before the handler's first
+  // await (entries are handled concurrently, so a link may arrive before its target is stored)
+  const byPath = new Map<string, Promise<string>>();
   const pending: Promise<void>[] = [];
   let failure: unknown = null;
   const parser = new Parser({ strict: true });
@@ -93,14 +95,14 @@ export async function importTar(imp: Importer, path: string, root: MutableTree):
     if (type === "Link") {
       entry.resume();
       const target = `/${tarPathParts(entry.linkpath ?? "").join("/")}`;
-      const cs = byPath.get(target);
-      if (!cs)
+      const stored = byPath.get(target);
+      if (!stored)
         throw new ArborError(
           "BAD_NAME",
           `Hard link "${entry.path}" points to "${entry.linkpath}", which is not an earlier file in the archive`,
         );
-      dir.replaceFile(name, cs);
-      byPath.set(rel, cs);
+      byPath.set(rel, stored);
+      dir.replaceFile(name, await stored);
       return;
     }
     if (type === "SymbolicLink") {
@@ -114,22 +116,25 @@ export async function importTar(imp: Importer, path: string, root: MutableTree):
         xattrs: [],
       };
       if (!h.symlinkTarget) throw new ArborError("BAD_NAME", `Symlink "${entry.path}" has an empty target`);
-      const cs = await imp.sink.content(h, new Uint8Array(0));
-      dir.replaceFile(name, cs);
-      byPath.set(rel, cs);
+      const stored = imp.sink.content(h, new Uint8Array(0));
+      byPath.set(rel, stored);
+      dir.replaceFile(name, await stored);
       imp.progress(0);
       return;
     }
     if (type === "File" || type === "OldFile" || type === "ContiguousFile") {
-      const chunks: Buffer[] = [];
-      for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
-      const data = Buffer.concat(chunks);
-      const m = imp.modify(rel, uid, gid, S_IFREG | perm, []);
-      const h: FileHeader = { uid: m.uid, gid: m.gid, mode: m.mode, symlinkTarget: "", xattrs: [] };
-      const cs = await imp.sink.content(h, data);
-      dir.replaceFile(name, cs);
-      byPath.set(rel, cs);
-      imp.progress(data.length);
+      const stored = (async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
+        const data = Buffer.concat(chunks);
+        const m = imp.modify(rel, uid, gid, S_IFREG | perm, []);
+        const h: FileHeader = { uid: m.uid, gid: m.gid, mode: m.mode, symlinkTarget: "", xattrs: [] };
+        const cs = await imp.sink.content(h, data);
+        imp.progress(data.length);
+        return cs;
+      })();
+      byPath.set(rel, stored);
+      dir.replaceFile(name, await stored);
       return;
     }
     entry.resume();

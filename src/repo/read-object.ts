@@ -185,6 +185,14 @@ function readXattrsMaybe(path: string): Array<[string, Uint8Array]> {
   }
 }
 
+/**
+ * Read the header of the archive-mode (`.filez`) content object at `path` (no data read).
+ * @throws ArborError OBJECT_CORRUPT; a system error if the file cannot be read
+ */
+export function statArchiveFile(path: string, checksum: string): FileObject {
+  return statArchive(path, checksum, `content object ${checksum}`);
+}
+
 function statArchive(path: string, checksum: string, what: string): FileObject {
   const fd = openSync(path, "r");
   try {

@@ -130,6 +130,16 @@ export class Transaction {
   }
 
   /**
+   * Where an object's file is now: its staged file if this transaction wrote it, else the
+   * repository's loose object path (which may not exist).
+   */
+  objectFile(type: ObjectType, checksum: string): string {
+    const rel = objectRelPath(checksum, type, this.repo.archive);
+    if (this.staged.has(rel)) return this.stagePath(rel);
+    return this.repo.objectPath(checksum, type);
+  }
+
+  /**
    * Where a staged object lives: one flat directory, `objects/XX/REST.EXT` -> `staging/XXREST.EXT`.
    * Flat on purpose: ext4 allocates a new file's inode in its parent directory's block group, and
    * 256 fresh `XX/` subdirectories per transaction spread thousands of new inodes over many groups,

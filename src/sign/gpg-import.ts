@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Key } from "openpgp";
+import type { Key, Subkey } from "openpgp";
 import { ArborError, fromSystemError } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { getRemote, type RemotesOptions, remoteKeyringPath } from "../repo/remotes.js";
@@ -123,12 +123,9 @@ export function wkdUrls(email: string): [string, string] {
 export async function describeGpgKeys(keys: Key[]): Promise<string> {
   const { formatCDate } = await import("./gpg-verify.js");
   let out = "";
-  const line = async (k: Key | import("openpgp").Subkey, primary: boolean): Promise<void> => {
-    const now = new Date();
-    const revoked = await (primary
-      ? (k as Key).isRevoked(undefined, undefined, now)
-      : Promise.resolve(false)
-    ).catch(() => false);
+  const now = new Date();
+  // As gpg (GPGME) reports them: a revoked primary key revokes its user IDs and subkeys too.
+  const line = async (k: Key | Subkey, primary: boolean, revoked: boolean): Promise<void> => {
     out += `${primary ? "Key" : "  Subkey"}: ${k.getFingerprint().toUpperCase()}${revoked ? " (revoked)" : ""}\n`;
     const created = Math.floor(k.getCreationTime().getTime() / 1000);
     out += `${primary ? "  " : "    "}Created: ${formatCDate(created, true)}\n`;
@@ -139,15 +136,29 @@ export async function describeGpgKeys(keys: Key[]): Promise<string> {
     }
   };
   for (const k of keys) {
-    await line(k, true);
+    const keyRevoked = await k.isRevoked(undefined, undefined, now).catch(() => false);
+    await line(k, true, keyRevoked);
     for (const u of k.users) {
       if (!u.userID) continue;
-      const id = u.userID.userID;
-      out += `  UID: ${id}\n`;
+      const uidRevoked =
+        keyRevoked ||
+        (u.selfCertifications.length > 0 &&
+          (await u
+            .isRevoked(u.selfCertifications[u.selfCertifications.length - 1]!, undefined, now)
+            .catch(() => false)));
+      out += `  UID: ${u.userID.userID}${uidRevoked ? " (revoked)" : ""}\n`;
       const [adv, direct] = wkdUrls(u.userID.email ?? "");
       out += `  Advanced update URL: ${adv}\n  Direct update URL: ${direct}\n`;
     }
-    for (const sk of k.subkeys) await line(sk, false);
+    for (const sk of k.subkeys) {
+      const subRevoked =
+        keyRevoked ||
+        (sk.bindingSignatures.length > 0 &&
+          (await sk
+            .isRevoked(sk.bindingSignatures[sk.bindingSignatures.length - 1]!, undefined as never, now)
+            .catch(() => false)));
+      await line(sk, false, subRevoked);
+    }
   }
   return out;
 }

@@ -59,22 +59,52 @@ export function keyringsInHomedir(dir: string): Uint8Array[] {
   return out;
 }
 
-function gpgkeypathSources(paths: string[]): Uint8Array[] {
+/**
+ * The keys of a remote's `gpgkeypath` entries: a file is read as a keyring or key file, anything
+ * else as a directory of them. As ostree, every entry must exist: a missing one (or an empty entry
+ * before the last) fails with ostree's words, `opendir(PATH): No such file or directory`.
+ * @throws ArborError NOT_FOUND for a missing entry, IO when one cannot be read.
+ */
+async function gpgkeypathSources(paths: string[]): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for (const p of paths) {
+    let names: string[];
     try {
-      const st = statSync(p);
-      if (st.isDirectory()) {
-        for (const n of readdirSync(p).sort()) {
-          const b = readIfFile(join(p, n));
-          if (b) out.push(b);
-        }
-      } else if (st.isFile()) out.push(readFileSync(p));
-    } catch {
-      // missing path: nothing to add
+      if (p !== "" && statSync(p).isFile()) {
+        out.push(readFileSync(p));
+        continue;
+      }
+      names = readdirSync(p).sort();
+    } catch (e) {
+      const { ArborError, errnoCode, fromSystemError } = await import("../errors.js");
+      const code = errnoCode(e);
+      if (code === "ENOENT" || p === "")
+        throw new ArborError("NOT_FOUND", `opendir(${p}): No such file or directory`, { cause: e });
+      if (code === "ENOTDIR") throw new ArborError("IO", `opendir(${p}): Not a directory`, { cause: e });
+      throw fromSystemError(`Cannot read gpgkeypath "${p}"`, e);
+    }
+    for (const n of names) {
+      const b = readIfFile(join(p, n));
+      if (b) out.push(b);
     }
   }
   return out;
+}
+
+/**
+ * A `gpgkeypath` value's entries: split on `;` or `,` (not both, as ostree); a trailing separator
+ * adds no entry.
+ * @throws ArborError BAD_CONFIG when both separators are used (ostree's words).
+ */
+export async function splitGpgkeypath(value: string): Promise<string[]> {
+  if (value === "") return [];
+  if (value.includes(";") && value.includes(",")) {
+    const { ArborError } = await import("../errors.js");
+    throw new ArborError("BAD_CONFIG", "key value list contains more than one separator");
+  }
+  const parts = value.split(/[;,]/);
+  if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
+  return parts;
 }
 
 export interface KeyringOptions extends RemotesOptions {
@@ -109,8 +139,7 @@ export async function keyringFor(
       sources.push(ring);
       global = false;
     }
-    const paths = (r.get("gpgkeypath") ?? "").split(/[;,]/).filter((s) => s.trim() !== "");
-    sources.push(...gpgkeypathSources(paths));
+    sources.push(...(await gpgkeypathSources(await splitGpgkeypath(r.get("gpgkeypath") ?? ""))));
   }
   if (global) for (const d of globalKeyringDirs(opts.env)) sources.push(...keyringsInDir(d));
   if (opts.homedir) sources.push(...keyringsInHomedir(opts.homedir));

@@ -206,24 +206,45 @@ async function checkOne(
         .catch(() => false)));
   let cryptoOk = false;
   try {
+    // Expiry and revocation are judged above, at `now` (as GPGME). Here: is the signing key bound
+    // to the primary key by its current self-signatures (as gpg judges it: `gpg --export` keeps
+    // only the newest, which may postdate the signature when an expiry changed since), and does
+    // the signature verify with it? Time checks are off for the signature itself (date null).
+    const at = keyStateDate(key, signing, now);
+    if (signing === key) await key.verifyPrimaryKey(at);
+    else {
+      await key.verifyPrimaryKey(at);
+      await (signing as Subkey).verify(at);
+    }
     const message = await pgp.createMessage({ binary: data });
-    const signature = new pgp.Signature(new pgp.PacketList());
-    signature.packets.push(packet);
-    // Evaluate the key as of the signature's creation: expiry and revocation are judged above.
-    const r = await pgp.verify({
-      message,
-      signature,
-      verificationKeys: [key],
-      date: packet.created ?? undefined,
-      expectSigned: false,
-    });
-    await r.signatures[0]!.verified;
+    const literal = message.packets.findPacket(pgp.enums.packet.literalData);
+    if (!literal) throw new Error("no literal data");
+    await packet.verify(signing.keyPacket, packet.signatureType!, literal, null as unknown as Date, true);
     cryptoOk = true;
   } catch {
     cryptoOk = false;
   }
   info.valid = cryptoOk && !info.keyRevoked && !info.keyExpired && !info.sigExpired;
   return info;
+}
+
+/**
+ * The date at which `key`'s current state is judged: the newest self-signature or binding
+ * signature (not past `now`), so an expiry or revocation that took effect later does not hide
+ * the key's structure (those are judged separately).
+ */
+function keyStateDate(key: Key, signing: Key | Subkey, now: number): Date {
+  let latest = key.keyPacket.created.getTime();
+  const consider = (sigs: SignaturePacket[]): void => {
+    for (const s of sigs) {
+      const t = s.created?.getTime();
+      if (t !== undefined && t > latest && t <= now * 1000) latest = t;
+    }
+  };
+  for (const u of key.users) consider(u.selfCertifications);
+  consider((key as unknown as { directSignatures?: SignaturePacket[] }).directSignatures ?? []);
+  if (signing !== key) consider((signing as Subkey).bindingSignatures);
+  return new Date(latest);
 }
 
 /** `%c` in the C locale: `Wed Nov 25 21:32:36 2026`, local time (or UTC). */

@@ -100,7 +100,7 @@ export const command: CommandSpec = {
     { long: "table-output", help: "Output more information in a KEY: VALUE format" },
     {
       long: "generate-sizes",
-      help: "Generate size information along with commit metadata (not supported yet)",
+      help: "Generate size information along with commit metadata",
     },
     {
       long: "sign",

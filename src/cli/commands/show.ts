@@ -67,6 +67,11 @@ export const command: CommandSpec = {
       if (!meta) throw new ArborError("NOT_FOUND", `No detached metadata for commit ${cs}`);
       return printKey(meta, dkey);
     }
+    if (args.has("print-sizes")) {
+      const { printCommitSizes } = await import("../show-sizes.js");
+      ctx.out.lines(printCommitSizes(repo, resolveRev(repo, obj)!));
+      return;
+    }
     if (args.has("print-related")) {
       for (const [name, rcs] of repo.loadCommit(resolveRev(repo, obj)!).related)
         ctx.out.line(`${name} ${rcs}`);

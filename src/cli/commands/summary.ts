@@ -66,6 +66,27 @@ export const command: CommandSpec = {
           sign: async (data: Uint8Array) => secrets.map((sk) => engine.sign(data, sk)),
         });
       }
+      if (repo.collectionId) {
+        // as ostree: with a collection ID, each update also commits the metadata to ostree-metadata
+        const { writeMetadataCommit } = await import("../../repo/metadata-ref.js");
+        const { parseSourceDateEpoch } = await import("../parse-time.js");
+        const sde = ctx.env.SOURCE_DATE_EPOCH;
+        const { commitSignatureMetadata } = await import("../../sign/index.js");
+        await writeMetadataCommit(repo, {
+          metadata: additionalMetadata,
+          timestamp: sde !== undefined ? parseSourceDateEpoch(sde) : Math.floor(Date.now() / 1000),
+          ...(gpgKeys.length
+            ? {
+                signDetached: (cs: string, bytes: Uint8Array, meta: VarDict | null) =>
+                  commitSignatureMetadata(cs, bytes, meta, {
+                    keys: [],
+                    gpgKeys,
+                    ...(homedir ? { gpgHomedir: homedir } : {}),
+                  }),
+              }
+            : {}),
+        });
+      }
       await updateSummary(repo, { additionalMetadata, signers });
       return;
     }

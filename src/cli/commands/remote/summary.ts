@@ -30,7 +30,7 @@ export const command: CommandSpec = {
     const r = await gpgVerifyForRemote(repo, name, rs.bytes, rs.sig).catch(() => null);
     if (!r) return;
     const n = r.signatures.length;
-    ctx.out.write(`\nFound ${n} signature${n === 1 ? "" : "s"} on the available summary:\n`);
+    ctx.out.write(`\nGPG: Verification enabled, found ${n} signature${n === 1 ? "" : "s"}:\n`); // ostree's words
     for (const s of r.signatures) ctx.out.write(`\n${describeGpgSignature(s, "  ")}`);
   },
 };
