@@ -50,9 +50,32 @@ export function parseStatOverride(text: string): Map<string, { op: "add" | "set"
   return out;
 }
 
+/**
+ * `--tar-pathname-filter=REGEX,REPLACEMENT`, split at the first comma (as ostree).
+ * @throws ArborError USAGE without a comma or for an invalid regular expression.
+ */
+export function parsePathnameFilter(v: string): { regex: RegExp; replacement: string } {
+  const comma = v.indexOf(",");
+  if (comma < 0) throw new ArborError("USAGE", "Missing ',' in --tar-pathname-filter");
+  const re = v.slice(0, comma);
+  try {
+    return { regex: new RegExp(re), replacement: v.slice(comma + 1) };
+  } catch (e) {
+    throw new ArborError(
+      "USAGE",
+      `--tar-pathname-filter: Error while compiling regular expression "${re}": ${(e as Error).message}`,
+    );
+  }
+}
+
 /** Tree sources from positional PATH, --base and --tree=KIND=VALUE, in command-line order. */
 export function parseTrees(args: ParsedArgs): TreeSource[] {
   const trees: TreeSource[] = [];
+  const filter = args.str("tar-pathname-filter");
+  const tarOpts = {
+    ...(filter !== undefined ? { pathnameFilter: parsePathnameFilter(filter) } : {}),
+    ...(args.has("tar-autocreate-parents") ? { autocreateParents: true } : {}),
+  };
   const base = args.str("base");
   if (base) trees.push({ kind: "ref", rev: base, base: true });
   for (const t of args.list("tree")) {
@@ -60,7 +83,7 @@ export function parseTrees(args: ParsedArgs): TreeSource[] {
     const kind = eq > 0 ? t.slice(0, eq) : "";
     const value = t.slice(eq + 1);
     if (kind === "dir") trees.push({ kind: "dir", path: value });
-    else if (kind === "tar") trees.push({ kind: "tar", path: value });
+    else if (kind === "tar") trees.push({ kind: "tar", path: value, ...tarOpts });
     else if (kind === "ref") trees.push({ kind: "ref", rev: value });
     else
       throw new ArborError("USAGE", `Invalid --tree argument "${t}": expected dir=PATH, tar=FILE or ref=REV`);

@@ -37,7 +37,13 @@ import { STREAM_THRESHOLD, Transaction } from "./transaction.js";
 /** One layer of input. Later layers overwrite earlier ones path by path. */
 export type TreeSource =
   | { kind: "dir"; path: string }
-  | { kind: "tar"; path: string }
+  /** `path` `-` is standard input; options from `--tar-pathname-filter` / `--tar-autocreate-parents`. */
+  | {
+      kind: "tar";
+      path: string;
+      pathnameFilter?: { regex: RegExp; replacement: string };
+      autocreateParents?: boolean;
+    }
   /** `base`: from `--base` (ostree starts from that tree as is: modifiers apply only to new content). */
   | { kind: "ref"; rev: string; base?: boolean };
 
@@ -408,7 +414,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
         else root = importRef(imp, t.rev, root);
       } else {
         const { importTar } = await import("./import-tar.js");
-        await importTar(imp, t.path, root);
+        await importTar(imp, t.path, root, t);
       }
     }
     if (!root.meta) root.meta = imp.dirmeta(0, 0, 0o755, []);

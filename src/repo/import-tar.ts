@@ -1,16 +1,16 @@
 /**
- * `commit --tree=tar=FILE`: import a tar archive (plain, gzip, xz or zstd) into a MutableTree.
+ * `commit --tree=tar=FILE`: import a tar archive (plain, gzip, bzip2, xz or zstd; FILE `-` is
+ * standard input) into a MutableTree; cpio archives are handed to import-cpio.ts.
  * Paths are normalised (leading `/` and `./` dropped) and every component validated, so a hostile
  * archive (`../x`, `a/../../b`, NUL) is refused, never written anywhere.
  */
-import { spawn } from "node:child_process";
-import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Parser, type ReadEntry } from "tar";
 import type { FileHeader } from "../core/content-header.js";
-import { S_IFLNK, S_IFREG } from "../core/mode.js";
+import { S_IFDIR, S_IFLNK, S_IFREG } from "../core/mode.js";
 import { isValidFilename } from "../core/validate.js";
 import { ArborError, withContext } from "../errors.js";
+import { openArchiveSource } from "./archive-source.js";
 import type { Importer } from "./commit.js";
 import type { MutableTree } from "./mutable-tree.js";
 
@@ -23,43 +23,77 @@ export function tarPathParts(p: string): string[] {
   return parts;
 }
 
-/** Decompress by magic: gzip and plain are handled by tar itself; xz and zstd through their tools. */
-export async function openArchive(path: string): Promise<Readable> {
-  const { open } = await import("node:fs/promises");
-  const fh = await open(path, "r");
-  const magic = Buffer.alloc(6);
-  await fh.read(magic, 0, 6, 0);
-  await fh.close();
-  const isXz = magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
-  const isZstd = magic.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
-  if (!isXz && !isZstd) return createReadStream(path);
-  const child = spawn(isXz ? "xz" : "zstd", ["-dc", path], { stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  child.stderr.on("data", (d) => {
-    err += d;
-  });
-  child.on("error", (e) =>
-    child.stdout.destroy(new ArborError("UNSUPPORTED", `Cannot decompress "${path}": ${e.message}`)),
-  );
-  child.on("close", (code) => {
-    if (code) child.stdout.destroy(new ArborError("IO", `Cannot decompress "${path}": ${err.trim()}`));
-  });
-  return child.stdout;
+/** `--tar-pathname-filter` and `--tar-autocreate-parents`, as ostree. */
+export interface ArchiveImportOptions {
+  /** Replace the first match of `regex` in each member path (normalised: no leading `./` or `/`). */
+  pathnameFilter?: { regex: RegExp; replacement: string };
+  /** Accepted: arbor always creates missing parent directories (mode 0755, owner 0:0 before modifiers). */
+  autocreateParents?: boolean;
 }
 
-function dirAt(root: MutableTree, parts: string[], imp: Importer): MutableTree {
+/**
+ * A member's path as it goes into the tree: normalised, then rewritten by the pathname filter
+ * (directories keep their trailing `/` for the filter, as with ostree), then validated.
+ * @throws ArborError BAD_NAME for `..`, NUL and other invalid components.
+ */
+export function archivePathParts(raw: string, opts: ArchiveImportOptions = {}): string[] {
+  const parts = tarPathParts(raw);
+  const f = opts.pathnameFilter;
+  if (!f || parts.length === 0) return parts;
+  const s = parts.join("/") + (raw.endsWith("/") ? "/" : "");
+  const m = f.regex.exec(s);
+  if (!m) return parts;
+  return tarPathParts(s.slice(0, m.index) + f.replacement + s.slice(m.index + m[0].length));
+}
+
+/** The decompressed stream of an archive (gzip, bzip2, xz, zstd sniffed by magic). @throws ArborError */
+export async function openArchive(path: string): Promise<Readable> {
+  return (await openArchiveSource(path)).stream;
+}
+
+/** Metadata of a directory the archive does not list: 0755, 0:0, then the commit modifiers (as ostree). */
+function autoDirmeta(imp: Importer, path: string): string {
+  const m = imp.modify(path, 0, 0, S_IFDIR | 0o755, []);
+  return imp.dirmeta(m.uid, m.gid, m.mode, m.xattrs);
+}
+
+/** The directory at `parts` under `root`, created (0755, 0:0) where missing. */
+export function dirAt(root: MutableTree, parts: string[], imp: Importer): MutableTree {
   let d = root;
+  let path = "";
   for (const p of parts) {
+    path += `/${p}`;
     const existing = d.getDir(p);
     d = d.ensureDir(p);
-    if (!existing && !d.meta) d.meta = imp.dirmeta(0, 0, 0o755, []);
+    if (!existing && !d.meta) d.meta = autoDirmeta(imp, path);
   }
   return d;
 }
 
-/** Import a tar archive into `root`. */
-export async function importTar(imp: Importer, path: string, root: MutableTree): Promise<void> {
-  if (!root.meta) root.meta = imp.dirmeta(0, 0, 0o755, []);
+/**
+ * Import a tar or cpio archive (`-`: standard input; compression sniffed) into `root`.
+ * @throws ArborError BAD_NAME for hostile member paths, OBJECT_CORRUPT for malformed cpio data,
+ * UNSUPPORTED for device nodes and other member types; all prefixed with the archive's name.
+ */
+export async function importTar(
+  imp: Importer,
+  path: string,
+  root: MutableTree,
+  opts: ArchiveImportOptions = {},
+): Promise<void> {
+  if (!root.meta) root.meta = autoDirmeta(imp, "/");
+  const label = path === "-" ? "<stdin>" : path;
+  const src = await openArchiveSource(path).catch((e) => {
+    throw withContext(`Cannot import archive "${label}"`, e);
+  });
+  if (src.format === "empty") return;
+  if (src.format === "cpio") {
+    const { importCpio } = await import("./import-cpio.js");
+    await importCpio(imp, src.stream, root, opts).catch((e) => {
+      throw withContext(`Cannot import archive "${label}"`, e);
+    });
+    return;
+  }
   // for hard links: each member's checksum, as a promise registered before the handler's first
   // await (entries are handled concurrently, so a link may arrive before its target is stored)
   const byPath = new Map<string, Promise<string>>();
@@ -67,7 +101,7 @@ export async function importTar(imp: Importer, path: string, root: MutableTree):
   let failure: unknown = null;
   const parser = new Parser({ strict: true });
   const handle = async (entry: ReadEntry): Promise<void> => {
-    const parts = tarPathParts(entry.path);
+    const parts = archivePathParts(entry.path, opts);
     const type = entry.type;
     const uid = entry.uid ?? 0;
     const gid = entry.gid ?? 0;
@@ -94,7 +128,7 @@ export async function importTar(imp: Importer, path: string, root: MutableTree):
     }
     if (type === "Link") {
       entry.resume();
-      const target = `/${tarPathParts(entry.linkpath ?? "").join("/")}`;
+      const target = `/${archivePathParts(entry.linkpath ?? "", opts).join("/")}`;
       const stored = byPath.get(target);
       if (!stored)
         throw new ArborError(
@@ -154,15 +188,14 @@ export async function importTar(imp: Importer, path: string, root: MutableTree):
     });
     pending.push(p);
   });
-  const src = await openArchive(path);
   await new Promise<void>((resolve, reject) => {
     parser.on("error", reject);
-    src.on("error", reject);
+    src.stream.on("error", reject);
     parser.on("end", () => resolve());
-    src.pipe(parser);
+    src.stream.pipe(parser);
   }).catch((e) => {
-    throw withContext(`Cannot import archive "${path}"`, e);
+    throw withContext(`Cannot import archive "${label}"`, e);
   });
   await Promise.all(pending);
-  if (failure) throw withContext(`Cannot import archive "${path}"`, failure);
+  if (failure) throw withContext(`Cannot import archive "${label}"`, failure);
 }

@@ -83,7 +83,7 @@ export const command: CommandSpec = {
     {
       long: "tar-pathname-filter",
       arg: "REGEX,REPLACEMENT",
-      help: "Transform tar pathnames (not supported)",
+      help: "When loading tar archives, replace the first match of REGEX in each path with REPLACEMENT",
     },
     { long: "skip-if-unchanged", help: "If the contents are unchanged from previous commit, do nothing" },
     { long: "consume", help: "Consume (delete) content after commit (for local directories)" },
