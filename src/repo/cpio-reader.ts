@@ -26,24 +26,32 @@ export function isCpioMagic(head: Uint8Array): boolean {
   return m === "070701" || m === "070702";
 }
 
-/** Reads exact byte counts from an async byte stream. */
+/** Reads exact byte counts from an async byte stream (chunks joined once per read, not per chunk). */
 class ByteReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private len = 0;
   private done = false;
   constructor(private readonly it: AsyncIterator<Buffer | Uint8Array | string>) {}
-  /** Exactly `n` bytes, or null at a clean end of stream before any byte. */
+  /** Exactly `n` bytes, or null at a clean end of stream before a header's first byte. */
   async take(n: number, what: string, fail: (m: string) => never): Promise<Buffer | null> {
-    while (this.buf.length < n && !this.done) {
+    while (this.len < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
-      else this.buf = Buffer.concat([this.buf, Buffer.from(r.value)]);
+      else {
+        const b = Buffer.from(r.value);
+        this.chunks.push(b);
+        this.len += b.length;
+      }
     }
-    if (this.buf.length < n) {
-      if (this.buf.length === 0 && what === "header") return null;
-      fail(`truncated ${what} (${this.buf.length} of ${n} bytes)`);
+    if (this.len < n) {
+      if (this.len === 0 && what === "header") return null;
+      fail(`truncated ${what} (${this.len} of ${n} bytes)`);
     }
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.len);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.len = rest.length;
     return out;
   }
 }

@@ -95,6 +95,20 @@ describe.skipIf(!hasOstree)("commit --tree=tar= with cpio and stdin, against ost
     expect(r.stderr).toContain("Missing ',' in --tar-pathname-filter");
   });
 
+  it("refuses a member path leading outside the tree", () => {
+    const [a] = repos("escape");
+    const bad = join(t.dir, "escape.cpio");
+    writeFileSync(join(t.dir, "outside"), "x\n");
+    const src = join(t.dir, "src");
+    writeFileSync(
+      bad,
+      execFileSync("sh", ["-c", "echo ../outside | cpio -o -H newc 2>/dev/null"], { cwd: src }),
+    );
+    const r = arbor([`--repo=${a}`, "commit", "-b", "t", `--tree=tar=${bad}`]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`Cannot import archive "${bad}": Invalid path in archive: "../outside"`);
+  });
+
   it("names the archive when cpio data is truncated", () => {
     const [a] = repos("trunc");
     const bad = join(t.dir, "trunc.cpio");
