@@ -81,7 +81,9 @@ describe("pull object verification", () => {
     const cs = checksumContent(reg, Buffer.from("other\n"));
     await expect(
       fetchOne(new Map([[remoteObjectPath("file", cs), filez(reg, data.length, deflateRawSync(data))]]), cs),
-    ).rejects.toThrow(`Corrupted file object; checksum expected='${cs}' actual='${checksumContent(reg, data)}'`);
+    ).rejects.toThrow(
+      `Corrupted file object; checksum expected='${cs}' actual='${checksumContent(reg, data)}'`,
+    );
   });
 
   it("a symlink object carrying data, a truncated header and an absurd header length are refused", async () => {
