@@ -41,3 +41,19 @@ export function compareNames(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/**
+ * The error for an object whose data does not hash to its name, in OSTree's words
+ * (`Corrupted commit object; checksum expected='…' actual='…'`; content objects are `file`).
+ * `data` carries `{checksum, type, actual}` for callers that report it.
+ */
+export function checksumMismatch(type: string, expected: string, actual: string): ArborError {
+  const t = type === "content" ? "file" : type;
+  return new ArborError(
+    "OBJECT_CORRUPT",
+    `Corrupted ${t} object; checksum expected='${expected}' actual='${actual}'`,
+    {
+      data: { checksum: expected, type: t, actual },
+    },
+  );
+}

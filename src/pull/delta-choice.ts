@@ -36,10 +36,17 @@ export interface ChosenDelta {
   superblock: Superblock;
 }
 
+/**
+ * Where the deltas are listed: the remote's summary; `"indexed"` when the pull skipped the summary
+ * because the remote's config says its deltas are indexed (delta indexes only); null for a remote
+ * with no summary (blind probes).
+ */
+export type DeltaSummary = Summary | "indexed" | null;
+
 /** Delta name → superblock digest (null = unknown: a blind probe). */
 async function candidates(
   access: DeltaAccess,
-  summary: Summary | null,
+  summary: DeltaSummary,
   to: string,
   localFrom: string | null,
 ): Promise<Map<string, string | null>> {
@@ -49,11 +56,12 @@ async function candidates(
     out.set(to, null);
     return out;
   }
-  const indexed = lookup(summary.metadata, "ostree.summary.indexed-deltas");
-  if (indexed?.type === "b" && indexed.value === true) {
+  const indexed = summary === "indexed" ? null : lookup(summary.metadata, "ostree.summary.indexed-deltas");
+  if (summary === "indexed" || (indexed?.type === "b" && indexed.value === true)) {
     const idx = await access(deltaIndexPath(to));
     if (idx) for (const [n, h] of decodeDeltaIndex(idx)) out.set(n, h);
   }
+  if (summary === "indexed") return out;
   const inSummary = lookup(summary.metadata, STATIC_DELTAS_KEY);
   if (inSummary?.type === "a{sv}") {
     for (const [n, h] of decodeDeltaMap(inSummary.value as VarDict, "summary"))
@@ -70,7 +78,7 @@ async function candidates(
 export async function chooseDelta(
   repo: Repo,
   access: DeltaAccess,
-  summary: Summary | null,
+  summary: DeltaSummary,
   to: string,
   localFrom: string | null,
 ): Promise<ChosenDelta | null> {

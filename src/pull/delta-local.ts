@@ -46,7 +46,7 @@ export async function applyLocalDeltas(
       if (isChecksum(r)) targets.push({ ref: null, commit: r });
       else {
         const cs = readRef(src, r);
-        if (cs === null) throw new ArborError("NOT_FOUND", `Refspec "${r}" not found in "${src.path}"`);
+        if (cs === null) throw new ArborError("NOT_FOUND", `Refspec '${r}' not found in "${src.path}"`);
         targets.push({ ref: r, commit: cs });
       }
     }

@@ -10,8 +10,13 @@
  */
 import { ArborError } from "../errors.js";
 import type { Repo } from "../repo/repo.js";
-import type { Summary } from "../repo/summary.js";
-import { type ChosenDelta, chooseDelta, type DeltaAccess, noDeltaError } from "./delta-choice.js";
+import {
+  type ChosenDelta,
+  chooseDelta,
+  type DeltaAccess,
+  type DeltaSummary,
+  noDeltaError,
+} from "./delta-choice.js";
 import { applyChosenDelta } from "./delta-fetch.js";
 import type { Fetcher } from "./fetcher.js";
 import type { ObjectPuller } from "./object-puller.js";
@@ -54,7 +59,7 @@ export function fetcherAccess(fetcher: Fetcher, signal?: AbortSignal): DeltaAcce
 export async function planPullDeltas(
   repo: Repo,
   fetcher: Fetcher,
-  summary: Summary | null,
+  summary: DeltaSummary,
   targets: Array<{ commit: string; previous: string | null }>,
   o: DeltaPlanOptions,
 ): Promise<DeltaPlan> {

@@ -13,7 +13,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createInflateRaw, inflateRawSync } from "node:zlib";
-import { sha256Hex } from "../core/checksum.js";
+import { checksumMismatch, sha256Hex } from "../core/checksum.js";
 import { decodeArchiveHeader, type FileHeader } from "../core/content-header.js";
 import { decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict, type VarDict } from "../core/metadata.js";
 import { isLnk } from "../core/mode.js";
@@ -55,8 +55,7 @@ export function remoteObjectPath(type: ObjectType, checksum: string): string {
 export function verifyMetadata(type: ObjectType, checksum: string, bytes: Uint8Array): void {
   const name = `${checksum}.${type}`;
   const actual = sha256Hex(bytes);
-  if (actual !== checksum)
-    throw new ArborError("OBJECT_CORRUPT", `Corrupted metadata object ${name}: content hashes to ${actual}`);
+  if (actual !== checksum) throw checksumMismatch(type, checksum, actual);
   if (type === "commit") decodeCommit(bytes, name);
   else if (type === "dirtree") decodeDirtree(bytes, name);
   else if (type === "dirmeta") decodeDirmeta(bytes, name);

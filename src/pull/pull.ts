@@ -3,7 +3,8 @@
  * `file://` archive repo) into this repository, every byte verified (fact sheet §5).
  *
  * Order, and why:
- *  1. `summary.sig`, then `summary` (remote-summary.ts): refs → commits, verified if required.
+ *  1. `summary.sig`, then `summary` (remote-summary.ts): refs → commits, verified if required;
+ *     skipped when every request names its commit and deltas do not need it (summary-need.ts).
  *  2. Per commit: `.commitmeta` before `.commit`; the commit's signatures (gpg-verify,
  *     sign-verify), ref binding and timestamp are checked *before* its tree is walked, so a
  *     refused commit costs one small download and leaves nothing behind.
@@ -24,15 +25,14 @@ import { Repo } from "../repo/repo.js";
 import { maybeAutoUpdateSummary, type Summary } from "../repo/summary.js";
 import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../sign/remote-verify.js";
 import { checkTimestamps, verifyBindings } from "./commit-checks.js";
-import { cookieJarPath, readCookies } from "./cookies.js";
 import { applyPullDeltas, type DeltaPullSummary, planPullDeltas } from "./delta-pull.js";
 import type { Fetcher, RetryPolicy } from "./fetcher.js";
-import { FileFetcher } from "./fetcher-file.js";
-import { HttpFetcher } from "./fetcher-http.js";
 import { ObjectPuller } from "./object-puller.js";
 import { fetchCommitMeta, fetchMetadata } from "./objects.js";
 import { newStats, type PullStats } from "./progress.js";
+import { openRemoteFetcher } from "./remote-fetcher.js";
 import { fetchRemoteSummary, type RemoteSummary } from "./remote-summary.js";
+import { summaryNeed } from "./summary-need.js";
 import { resolvePullTargets } from "./targets.js";
 
 export interface PullOptions {
@@ -108,39 +108,6 @@ export interface PullResult {
   dryRun: boolean;
   /** The static deltas used (or, with dryRun, that would be). */
   deltas?: DeltaPullSummary;
-}
-
-/**
- * A fetcher for a remote's URL (http, https, file); `repoPath` locates the remote's cookie jar.
- * @throws ArborError BAD_CONFIG
- */
-export function fetcherForRemote(remote: Remote | null, o: PullOptions, repoPath?: string): Fetcher {
-  const url = o.url ?? remote?.url;
-  if (!url) throw new ArborError("BAD_CONFIG", `No "url" option in remote "${o.remote}"`);
-  const contentUrl = remote?.get("contenturl");
-  if (url.startsWith("mirrorlist=") || url.startsWith("metalink=")) {
-    throw new ArborError(
-      "UNSUPPORTED",
-      `Cannot pull from "${url}": mirrorlist and metalink URLs are not supported`,
-    );
-  }
-  if (url.startsWith("file://")) return new FileFetcher({ url, contentUrl });
-  const bool = (k: string): boolean => remote?.getBool(k, false) ?? false;
-  return new HttpFetcher({
-    url,
-    contentUrl,
-    headers: o.httpHeaders,
-    cookies: repoPath && remote ? readCookies(cookieJarPath(repoPath, remote.name)) : [],
-    ...(o.appendUserAgent ? { appendUserAgent: o.appendUserAgent } : {}),
-    tlsPermissive: bool("tls-permissive"),
-    tlsCaPath: remote?.get("tls-ca-path"),
-    tlsClientCertPath: remote?.get("tls-client-cert-path"),
-    tlsClientKeyPath: remote?.get("tls-client-key-path"),
-    proxy: remote?.get("proxy"),
-    retry: { ...o.retry, ...(o.networkRetries !== undefined ? { retries: o.networkRetries } : {}) },
-    timeoutMs: o.timeoutMs,
-    ...(o.partialDir ? { partialDir: o.partialDir } : {}),
-  });
 }
 
 /** A commit fetched and proven, not yet stored. */
@@ -239,6 +206,25 @@ function bindingCollectionId(remote: Remote, url: string | undefined): string | 
   return remote.get("collection-id");
 }
 
+/**
+ * Refuse remotes that say they cannot be pulled from, in ostree's words: `unconfigured-state`
+ * (its text is the reason, e.g. a subscription is needed) and `custom-backend` (content is not
+ * fetched by libostree, e.g. containers).
+ * @throws ArborError BAD_CONFIG, UNSUPPORTED
+ */
+function checkRemoteUsable(remote: Remote): void {
+  const unconfigured = remote.get("unconfigured-state");
+  if (unconfigured !== undefined)
+    throw new ArborError("BAD_CONFIG", `remote unconfigured-state: ${unconfigured}`);
+  const backend = remote.get("custom-backend");
+  if (backend !== undefined) {
+    throw new ArborError(
+      "UNSUPPORTED",
+      `Cannot fetch via libostree - remote '${remote.name}' uses custom backend '${backend}'`,
+    );
+  }
+}
+
 function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
   if (o.timestampCheckFromRev) return resolveRev(repo, o.timestampCheckFromRev, { allowNoent: false });
   return o.mirror ? readRef(repo, ref) : readRef(repo, ref, o.remote);
@@ -251,9 +237,10 @@ function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
  */
 export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
   const remote = getRemote(repo, o.remote);
+  checkRemoteUsable(remote);
   const env = o.env ?? process.env;
   const fetcher =
-    o.fetcher ?? fetcherForRemote(remote, { partialDir: join(repo.path, "tmp"), ...o }, repo.path);
+    o.fetcher ?? (await openRemoteFetcher(remote, { partialDir: join(repo.path, "tmp"), ...o }, repo.path));
   try {
     if (o.requireStaticDeltas && repo.archive)
       throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
@@ -262,13 +249,20 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       gpgVerify: o.gpgVerify,
       gpgVerifySummary: o.gpgVerifySummary,
     });
-    const rs: RemoteSummary = await fetchRemoteSummary(repo, o.remote, fetcher, {
-      cacheName: o.url ? undefined : o.remote,
-      ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
-      policy,
-      failOnInvalidCache: (env.OSTREE_REPO_TEST_ERROR ?? "").split(/[,:; ]/).includes("invalid-cache"),
-      signal: o.signal,
+    const need = await summaryNeed(remote, fetcher, {
+      ...o,
+      deltasOff: !!(repo.archive || o.commitMetadataOnly || o.disableStaticDeltas),
     });
+    const rs: RemoteSummary =
+      need !== "summary"
+        ? { bytes: null, sigBytes: null, summary: null, sig: null, fromCache: false }
+        : await fetchRemoteSummary(repo, o.remote, fetcher, {
+            cacheName: o.url ? undefined : o.remote,
+            ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+            policy,
+            failOnInvalidCache: (env.OSTREE_REPO_TEST_ERROR ?? "").split(/[,:; ]/).includes("invalid-cache"),
+            signal: o.signal,
+          });
     const targets = await resolvePullTargets(remote, fetcher, rs.summary, o);
     const needsPolicy = policy.gpg || policy.commitEngines !== null;
     const run = new PullRun(
@@ -295,7 +289,13 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       });
     }
     // static deltas (src/pull/delta-pull.ts): chosen here, applied before the tree walk
-    const deltas = await planPullDeltas(repo, fetcher, rs.summary, result, o);
+    const deltas = await planPullDeltas(
+      repo,
+      fetcher,
+      need === "indexed" ? "indexed" : rs.summary,
+      result,
+      o,
+    );
     run.stats.bytesTransferred = fetcher.bytesTransferred;
     if (o.dryRun)
       return { remote: o.remote, refs: result, stats: run.stats, dryRun: true, deltas: deltas.summary };
@@ -358,7 +358,8 @@ export async function fetchSummaryOfRemote(
   o: { env?: Readonly<Record<string, string | undefined>>; signal?: AbortSignal; fetcher?: Fetcher } = {},
 ): Promise<RemoteSummary> {
   const remote = getRemote(repo, name);
-  const fetcher = o.fetcher ?? fetcherForRemote(remote, { remote: name }, repo.path);
+  const fetcher =
+    o.fetcher ?? (await openRemoteFetcher(remote, { remote: name, signal: o.signal }, repo.path));
   try {
     const policy = await verifyPolicyFor(remote, { env: o.env });
     return await fetchRemoteSummary(repo, name, fetcher, { cacheName: name, policy, signal: o.signal });

@@ -2,10 +2,15 @@
  * `pull-local`: copy commits, with their trees and detached metadata, from another repository on
  * this machine, in any combination of modes (archive ↔ bare ↔ bare-user ↔ bare-user-only).
  *
- * Trust: the source is untrusted by default. Every metadata object is decoded and re-hashed, every
+ * Trust: the library's default is untrusted. Every metadata object is decoded and re-hashed, every
  * content object is re-hashed as it is written (the Transaction compares the canonical stream's
  * SHA-256 with the object's name), and only then does anything become visible in the destination.
  * A corrupt object fails the pull, naming it, and nothing of that pull is kept.
+ * `untrusted: false` (the CLI's default, as `ostree pull-local` without `--untrusted`) trusts the
+ * local source as ostree does: objects are stored under their names without re-hashing, so a
+ * corrupt source object is copied as is and `fsck` finds it. Structure is still checked: metadata
+ * is decoded (names validated, nothing written outside its place) and sizes must match. HTTP pulls
+ * never take this path (src/pull/ verifies every object, `--http-trusted` included).
  *
  * Speed: metadata is small and read synchronously. Content objects are copied with several in
  * flight (compression, hashing and I/O overlap on libuv's thread pool), files over the streaming
@@ -20,7 +25,7 @@
  */
 import { lstatSync, mkdirSync, type Stats, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { sha256Hex } from "../core/checksum.js";
+import { checksumMismatch, sha256Hex } from "../core/checksum.js";
 import { contentHasher } from "../core/content-header.js";
 import { type Commit, decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict } from "../core/metadata.js";
 import { isReg } from "../core/mode.js";
@@ -48,8 +53,8 @@ export interface PullLocalOptions {
   /** Parent commits to copy too: 0 (default) none, -1 all. A parent missing in the source ends the history. */
   depth?: number;
   /**
-   * Verify content before hard-linking it (default true; copies are always verified). False trusts
-   * the source as ostree does without `--untrusted`.
+   * Re-hash every object copied or linked (default true). False trusts the source as ostree does
+   * without `--untrusted`: objects are stored under their names unhashed (still decoded, sizes checked).
    */
   untrusted?: boolean;
   /** Copy only the commit objects (and detached metadata); they stay marked partial. */
@@ -96,16 +101,21 @@ interface Target {
   commit: string;
 }
 
-/** Resolve what to pull from the source (its local branches only, as ostree reads `refs/heads`). */
+/**
+ * Resolve what to pull from the source. Without refs: every branch, and (as ostree, which lists the
+ * source's remote refs too and cannot pull them) an error if the source has any remote ref.
+ */
 function resolveTargets(src: Repo, refs: string[] | undefined): Target[] {
   if (!refs || refs.length === 0) {
+    const remoteRef = listRefs(src, { kind: "remotes" })[0];
+    if (remoteRef) throw new ArborError("BAD_REF", `Invalid ref name ${remoteRef.remote}:${remoteRef.ref}`);
     return listRefs(src, { kind: "heads" }).map((r) => ({ ref: r.ref, commit: r.checksum }));
   }
   return refs.map((r) => {
     if (isChecksum(r)) return { ref: null, commit: r };
     validateRef(r);
     const cs = readRef(src, r);
-    if (cs === null) throw new ArborError("NOT_FOUND", `Refspec "${r}" not found in "${src.path}"`);
+    if (cs === null) throw new ArborError("NOT_FOUND", `Refspec '${r}' not found in "${src.path}"`);
     return { ref: r, commit: cs };
   });
 }
@@ -129,6 +139,8 @@ class LocalPuller {
   private contentDone = 0;
   private canLink: boolean;
   private linkMetadata: boolean;
+  /** Re-hash what is copied (`untrusted`, the library default); false trusts the source as ostree. */
+  private readonly verify: boolean;
 
   constructor(
     private readonly src: Repo,
@@ -139,6 +151,7 @@ class LocalPuller {
     this.pool = new Pool(opts.concurrency ?? 8, opts.signal);
     this.canLink = src.mode === dst.mode && src.path !== dst.path;
     this.linkMetadata = src.path !== dst.path;
+    this.verify = opts.untrusted !== false;
   }
 
   private progress(phase: "metadata" | "content"): void {
@@ -183,9 +196,9 @@ class LocalPuller {
    * filesystem allows (metadata is stored alike in every mode, so ostree links it too), else copied.
    */
   private store(type: ObjectType, cs: string, o: SourceObject): void {
-    const actual = sha256Hex(o.bytes);
-    if (actual !== cs) {
-      throw new ArborError("OBJECT_CORRUPT", `Corrupted ${type} object ${cs}: content hashes to ${actual}`);
+    if (this.verify) {
+      const actual = sha256Hex(o.bytes);
+      if (actual !== cs) throw checksumMismatch(type, cs, actual);
     }
     const path = this.src.objectPath(cs, type);
     if (
@@ -196,7 +209,8 @@ class LocalPuller {
       return;
     }
     this.linkMetadata = false;
-    this.tx.writeMetadata(type, o.bytes, cs);
+    if (this.verify) this.tx.writeMetadata(type, o.bytes, cs);
+    else this.tx.writeMetadataNamed(type, cs, o.bytes);
     this.metadataImported++;
   }
 
@@ -306,8 +320,10 @@ class LocalPuller {
         }
       }
       if (this.canLink && (await this.link(obj))) return;
-      if (obj.size < STREAM_THRESHOLD) await this.tx.writeContent(obj.header, await readData(obj), cs);
-      else await this.tx.writeContentStream(obj.header, obj.size, fileDataStream(obj), cs);
+      const trusted = !this.verify;
+      if (obj.size < STREAM_THRESHOLD)
+        await this.tx.writeContent(obj.header, await readData(obj), cs, trusted);
+      else await this.tx.writeContentStream(obj.header, obj.size, fileDataStream(obj), cs, trusted);
     } catch (e) {
       throw withContext(`Cannot pull content object ${cs} from "${this.src.path}"`, e);
     }
@@ -316,17 +332,12 @@ class LocalPuller {
   /** Hard-link a verified object; false if the filesystem will not (the caller copies). */
   private async link(obj: FileObject): Promise<boolean> {
     const before = lstatSync(obj.path);
-    if (this.opts.untrusted !== false) {
+    if (this.verify) {
       const h = contentHasher(obj.header);
       if (obj.size < STREAM_THRESHOLD) h.update(await readData(obj));
       else for await (const chunk of fileDataStream(obj)) h.update(chunk);
       const actual = h.digest("hex");
-      if (actual !== obj.checksum) {
-        throw new ArborError(
-          "OBJECT_CORRUPT",
-          `Corrupted content object ${obj.checksum}: content hashes to ${actual}`,
-        );
-      }
+      if (actual !== obj.checksum) throw checksumMismatch("file", obj.checksum, actual);
     }
     const ok = this.tx.linkObject("file", obj.checksum, obj.path, (p) =>
       sameFile(before, p, `content object ${obj.checksum}`),

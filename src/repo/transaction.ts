@@ -19,7 +19,7 @@ import {
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
-import { sha256Hex } from "../core/checksum.js";
+import { checksumMismatch, sha256Hex } from "../core/checksum.js";
 import {
   contentHasher,
   encodeArchiveHeader,
@@ -162,12 +162,7 @@ export class Transaction {
   writeMetadata(type: ObjectType, bytes: Uint8Array, expected?: string): string {
     this.ensureOpen();
     const checksum = sha256Hex(bytes);
-    if (expected !== undefined && expected !== checksum) {
-      throw new ArborError(
-        "OBJECT_CORRUPT",
-        `Corrupted ${type} object ${expected}: content hashes to ${checksum}`,
-      );
-    }
+    if (expected !== undefined && expected !== checksum) throw checksumMismatch(type, expected, checksum);
     return this.writeMetadataNamed(type, checksum, bytes);
   }
 
@@ -187,18 +182,20 @@ export class Transaction {
 
   /**
    * Store a content object whose data is in memory. With `expected`, the canonical stream must
-   * hash to it (pull, pull-local); otherwise the computed checksum is returned.
+   * hash to it (pull, pull-local); otherwise the computed checksum is returned. `trusted` stores the
+   * data under `expected` without hashing it (only `pull-local` from a trusted local source, as ostree).
    * @throws ArborError OBJECT_CORRUPT on mismatch, NO_SPACE, IO
    */
-  async writeContent(header: FileHeader, data: Uint8Array, expected?: string): Promise<string> {
+  async writeContent(
+    header: FileHeader,
+    data: Uint8Array,
+    expected?: string,
+    trusted = false,
+  ): Promise<string> {
     this.ensureOpen();
-    const checksum = contentHasher(header).update(data).digest("hex");
-    if (expected !== undefined && expected !== checksum) {
-      throw new ArborError(
-        "OBJECT_CORRUPT",
-        `Corrupted content object ${expected}: content hashes to ${checksum}`,
-      );
-    }
+    const checksum =
+      trusted && expected !== undefined ? expected : contentHasher(header).update(data).digest("hex");
+    if (expected !== undefined && expected !== checksum) throw checksumMismatch("file", expected, checksum);
     const rel = objectRelPath(checksum, "file", this.repo.archive);
     this.stats.contentTotal++;
     if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
@@ -226,18 +223,19 @@ export class Transaction {
   /**
    * Store a content object from a stream of `size` bytes (large files). Data is hashed (and
    * compressed for archive repos) as it is written to a temp file, which is then renamed to its
-   * checksum inside the staging dir.
+   * checksum inside the staging dir. `trusted`: as {@link writeContent}.
    */
   async writeContentStream(
     header: FileHeader,
     size: number,
     data: AsyncIterable<Uint8Array>,
     expected?: string,
+    trusted = false,
   ): Promise<string> {
     this.ensureOpen();
     if (!isReg(header.mode)) throw new ArborError("USAGE", "Only regular files can be streamed");
     const tmp = join(this.stagingDir, `tmp-${process.pid}-${this.tmpCounter++}`);
-    const hasher = contentHasher(header);
+    const hasher = trusted && expected !== undefined ? null : contentHasher(header);
     let written = 0;
     const fd = openSync(tmp, "w", 0o600);
     try {
@@ -252,7 +250,7 @@ export class Transaction {
           written += chunk.length;
           if (written > size)
             throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
-          hasher.update(chunk);
+          hasher?.update(chunk);
           if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
         }
         z.end();
@@ -262,7 +260,7 @@ export class Transaction {
           written += chunk.length;
           if (written > size)
             throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
-          hasher.update(chunk);
+          hasher?.update(chunk);
           writeAll(fd, chunk);
         }
       }
@@ -274,13 +272,10 @@ export class Transaction {
       throw e instanceof ArborError ? e : fromSystemError("Cannot write content object", e);
     }
     closeSync(fd);
-    const checksum = hasher.digest("hex");
+    const checksum = hasher === null ? expected! : hasher.digest("hex");
     if (expected !== undefined && expected !== checksum) {
       rmSync(tmp, { force: true });
-      throw new ArborError(
-        "OBJECT_CORRUPT",
-        `Corrupted content object ${expected}: content hashes to ${checksum}`,
-      );
+      throw checksumMismatch("file", expected, checksum);
     }
     const rel = objectRelPath(checksum, "file", this.repo.archive);
     this.stats.contentTotal++;

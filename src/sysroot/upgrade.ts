@@ -261,7 +261,9 @@ export function localPuller(fallback?: Puller): Puller {
         await pullLocal(src, repo, {
           refs,
           remote,
-          untrusted: false,
+          // An update is verified object by object even from a file:// remote (ostree trusts
+          // local sources; an OS updater should not: the directory may be a mounted medium).
+          untrusted: true,
           ...(o.signal ? { signal: o.signal } : {}),
         });
         return;

@@ -135,7 +135,7 @@ describe("pull faults", () => {
     await expectError(
       pull(repo, { remote: "origin", refs: ["main"], ...fast }),
       "OBJECT_CORRUPT",
-      /Corrupted metadata object [0-9a-f]{64}\.dirtree|Invalid dirtree/,
+      /Corrupted dirtree object; checksum expected='[0-9a-f]{64}' actual='[0-9a-f]{64}'|Invalid dirtree/,
     );
     assertClean(repo, false);
   });
@@ -255,7 +255,7 @@ describe("pull faults", () => {
     await expectError(
       pull(repo, { remote: "origin", refs: ["main"], ...fast }),
       "OBJECT_CORRUPT",
-      /Corrupted metadata object/,
+      /Corrupted dirtree object; checksum expected='[0-9a-f]{64}'/,
     );
     assertClean(repo, false);
   });

@@ -4,6 +4,7 @@
  * both tools must check out the same files. And a corrupted source is refused.
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -264,15 +265,80 @@ describe("pull-local from a corrupted ostree repository", () => {
         expect(fs.readdirSync(join(dst, "refs/heads"))).toEqual([]);
         fsckOk(dst);
       }
-      // Without --untrusted a local source is trusted (as ostree): a copy into another mode is
-      // still verified, and refused.
-      const other = newRepo(mode === "bare" ? "archive" : "bare");
-      const r = await arbor(["pull-local", `--repo=${other}`, src]);
-      expect(r.code).toBe(1);
-      expect(r.err).toContain(checksum);
-      expect(fs.readdirSync(join(other, "refs/heads"))).toEqual([]);
+      // Without --untrusted a local source is trusted, as ostree trusts it: a copy into another mode
+      // is not re-hashed, so damaged data that still decodes is copied by both tools and fsck names
+      // it. Arbor still decodes the content header and the deflate stream: when the archive damage
+      // lands there (a symlink target that is no longer UTF-8, say), arbor refuses it, naming the
+      // object, where ostree copies it (with a GLib-CRITICAL).
+      const otherMode = mode === "bare" ? "archive" : "bare";
+      const mine = newRepo(otherMode);
+      const theirs = newRepo(otherMode);
+      const r = await arbor(["pull-local", `--repo=${mine}`, src]);
+      const o = spawnSync("ostree", ["pull-local", `--repo=${theirs}`, src], { encoding: "utf8" });
+      expect(o.status).toBe(0);
+      if (r.code !== 0) {
+        expect(mode).toBe("archive");
+        expect(r.err).toMatch(
+          new RegExp(`content object ${checksum}: (Invalid content header|.*deflate|.*inflate)`, "i"),
+        );
+        expect(fs.readdirSync(join(mine, "refs/heads"))).toEqual([]);
+        return;
+      }
+      for (const repo of [mine, theirs]) {
+        const fsck = spawnSync("ostree", ["fsck", `--repo=${repo}`], { encoding: "utf8" });
+        expect(fsck.status).not.toBe(0);
+        expect(fsck.stderr).toMatch(new RegExp(`Corrupted file object; checksum expected='${checksum}'`));
+      }
     },
   );
+
+  it("a commit stored under another name: trusted pull-local copies it (fsck names it), --untrusted refuses, in ostree's words", async () => {
+    const src = newRepo("archive");
+    const files = join(tmp, `renamed-${count++}`);
+    fs.mkdirSync(files);
+    fs.writeFileSync(join(files, "f"), "content\n");
+    ostree(["commit", `--repo=${src}`, "-b", "main", `--tree=dir=${files}`]);
+    const rev = ostree(["rev-parse", `--repo=${src}`, "main"]).trim();
+    const bad = createHash("sha256").update(`${rev} hello\n`).digest("hex");
+    fs.mkdirSync(join(src, "objects", bad.slice(0, 2)), { recursive: true });
+    fs.renameSync(
+      join(src, "objects", rev.slice(0, 2), `${rev.slice(2)}.commit`),
+      join(src, "objects", bad.slice(0, 2), `${bad.slice(2)}.commit`),
+    );
+    fs.writeFileSync(join(src, "refs/heads/main"), `${bad}\n`);
+    const words = `Corrupted commit object; checksum expected='${bad}' actual='${rev}'`;
+    const trusted = newRepo("bare-user");
+    expect((await arbor(["pull-local", `--repo=${trusted}`, src, "main"])).code).toBe(0);
+    const fsck = spawnSync("ostree", ["fsck", `--repo=${trusted}`], { encoding: "utf8" });
+    expect(fsck.status).not.toBe(0);
+    expect(fsck.stderr).toContain(words);
+    const untrusted = newRepo("bare-user");
+    const r = await arbor(["pull-local", "--untrusted", `--repo=${untrusted}`, src, "main"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(words);
+    expect(fs.readdirSync(join(untrusted, "refs/heads"))).toEqual([]);
+  });
+
+  it("without refs, a source with remote refs is refused as ostree does; a missing ref is named", async () => {
+    const src = newRepo("archive");
+    const files = join(tmp, `remote-refs-${count++}`);
+    fs.mkdirSync(files);
+    fs.writeFileSync(join(files, "f"), "x\n");
+    ostree(["commit", `--repo=${src}`, "-b", "localbranch", `--tree=dir=${files}`]);
+    const rev = ostree(["rev-parse", `--repo=${src}`, "localbranch"]).trim();
+    ostree(["refs", `--repo=${src}`, "--create=origin:main", rev]);
+    const dst = newRepo("archive");
+    const o = spawnSync("ostree", ["pull-local", `--repo=${dst}`, src], { encoding: "utf8" });
+    const r = await arbor(["pull-local", `--repo=${dst}`, src]);
+    expect(r.code).toBe(o.status);
+    expect(r.err).toContain("error: Invalid ref name origin:main");
+    expect(o.stderr).toContain("error: Invalid ref name origin:main");
+    const missing = await arbor(["pull-local", `--repo=${dst}`, src, "nosuchbranch"]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("error: Refspec 'nosuchbranch' not found");
+    expect((await arbor(["pull-local", `--repo=${dst}`, src, "localbranch"])).code).toBe(0);
+    fsckOk(dst);
+  });
 
   it("without --untrusted, links a same-mode object as is (ostree's trust in local repos); fsck names it", async () => {
     const src = newRepo("bare");

@@ -1,9 +1,9 @@
 /**
  * `arbor pull-local SRC_REPO [REF…]`: copy refs and their objects from a repository on this
  * machine (as `ostree pull-local`). Objects are hard-linked when both repositories use the same
- * format on the same filesystem. Trust follows ostree: a local source is trusted, so a linked
- * content object is not re-hashed (copies and all metadata still are); `--untrusted` re-hashes
- * every object before it is linked or written.
+ * format on the same filesystem. Trust follows ostree: a local source is trusted, so objects are
+ * stored under their names without re-hashing (metadata and content headers are still decoded);
+ * `--untrusted` re-hashes every object before it is linked or written.
  * Prints ostree's summary line: `N metadata, M content objects imported; S content written`.
  */
 import type { CommandSpec } from "../command.js";

@@ -165,7 +165,7 @@ describe("executePart()", () => {
       "content that does not match its checksum",
       [{ type: "file", checksum: "0".repeat(64) }],
       ops(OP.openSpliceClose, [0, 0, data.length, meta.length]),
-      /Corrupted content object/,
+      /Corrupted file object; checksum expected='0{64}'/,
     ],
     [
       "a mode index out of range",

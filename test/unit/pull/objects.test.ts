@@ -46,7 +46,7 @@ describe("pull object verification", () => {
     const good = encodeDirtree({ files: [], dirs: [] });
     verifyMetadata("dirtree", sha256Hex(good), good);
     expect(() => verifyMetadata("dirtree", "00".repeat(32), good)).toThrow(
-      /Corrupted metadata object 0{64}\.dirtree/,
+      /^Corrupted dirtree object; checksum expected='0{64}' actual='[0-9a-f]{64}'$/,
     );
     const junk = new Uint8Array([1, 2, 3]);
     expect(() => verifyMetadata("dirtree", sha256Hex(junk), junk)).toThrow(/Invalid/);
@@ -81,7 +81,9 @@ describe("pull object verification", () => {
     const cs = checksumContent(reg, Buffer.from("other\n"));
     await expect(
       fetchOne(new Map([[remoteObjectPath("file", cs), filez(reg, data.length, deflateRawSync(data))]]), cs),
-    ).rejects.toThrow(`Corrupted content object ${cs}`);
+    ).rejects.toThrow(
+      `Corrupted file object; checksum expected='${cs}' actual='${checksumContent(reg, data)}'`,
+    );
   });
 
   it("a symlink object carrying data, a truncated header and an absurd header length are refused", async () => {

@@ -1,6 +1,7 @@
 /**
  * `remote add NAME URL [BRANCH…]` (as `ostree remote add`): writes `[remote "NAME"]` with the
- * same keys in the same order as ostree, so either tool reads the other's remotes.
+ * same keys in the same order as ostree, so either tool reads the other's remotes. With
+ * `--custom-backend` the URL may be left out (pull then refuses the remote, naming the backend).
  */
 import type { CommandSpec } from "../../command.js";
 
@@ -9,7 +10,7 @@ export const command: CommandSpec = {
   summary: "Add a remote repository",
   usage: "[OPTION…] NAME [metalink=|mirrorlist=]URL [BRANCH...]",
   repo: true,
-  minArgs: 2,
+  minArgs: 1,
   argsError: "NAME and URL must be specified",
   options: [
     { long: "set", arg: "KEY=VALUE", repeat: true, help: "Set config option KEY=VALUE for remote" },
@@ -40,7 +41,10 @@ export const command: CommandSpec = {
     if (args.has("if-not-exists") && args.has("force")) {
       throw ctx.usageError("Can only specify one of --if-not-exists and --force");
     }
-    const [name, url, ...branches] = args.positional as [string, string, ...string[]];
+    // A remote with a custom backend (content not fetched by libostree) may have no URL.
+    if (args.positional.length < 2 && args.str("custom-backend") === undefined)
+      throw ctx.usageError("NAME and URL must be specified");
+    const [name, url, ...branches] = args.positional as [string, string | undefined, ...string[]];
     // --sysroot=PATH: PATH/ostree/repo; a deployment root keeps its remotes in PATH/etc/ostree/remotes.d
     const sysroot = args.str("sysroot");
     const loc =
@@ -78,7 +82,7 @@ export const command: CommandSpec = {
     if (cid !== undefined) options.push(["collection-id", cid]);
     addRemote(repo, {
       name,
-      url,
+      url: url ?? null,
       options,
       mode: args.has("if-not-exists") ? "if-not-exists" : args.has("force") ? "replace" : "add",
       ...(loc ? { remotesDir: loc.remotesDir } : {}),
