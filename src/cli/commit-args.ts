@@ -74,7 +74,7 @@ export function parseTrees(args: ParsedArgs): TreeSource[] {
   const filter = args.str("tar-pathname-filter");
   const tarOpts = {
     ...(filter !== undefined ? { pathnameFilter: parsePathnameFilter(filter) } : {}),
-    ...(args.has("tar-autocreate-parents") ? { autocreateParents: true } : {}),
+    autocreateParents: args.has("tar-autocreate-parents"),
   };
   const base = args.str("base");
   if (base) trees.push({ kind: "ref", rev: base, base: true });

@@ -26,7 +26,9 @@ export async function importCpio(
     const parts = archivePathParts(e.path, opts);
     const rel = `/${parts.join("/")}`;
     if (e.kind === "dir") {
-      const d = parts.length ? dirAt(root, parts, imp) : root;
+      const d = parts.length
+        ? dirAt(root, parts.slice(0, -1), imp, opts).ensureDir(parts[parts.length - 1]!)
+        : root;
       const m = imp.modify(rel, e.uid, e.gid, e.mode, []);
       d.meta = imp.dirmeta(m.uid, m.gid, m.mode, m.xattrs);
       continue;
@@ -34,7 +36,7 @@ export async function importCpio(
     if (parts.length === 0) throw new ArborError("BAD_NAME", `Invalid path in archive: "${e.path}"`);
     if (imp.mods.skipList?.has(rel)) continue;
     const name = parts[parts.length - 1]!;
-    const dir = dirAt(root, parts.slice(0, -1), imp);
+    const dir = dirAt(root, parts.slice(0, -1), imp, opts);
     let cs: string;
     if (e.kind === "hardlink") {
       const target = `/${archivePathParts(e.target, opts).join("/")}`;

@@ -27,7 +27,10 @@ export function tarPathParts(p: string): string[] {
 export interface ArchiveImportOptions {
   /** Replace the first match of `regex` in each member path (normalised: no leading `./` or `/`). */
   pathnameFilter?: { regex: RegExp; replacement: string };
-  /** Accepted: arbor always creates missing parent directories (mode 0755, owner 0:0 before modifiers). */
+  /**
+   * Create missing parent directories (0755, 0:0, then the modifiers). `false` (the CLI without
+   * `--tar-autocreate-parents`, as ostree): a missing parent is an error. Default: create.
+   */
   autocreateParents?: boolean;
 }
 
@@ -57,13 +60,23 @@ function autoDirmeta(imp: Importer, path: string): string {
   return imp.dirmeta(m.uid, m.gid, m.mode, m.xattrs);
 }
 
-/** The directory at `parts` under `root`, created (0755, 0:0) where missing. */
-export function dirAt(root: MutableTree, parts: string[], imp: Importer): MutableTree {
+/**
+ * The directory at `parts` under `root`; missing ones are created unless `opts.autocreateParents`
+ * is `false`. @throws ArborError NOT_FOUND for a missing directory that may not be created.
+ */
+export function dirAt(
+  root: MutableTree,
+  parts: string[],
+  imp: Importer,
+  opts: ArchiveImportOptions = {},
+): MutableTree {
   let d = root;
   let path = "";
   for (const p of parts) {
     path += `/${p}`;
     const existing = d.getDir(p);
+    if (!existing && opts.autocreateParents === false)
+      throw new ArborError("NOT_FOUND", `No such file or directory: ${p}`);
     d = d.ensureDir(p);
     if (!existing && !d.meta) d.meta = autoDirmeta(imp, path);
   }
@@ -113,14 +126,14 @@ export async function importTar(
         root.meta = imp.dirmeta(m.uid, m.gid, m.mode, m.xattrs);
         return;
       }
-      const d = dirAt(root, parts, imp);
+      const d = dirAt(root, parts.slice(0, -1), imp, opts).ensureDir(parts[parts.length - 1]!);
       const m = imp.modify(`/${parts.join("/")}`, uid, gid, perm, []);
       d.meta = imp.dirmeta(m.uid, m.gid, m.mode, m.xattrs);
       return;
     }
     if (parts.length === 0) throw new ArborError("BAD_NAME", `Invalid path in archive: "${entry.path}"`);
     const name = parts[parts.length - 1]!;
-    const dir = dirAt(root, parts.slice(0, -1), imp);
+    const dir = dirAt(root, parts.slice(0, -1), imp, opts);
     const rel = `/${parts.join("/")}`;
     if (imp.mods.skipList?.has(rel)) {
       entry.resume();
@@ -184,6 +197,7 @@ export async function importTar(
     }
     // entries arrive one at a time and their data must be consumed in order
     const p = handle(entry).catch((e) => {
+      entry.resume(); // a member refused before its data was read must not stall the parser
       failure ??= e;
     });
     pending.push(p);

@@ -91,7 +91,7 @@ describe.skipIf(!hasOstree)("commit --tree=tar= with cpio and stdin, against ost
   it("rejects a malformed pathname filter", () => {
     const [a] = repos("badfilter");
     const r = arbor([`--repo=${a}`, "commit", "-b", "t", "--tar-pathname-filter=abc", `--tree=tar=${cpio}`]);
-    expect(r.status).not.toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain("Missing ',' in --tar-pathname-filter");
   });
 
@@ -105,7 +105,29 @@ describe.skipIf(!hasOstree)("commit --tree=tar= with cpio and stdin, against ost
       execFileSync("sh", ["-c", "echo ../outside | cpio -o -H newc 2>/dev/null"], { cwd: src }),
     );
     const r = arbor([`--repo=${a}`, "commit", "-b", "t", `--tree=tar=${bad}`]);
-    expect(r.status).not.toBe(0);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot import archive "${bad}": Invalid path in archive: "../outside"`);
+  });
+
+  it("refuses a missing parent without --tar-autocreate-parents, as ostree", () => {
+    const [a, o] = repos("parents");
+    const partial = join(t.dir, "partial.tar.gz");
+    execFileSync("tar", ["-c", "-z", "-f", partial, "-C", join(t.dir, "src"), "usr/bin/foo"]);
+    const args = ["commit", "-b", "t", "--timestamp=@1", `--tree=tar=${partial}`];
+    const r = arbor([`--repo=${a}`, ...args]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot import archive "${partial}": No such file or directory: usr`);
+    expect(ostree([`--repo=${o}`, ...args]).stderr).toContain("No such file or directory: usr");
+    const auto = [...args.slice(0, -1), "--tar-autocreate-parents", args[args.length - 1]!];
+    expect(ok(arbor([`--repo=${a}`, ...auto]))).toBe(ok(ostree([`--repo=${o}`, ...auto])));
+  });
+
+  it("refuses a tar member leading outside the tree without stalling", () => {
+    const [a] = repos("tar-escape");
+    const bad = join(t.dir, "escape.tar");
+    execFileSync("tar", ["-c", "-P", "-f", bad, "../outside"], { cwd: join(t.dir, "src") });
+    const r = arbor([`--repo=${a}`, "commit", "-b", "t", `--tree=tar=${bad}`]);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Cannot import archive "${bad}": Invalid path in archive: "../outside"`);
   });
 
@@ -114,7 +136,7 @@ describe.skipIf(!hasOstree)("commit --tree=tar= with cpio and stdin, against ost
     const bad = join(t.dir, "trunc.cpio");
     writeFileSync(bad, readFileSync(cpio).subarray(0, 300));
     const r = arbor([`--repo=${a}`, "commit", "-b", "t", `--tree=tar=${bad}`]);
-    expect(r.status).not.toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Cannot import archive "${bad}": malformed cpio data: truncated`);
   });
 });
