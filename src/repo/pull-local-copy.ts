@@ -1,5 +1,6 @@
 /**
- * pull-local's content copies on worker threads (object-workers.ts, pull-local-worker.ts).
+ * pull-local's content copies on worker threads (object-workers.ts, pull-local-worker.ts), when
+ * the caller asks for them (`PullLocalOptions.workers`).
  *
  * Copying between repositories of different modes (archive → bare-user above all) is, per
  * object: read, inflate, hash, write, set metadata. On the main thread with promises that is one

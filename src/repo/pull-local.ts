@@ -70,8 +70,9 @@ export interface PullLocalOptions {
   /** Content objects in flight on the main thread (default 8). */
   concurrency?: number;
   /**
-   * Worker threads copying content between repositories of different modes (default: one per
-   * core, up to 4, when there are 2+ cores and at least 256 objects to copy; 0: main thread only).
+   * Worker threads copying content between repositories of different modes (pull-local-copy.ts;
+   * default 0: all on the main thread). Off by default: on the shared 2-core machine, under load,
+   * the main thread's pipeline (several objects in flight on libuv's pool) measured faster.
    */
   workers?: number;
   onProgress?: (p: PullLocalProgress) => void;
@@ -288,8 +289,7 @@ class LocalPuller {
         if (this.seenContent.has(f.checksum)) continue;
         this.seenContent.add(f.checksum);
         if (!this.tx.has("file", f.checksum)) this.queue.push(f.checksum);
-        if (this.queue.length === PARALLEL_MIN_OBJECTS && this.opts.workers === undefined)
-          this.startWorkers();
+        if (this.queue.length === PARALLEL_MIN_OBJECTS) this.startWorkers();
       }
       for (const d of dt.dirs) stack.push([d.tree, d.meta]);
       if (this.seenTrees.size % 256 === 0) this.progress("metadata");
@@ -301,7 +301,7 @@ class LocalPuller {
    * early, as soon as the walk has found enough work, so that they load while it goes on.
    */
   startWorkers(): void {
-    if (this.workers || this.canLink || this.opts.workers === 0) return;
+    if (this.workers || this.canLink || !this.opts.workers || this.opts.workers < 1) return;
     const data = {
       srcPath: this.src.path,
       dstMode: this.dst.mode,
@@ -320,7 +320,7 @@ class LocalPuller {
   async copyContent(): Promise<void> {
     this.contentTotal = this.queue.length;
     let rest = this.queue;
-    if (this.opts.workers !== undefined && this.opts.workers > 0) this.startWorkers();
+    this.startWorkers();
     if (this.workers) {
       const left = await copyContentParallel({
         workers: this.workers,
