@@ -16,10 +16,12 @@
  */
 
 import { join } from "node:path";
+import type { Dirmeta, DirtreeFile } from "../core/metadata.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { native } from "../io/native.js";
 import { fs } from "../io/node-builtins.js";
+import { BulkFiles, bulkLinkKind, HARDLINKED } from "./checkout-bulk.js";
 import { existingMatches, writeCopy } from "./checkout-copy.js";
 import { lookupPath } from "./lookup.js";
 import { type FileObject, statFileObject } from "./read-object.js";
@@ -85,9 +87,14 @@ class Checkout {
   readonly overwrite: Overwrite;
   private readonly repoDev: number;
   private bigFiles: Array<{ obj: FileObject; path: string; unreadable: boolean }> = [];
-  private dirsToStamp: string[] = [];
+  /** Dirmeta objects by checksum: a tree has a handful, shared by hundreds of directories. */
+  private readonly dirmetas = new Map<string, Dirmeta>();
   /** Where uncompressed copies of archive objects are kept for user-mode checkouts, or null. */
   private readonly cacheDir: string | null;
+  /** Plain files checked out in bulk (checkout-bulk.ts), or null: file by file. */
+  private readonly bulk: BulkFiles | null;
+  /** Directories made, in creation order, to get their mode (and owner) once filled. */
+  private readonly dirsToFinish: Array<{ path: string; meta: Dirmeta }> = [];
 
   constructor(
     readonly repo: Repo,
@@ -106,13 +113,19 @@ class Checkout {
       !!o.uncompressedCache &&
       repo.config.getBool("core", "enable-uncompressed-cache", true);
     this.cacheDir = cache ? join(repo.path, "uncompressed-objects-cache") : null;
+    const kind = bulkLinkKind({ ...o, mode: repo.mode, userMode: this.userMode });
+    this.bulk = kind === null ? null : new BulkFiles(join(repo.path, "objects"), kind);
   }
 
   /** Check out the directory (tree, meta) at `path`; `rel` is its path in the checkout ("" for the root). */
   dir(path: string, tree: string, metaCs: string, rel: string): void {
     if (rel && this.o.skipList?.has(rel)) return;
     const dt = this.repo.loadDirtree(tree);
-    const meta = this.repo.loadDirmeta(metaCs);
+    let meta = this.dirmetas.get(metaCs);
+    if (!meta) {
+      meta = this.repo.loadDirmeta(metaCs);
+      this.dirmetas.set(metaCs, meta);
+    }
     if (this.o.whiteouts && dt.files.some((f) => f.name === OPAQUE_WHITEOUT))
       fs.rmSync(path, { recursive: true, force: true });
     let didExist = false;
@@ -144,22 +157,40 @@ class Checkout {
         );
     }
     if (!didExist && !this.userMode) for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
-    for (const f of dt.files) {
-      const childRel = `${rel}/${f.name}`;
-      if (this.o.skipList?.has(childRel)) continue;
-      try {
-        this.file(path, f.name, f.checksum);
-      } catch (e) {
-        throw withContext(`Cannot check out "${childRel}"`, e);
-      }
-      if (this.stats.files % 1024 === 0) this.o.onProgress?.({ files: this.stats.files });
-    }
+    if (!didExist) this.dirsToFinish.push({ path, meta });
+    if (this.bulk) this.bulk.queue(path, rel, dt.files);
+    else for (const f of dt.files) this.fileAt(path, rel, f);
     for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
-    if (didExist) return;
-    const canonical = this.repo.mode === "bare-user-only" || this.o.bareuseronlyDirs;
-    fs.chmodSync(path, canonical ? meta.mode & 0o775 : meta.mode & 0o7777);
-    if (!this.userMode) fs.chownSync(path, meta.uid, meta.gid);
-    if (!this.o.forceCopy) this.dirsToStamp.push(path);
+  }
+
+  /** Check out the dirtree entry `f` of the directory `dir` (`rel` in the checkout). */
+  private fileAt(dir: string, rel: string, f: DirtreeFile): void {
+    const childRel = `${rel}/${f.name}`;
+    if (this.o.skipList?.has(childRel)) return;
+    try {
+      this.file(dir, f.name, f.checksum);
+    } catch (e) {
+      throw withContext(`Cannot check out "${childRel}"`, e);
+    }
+    if (this.stats.files % 1024 === 0) this.o.onProgress?.({ files: this.stats.files });
+  }
+
+  /** Wait for the bulk batches, then check out what they left, in tree order. */
+  async finishBulk(): Promise<void> {
+    await this.bulk?.finish(
+      (what) => {
+        this.stats.files++;
+        if (what === HARDLINKED) this.stats.hardlinked++;
+        else this.stats.copied++;
+        if (this.stats.files % 1024 === 0) this.o.onProgress?.({ files: this.stats.files });
+      },
+      (dir, rel, f) => this.fileAt(dir, rel, f),
+    );
+  }
+
+  /** After a failure: wait until no bulk batch is running. */
+  async settle(): Promise<void> {
+    await this.bulk?.settle();
   }
 
   /** Check out one file object as `dir/name`. */
@@ -298,12 +329,21 @@ class Checkout {
   }
 
   private copy(obj: FileObject, dest: string, unreadable: boolean): void {
-    if (!this.makeRoom(obj, dest)) return;
-    if (obj.compressed && obj.size >= BIG && !isLnk(obj.header.mode)) {
+    const deferred = obj.compressed && obj.size >= BIG && !isLnk(obj.header.mode);
+    // with no overwrite mode, the exclusive create in writeCopy() refuses an existing path
+    // (EEXIST) just as well as an lstat first would, for one system call less per file
+    if ((deferred || this.overwrite !== "none") && !this.makeRoom(obj, dest)) return;
+    if (deferred) {
       this.bigFiles.push({ obj, path: dest, unreadable });
       return;
     }
-    writeCopy(obj, dest, this.finishOpts(unreadable));
+    try {
+      writeCopy(obj, dest, this.finishOpts(unreadable));
+    } catch (e) {
+      if (this.overwrite === "none" && e instanceof ArborError && errnoCode(e.cause) === "EEXIST")
+        throw new ArborError("EXISTS", `Cannot check out "${dest}": File exists`);
+      throw e;
+    }
     this.stats.copied++;
   }
 
@@ -318,9 +358,19 @@ class Checkout {
     }
   }
 
-  stampDirs(): void {
-    // children first (reverse creation order) so setting a parent's mtime is not undone
-    for (let i = this.dirsToStamp.length - 1; i >= 0; i--) fs.utimesSync(this.dirsToStamp[i]!, 0, 0);
+  /**
+   * Give the directories made their mode and owner, and (unless forceCopy) mtime 0, once all
+   * their content is in: a read-only directory would refuse the links and files still to come.
+   * Children first (reverse creation order) so that a parent's mtime is not changed again.
+   */
+  finishDirs(): void {
+    const canonical = this.repo.mode === "bare-user-only" || this.o.bareuseronlyDirs;
+    for (let i = this.dirsToFinish.length - 1; i >= 0; i--) {
+      const { path, meta } = this.dirsToFinish[i]!;
+      fs.chmodSync(path, canonical ? meta.mode & 0o775 : meta.mode & 0o7777);
+      if (!this.userMode) fs.chownSync(path, meta.uid, meta.gid);
+      if (!this.o.forceCopy) fs.utimesSync(path, 0, 0);
+    }
   }
 }
 
@@ -351,9 +401,11 @@ export async function checkoutTree(repo: Repo, o: CheckoutOptions): Promise<Chec
     } else {
       co.dir(o.dest, sub.tree, sub.meta, "");
     }
+    await co.finishBulk();
     await co.finishBigFiles();
-    co.stampDirs();
+    co.finishDirs();
   } catch (e) {
+    await co.settle();
     throw e instanceof ArborError ? e : fromSystemError(`Cannot check out ${o.rev} into "${o.dest}"`, e);
   }
   o.onProgress?.({ files: co.stats.files });
