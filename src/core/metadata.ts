@@ -153,9 +153,17 @@ export function encodeDirtree(t: Dirtree): Uint8Array {
  */
 export function decodeDirtree(b: Uint8Array, name = "dirtree"): Dirtree {
   // the common case, read without the generic machinery; anything it does not vouch for is
-  // decided (and reported) below
-  const fast = decodeDirtreeFast(b);
-  if (fast) return fast;
+  // decided (and reported) by the generic path
+  return decodeDirtreeFast(b) ?? decodeDirtreeGeneric(b, name);
+}
+
+/**
+ * {@link decodeDirtree} through the generic GVariant reader only (exported for the tests that
+ * hold the fast reader to it).
+ * @internal
+ * @throws ArborError OBJECT_CORRUPT
+ */
+export function decodeDirtreeGeneric(b: Uint8Array, name = "dirtree"): Dirtree {
   let v: GVValue[];
   try {
     v = deserialize(DIRTREE, b) as GVValue[];

@@ -5,8 +5,10 @@
  *
  * The native side only does the plain cases and leaves everything else "not done"; once every
  * batch has finished, the checkout handles those entries itself, in tree order, with its usual
- * rules and error messages. So what ends up on disk is what the file-by-file path makes; only
- * when several entries fail is the error reported possibly another one than file by file.
+ * rules and error messages. So a checkout that succeeds makes what the file-by-file path makes.
+ * One that fails reports the first failing entry in tree order too, but the destination (to be
+ * discarded, as after any failed checkout) may hold more of the tree, with directories still
+ * 0700: the other directories' batches ran, and modes are set last.
  */
 import type { DirtreeFile } from "../core/metadata.js";
 import { hasNative, type LinkKind, native } from "../io/native.js";

@@ -93,8 +93,8 @@ class Checkout {
   private readonly cacheDir: string | null;
   /** Plain files checked out in bulk (checkout-bulk.ts), or null: file by file. */
   private readonly bulk: BulkFiles | null;
-  /** Directories made, in creation order, to get their mode (and owner) once filled. */
-  private readonly dirsToFinish: Array<{ path: string; meta: Dirmeta }> = [];
+  /** Directories made, in creation order: their mtime (and in bulk mode their mode) comes last. */
+  private readonly dirsMade: Array<{ path: string; meta: Dirmeta }> = [];
 
   constructor(
     readonly repo: Repo,
@@ -113,7 +113,11 @@ class Checkout {
       !!o.uncompressedCache &&
       repo.config.getBool("core", "enable-uncompressed-cache", true);
     this.cacheDir = cache ? join(repo.path, "uncompressed-objects-cache") : null;
-    const kind = bulkLinkKind({ ...o, mode: repo.mode, userMode: this.userMode });
+    // union-identical exists to stop at the first conflict: file by file, it stops where ostree does
+    const kind =
+      this.overwrite === "identical"
+        ? null
+        : bulkLinkKind({ ...o, mode: repo.mode, userMode: this.userMode });
     this.bulk = kind === null ? null : new BulkFiles(join(repo.path, "objects"), kind);
   }
 
@@ -157,10 +161,19 @@ class Checkout {
         );
     }
     if (!didExist && !this.userMode) for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
-    if (!didExist) this.dirsToFinish.push({ path, meta });
+    if (!didExist) this.dirsMade.push({ path, meta });
     if (this.bulk) this.bulk.queue(path, rel, dt.files);
     else for (const f of dt.files) this.fileAt(path, rel, f);
     for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
+    // as ostree: a directory gets its mode once its content is in (in bulk mode, at the very end)
+    if (!didExist && !this.bulk) this.setDirMode(path, meta);
+  }
+
+  /** A directory's mode (`& 0775` where canonical) and, unless in user mode, its owner. */
+  private setDirMode(path: string, meta: Dirmeta): void {
+    const canonical = this.repo.mode === "bare-user-only" || this.o.bareuseronlyDirs;
+    fs.chmodSync(path, canonical ? meta.mode & 0o775 : meta.mode & 0o7777);
+    if (!this.userMode) fs.chownSync(path, meta.uid, meta.gid);
   }
 
   /** Check out the dirtree entry `f` of the directory `dir` (`rel` in the checkout). */
@@ -359,16 +372,14 @@ class Checkout {
   }
 
   /**
-   * Give the directories made their mode and owner, and (unless forceCopy) mtime 0, once all
-   * their content is in: a read-only directory would refuse the links and files still to come.
-   * Children first (reverse creation order) so that a parent's mtime is not changed again.
+   * Give the directories made mtime 0 (unless forceCopy) and, in bulk mode, their mode and owner
+   * (not before: a read-only directory would refuse links still to be made in it). Children first
+   * (reverse creation order) so that a parent's mtime is not changed again.
    */
   finishDirs(): void {
-    const canonical = this.repo.mode === "bare-user-only" || this.o.bareuseronlyDirs;
-    for (let i = this.dirsToFinish.length - 1; i >= 0; i--) {
-      const { path, meta } = this.dirsToFinish[i]!;
-      fs.chmodSync(path, canonical ? meta.mode & 0o775 : meta.mode & 0o7777);
-      if (!this.userMode) fs.chownSync(path, meta.uid, meta.gid);
+    for (let i = this.dirsMade.length - 1; i >= 0; i--) {
+      const { path, meta } = this.dirsMade[i]!;
+      if (this.bulk) this.setDirMode(path, meta);
       if (!this.o.forceCopy) fs.utimesSync(path, 0, 0);
     }
   }
