@@ -28,7 +28,7 @@ export interface BulkChoice {
  * The native kind for this checkout, or null for file by file. The bulk path does what the
  * checkout does for plain objects, so it is used only where the checkout hardlinks at all (bare
  * in normal mode, bare-user in user mode, bare-user-only), and not with options that look at
- * names (whiteouts, skip lists), nor without the native addon.
+ * names (whiteouts, skip lists), nor without the native addon (or with one built before it).
  */
 export function bulkLinkKind(c: BulkChoice): LinkKind | null {
   if (c.forceCopy || c.whiteouts || c.passthroughWhiteouts || c.skipList) return null;
@@ -36,7 +36,8 @@ export function bulkLinkKind(c: BulkChoice): LinkKind | null {
   if (c.mode === "bare" && !c.userMode) kind = 0;
   else if (c.mode === "bare-user" && c.userMode) kind = 1;
   else if (c.mode === "bare-user-only") kind = 2;
-  return kind !== null && hasNative() ? kind : null;
+  // an addon built before checkoutFiles existed: file by file (`npm run build:native` updates it)
+  return kind !== null && hasNative() && typeof native().checkoutFiles === "function" ? kind : null;
 }
 
 interface Batch {
