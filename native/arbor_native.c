@@ -894,6 +894,9 @@ fail_io: {
 /* Module                                                                                           */
 /* ------------------------------------------------------------------------------------------------ */
 
+/* scan_dir.c */
+napi_value ScanDir(napi_env env, napi_callback_info info);
+
 NAPI_MODULE_INIT() {
   napi_value immutable_fl, append_fl;
   napi_create_uint32(env, FS_IMMUTABLE_FL, &immutable_fl);
@@ -917,6 +920,7 @@ NAPI_MODULE_INIT() {
       FN("renameNoReplace", RenameNoReplace),
       FN("renameExchange", RenameExchange),
       FN("freezeThaw", FreezeThaw),
+      FN("scanDir", ScanDir),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };
