@@ -119,7 +119,9 @@ static bool dirlist_take(dirlist *l, const char *name) {
 /* The UTF-8 bytes of string property `key` of `obj` into buf; false if absent, not a string or too long. */
 static bool get_str_prop(napi_env env, napi_value obj, napi_value key, char *buf, size_t size) {
   napi_value v;
+  napi_valuetype t;
   size_t len = 0;
+  if (napi_typeof(env, obj, &t) != napi_ok || t != napi_object) return false;
   if (napi_get_property(env, obj, key, &v) != napi_ok) return false;
   if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return false;
   return len < size - 1 && strlen(buf) == len; /* not truncated, no NUL inside */

@@ -33,6 +33,8 @@ export interface ObjectLocation {
   suffix: string;
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+
 /** lstat `p` into out[at..]: -1 absent, -2 failed; `full` adds mode, mtime, uid, gid. */
 function statInto(out: Float64Array, at: number, p: string, full: boolean): void {
   let st: ReturnType<typeof lstatSync>;
@@ -72,8 +74,9 @@ export function scanDirJs(dir: string, lists: ScanLists, obj: ObjectLocation, ou
       continue;
     }
     statInto(out, at, `${dir}/${name}`, true);
-    if (out[at]! >= 0)
-      statInto(out, at + 6, `${obj.prefix}${cs.slice(0, 2)}/${cs.slice(2)}${obj.suffix}`, false);
+    if (out[at]! < 0) continue;
+    if (HEX64.test(cs)) statInto(out, at + 6, `${obj.prefix}${cs.slice(0, 2)}/${cs.slice(2)}${obj.suffix}`, false);
+    else out[at + 6] = -2;
   }
   lists.dirs.forEach((d, j) => {
     const at = (nf + j) * SCAN_FIELDS;
