@@ -75,7 +75,8 @@ export function scanDirJs(dir: string, lists: ScanLists, obj: ObjectLocation, ou
     }
     statInto(out, at, `${dir}/${name}`, true);
     if (out[at]! < 0) continue;
-    if (HEX64.test(cs)) statInto(out, at + 6, `${obj.prefix}${cs.slice(0, 2)}/${cs.slice(2)}${obj.suffix}`, false);
+    if (HEX64.test(cs))
+      statInto(out, at + 6, `${obj.prefix}${cs.slice(0, 2)}/${cs.slice(2)}${obj.suffix}`, false);
     else out[at + 6] = -2;
   }
   lists.dirs.forEach((d, j) => {
