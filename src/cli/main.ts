@@ -15,7 +15,7 @@
 
 import { basename } from "node:path";
 import { isArborError } from "../errors.js";
-import { LIBOSTREE_COMPAT_VERSION } from "../pull/fetcher.js";
+import { LIBOSTREE_COMPAT_VERSION } from "../version.js";
 import { formatHelp, parseArgs } from "./args.js";
 import type { CommandModule, CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 import { createContext } from "./context.js";

@@ -213,15 +213,5 @@ export function printJson(kind: string, data: object, out: Output = stdout()): v
   out.json(kind, data);
 }
 
-/**
- * A byte count as GLib's `g_format_size` writes it (what ostree prints): `26 bytes`, `1 byte`,
- * `1.5 MB` (decimal units; a no-break space before the unit).
- * @example formatSize(1500) // "1.5\u00a0kB"
- */
-export function formatSize(n: number): string {
-  if (n < 1000) return `${n} ${n === 1 ? "byte" : "bytes"}`;
-  const units = ["kB", "MB", "GB", "TB", "PB", "EB"];
-  let i = 0;
-  while (i + 1 < units.length && n >= 1000 ** (i + 2)) i++;
-  return `${(n / 1000 ** (i + 1)).toFixed(1)}\u00a0${units[i]}`;
-}
+/** A byte count as ostree prints it (GLib's `g_format_size`); see core/format-size.ts. */
+export { formatSize } from "../core/format-size.js";

@@ -8,7 +8,23 @@ const HEX64 = /^[0-9a-f]{64}$/;
 // OSTree: OSTREE_REF_FRAGMENT_REGEXP "[\w\d][-._\w\d]*", fragments joined by "/". GLib's regex
 // engine runs PCRE2 in UCP mode, so \w is any Unicode letter or number or "_" (`ostree refs
 // --create` accepts "é", "日本", "٣", "²"; it rejects combining marks and "‿")
-const REF_FRAGMENT = /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
+// Built on first use, from a string: V8 parses a regex literal's Unicode classes when it loads
+// the module, which costs milliseconds on every start-up, and nearly every ref is ASCII.
+let refFragment: RegExp | undefined;
+// The same rule for ASCII-only names, checked first.
+const REF_FRAGMENT_ASCII = /^[A-Za-z0-9_][-.A-Za-z0-9_]*$/;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** True if `f` is one ref fragment (`OSTREE_REF_FRAGMENT_REGEXP`; also ostree's remote-name rule). */
+export function isRefFragment(f: string): boolean {
+  if (isAscii(f)) return REF_FRAGMENT_ASCII.test(f);
+  refFragment ??= /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
+  return refFragment.test(f);
+}
 
 /** True if `s` is a full lower-case hex SHA-256. */
 export function isChecksum(s: string): boolean {
@@ -25,7 +41,7 @@ export function validateChecksum(s: string): string {
 /** True if `s` is a valid ref name (fragments joined by "/"). */
 export function isRef(s: string): boolean {
   if (s.length === 0 || s.length > 4096) return false;
-  for (const f of s.split("/")) if (!REF_FRAGMENT.test(f)) return false;
+  for (const f of s.split("/")) if (!isRefFragment(f)) return false;
   return true;
 }
 
@@ -37,7 +53,7 @@ export function validateRef(s: string): string {
 
 /** @throws ArborError BAD_NAME for an invalid remote name. */
 export function validateRemoteName(s: string): string {
-  if (!REF_FRAGMENT.test(s)) throw new ArborError("BAD_NAME", `Invalid remote name "${shorten(s)}"`);
+  if (!isRefFragment(s)) throw new ArborError("BAD_NAME", `Invalid remote name "${shorten(s)}"`);
   return s;
 }
 
@@ -53,7 +69,7 @@ export function parseRefspec(s: string): Refspec {
   if (i < 0) return { remote: null, ref: validateRef(s) };
   const remote = s.slice(0, i);
   const ref = s.slice(i + 1);
-  if (!REF_FRAGMENT.test(remote))
+  if (!isRefFragment(remote))
     throw new ArborError("BAD_REF", `Invalid remote name in refspec "${shorten(s)}"`);
   return { remote, ref: validateRef(ref) };
 }

@@ -6,10 +6,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
+import { type DeltaEndpoints, deltaDir } from "../repo/delta-naming.js";
 import type { Repo } from "../repo/repo.js";
 import { inlinePart } from "./apply.js";
 import { countOps, type OpCounts } from "./execute.js";
-import { type DeltaEndpoints, deltaDir } from "./naming.js";
 import { openPart } from "./part.js";
 import { decodeSuperblock, type Superblock, unwrapSignedSuperblock } from "./superblock.js";
 

@@ -14,10 +14,16 @@
  */
 import { sha256Hex } from "../core/checksum.js";
 import { lookup, type VarDict } from "../core/metadata.js";
-import { type DeltaEndpoints, deltaDir, deltaIndexPath, deltaName, parseDeltaName } from "../delta/naming.js";
-import { decodeDeltaIndex, decodeDeltaMap, STATIC_DELTAS_KEY } from "../delta/store.js";
 import { decodeSuperblock, type Superblock } from "../delta/superblock.js";
 import { ArborError } from "../errors.js";
+import {
+  type DeltaEndpoints,
+  deltaDir,
+  deltaIndexPath,
+  deltaName,
+  parseDeltaName,
+} from "../repo/delta-naming.js";
+import { decodeDeltaIndex, decodeDeltaMap, STATIC_DELTAS_KEY } from "../repo/delta-store.js";
 import type { Repo } from "../repo/repo.js";
 import type { Summary } from "../repo/summary.js";
 

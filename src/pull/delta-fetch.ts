@@ -6,8 +6,8 @@
  * fetches them loose.
  */
 import { type ApplyStats, applyDeltaParts, inlinePart } from "../delta/apply.js";
-import { deltaDir, deltaName } from "../delta/naming.js";
 import { ArborError } from "../errors.js";
+import { deltaDir, deltaName } from "../repo/delta-naming.js";
 import type { Transaction } from "../repo/transaction.js";
 import type { ChosenDelta, DeltaAccess } from "./delta-choice.js";
 

@@ -11,12 +11,9 @@
  *  - No byte beyond `maxBytes` is ever buffered or passed on.
  */
 import { ArborError, errnoCode } from "../errors.js";
+import { LIBOSTREE_COMPAT_VERSION } from "../version.js";
 
-/**
- * The libostree version arbor's formats, wire protocol and CLI follow: `--version` prints it as
- * `libostree:` `Version` (scripts parse it, e.g. to predict the HTTP `User-Agent`).
- */
-export const LIBOSTREE_COMPAT_VERSION = "2022.7";
+export { LIBOSTREE_COMPAT_VERSION };
 
 /** The `User-Agent` of pulls, as libostree's (`--append-user-agent` adds to it). */
 export const DEFAULT_USER_AGENT = `libostree/${LIBOSTREE_COMPAT_VERSION}`;

@@ -3,6 +3,7 @@
  * (`Receiving objects: 42% (420/1000) 1.2 MB/s 10.5 MB`) and the final summary
  * (`6 metadata, 1 content objects fetched; 292 B transferred in 0 seconds; 3 bytes content written`).
  */
+import { formatSize } from "../core/format-size.js";
 
 /** Counters a pull keeps; passed to `onProgress` (a snapshot) and returned at the end. */
 export interface PullStats {
@@ -39,19 +40,6 @@ export function newStats(now = Date.now()): PullStats {
     startMs: now,
     elapsedMs: 0,
   };
-}
-
-/** GLib's g_format_size: decimal units, one decimal (`3 bytes`, `1.2 kB`, `10.5 MB`). */
-export function formatSize(n: number): string {
-  if (n < 1000) return `${n} ${n === 1 ? "byte" : "bytes"}`;
-  const units = ["kB", "MB", "GB", "TB", "PB", "EB"];
-  let v = n / 1000;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** The final line `ostree pull` prints. */

@@ -13,7 +13,7 @@
  * Names that are not valid ref fragments (`.rsync_info`, `.spooky`) are skipped.
  */
 import { join } from "node:path";
-import { isRef } from "../core/validate.js";
+import { isRef, isRefFragment } from "../core/validate.js";
 import { ArborError, errnoCode } from "../errors.js";
 import { ghashOrder, gStrHash } from "../gvariant/ghash-order.js";
 import { fs } from "../io/node-builtins.js";
@@ -32,9 +32,6 @@ export interface ListedCollectionRef {
   ref: string;
   checksum: string;
 }
-
-/** OSTREE_REF_FRAGMENT_REGEXP (also the remote-name rule); see core/validate.ts. */
-const FRAGMENT = /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
 
 /** ostree's collection ID rule (a D-Bus interface name): `a.b`, elements `[A-Za-z_][A-Za-z0-9_]*`. */
 export function isCollectionId(s: string): boolean {
@@ -99,7 +96,7 @@ function enumerate(w: Walk, absDir: string, shownDir: string, basePath: string):
     throw listingError(`opendir(${shownDir})`, e);
   }
   for (const ent of entries) {
-    if (!FRAGMENT.test(ent.name)) continue;
+    if (!isRefFragment(ent.name)) continue;
     const path = basePath + ent.name;
     const abs = join(absDir, ent.name);
     if (ent.kind === "dir") enumerate(w, abs, ent.name, `${path}/`);
@@ -123,7 +120,7 @@ export interface OstreeRefListOptions {
 export function splitRefspec(spec: string): { remote: string | null; ref: string } | null {
   const m = /^(?:([^:]*):)?(.*)$/s.exec(spec)!;
   const remote = m[1] ?? null;
-  if (remote !== null && !FRAGMENT.test(remote)) return null;
+  if (remote !== null && !isRefFragment(remote)) return null;
   if (!isRef(m[2]!)) return null;
   return { remote, ref: m[2]! };
 }
@@ -157,7 +154,7 @@ export function listRefsOstree(repo: Repo, o: OstreeRefListOptions = {}): Listed
     let remote: string | null = null;
     let refPrefix: string | null = null;
     const colon = spec.lastIndexOf(":");
-    if ((spec.endsWith(":") || spec.endsWith(":.")) && FRAGMENT.test(spec.slice(0, colon))) {
+    if ((spec.endsWith(":") || spec.endsWith(":.")) && isRefFragment(spec.slice(0, colon))) {
       remote = spec.slice(0, colon);
       refPrefix = ".";
     }

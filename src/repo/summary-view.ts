@@ -6,11 +6,12 @@
  * on little-endian hosts, so its big-endian fields read right and the little-endian commit size
  * reads wrong — as in ostree).
  */
+
+import { formatSize } from "../core/format-size.js";
 import type { VarDict } from "../core/metadata.js";
 import { bswap64, SUMMARY } from "../gvariant/formats.js";
 import { deserialize, type Variant } from "../gvariant/index.js";
 import { byteswapValue, printVariant } from "../gvariant/text.js";
-import { formatSize } from "../pull/progress.js";
 import { decodeSummary, type SummaryRef, summaryCollectionMap } from "./summary.js";
 
 /** GLib `%FT%T%:::z` in local time: `2024-01-01T00:00:00+00` (`+05:30` when minutes). */

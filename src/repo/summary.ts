@@ -14,13 +14,13 @@ import { join } from "node:path";
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "../core/checksum.js";
 import { decodeVarDict, encodeVarDict, lookup, type VarDict } from "../core/metadata.js";
 import { isRef } from "../core/validate.js";
-import { reindexDeltas } from "../delta/store.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { bswap64, SUMMARY } from "../gvariant/formats.js";
 import { ghashOrderPairs } from "../gvariant/ghash-order.js";
 import { deserialize, type GVValue, serialize, Variant } from "../gvariant/index.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { acquireLock, type LockHandle } from "../io/lock.js";
+import { reindexDeltas } from "./delta-store.js";
 import { listRefs } from "./refs.js";
 import type { Repo } from "./repo.js";
 

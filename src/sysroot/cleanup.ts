@@ -13,6 +13,7 @@
  * 4. optionally, a prune of the repository (refs at depth 0 plus deployed commits).
  */
 import { type Dirent, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { formatSize } from "../core/format-size.js";
 import { isChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { isAtomicTempName } from "../io/atomic-write.js";
@@ -27,7 +28,7 @@ import {
   originRelPath,
   parseDeployName,
 } from "./deployment.js";
-import { formatSize, pruneSystemRepo } from "./prune-repo.js";
+import { pruneSystemRepo } from "./prune-repo.js";
 import type { Sysroot } from "./sysroot.js";
 
 /** Options for {@link cleanupSysroot}. */

@@ -135,16 +135,3 @@ export async function pruneSystemRepo(
     lock.release();
   }
 }
-
-/** GLib's g_format_size (SI units): "512 bytes", "1.2 kB", "3.4 MB". */
-export function formatSize(n: number): string {
-  if (n < 1000) return `${n} ${n === 1 ? "byte" : "bytes"}`;
-  const units = ["kB", "MB", "GB", "TB", "PB", "EB"];
-  let v = n;
-  let i = -1;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}

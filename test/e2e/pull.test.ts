@@ -76,7 +76,7 @@ describe("arbor pull (ed25519, nginx)", () => {
     const r = arbor(["pull", `--repo=${repo}`, "origin", "main"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^\d+ metadata, \d+ content objects fetched; \d+ KiB transferred in \d+ seconds; 2\.1 MB content written\n$/,
+      /^\d+ metadata, \d+ content objects fetched; \d+ KiB transferred in \d+ seconds; 2\.1\u00a0MB content written\n$/,
     );
     expect(ok(arbor(["rev-parse", `--repo=${repo}`, "origin:main"]))).toBe(c.v2);
     expect(existsSync(join(repo, "state", `${c.v2}.commitpartial`))).toBe(false);

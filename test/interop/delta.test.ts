@@ -10,8 +10,8 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checksumToMb64 } from "../../src/delta/naming.js";
-import { decodeDeltaIndex } from "../../src/delta/store.js";
+import { checksumToMb64 } from "../../src/repo/delta-naming.js";
+import { decodeDeltaIndex } from "../../src/repo/delta-store.js";
 import { arbor, hasOstree, ok, ostree, tempDir } from "../helpers/cli.js";
 import { type RunningServer, startNginx } from "../helpers/nginx.js";
 

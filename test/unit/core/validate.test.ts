@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   isChecksum,
@@ -75,6 +76,13 @@ describe("validateRef() and friends", () => {
     expect(isRef("a:b")).toBe(false);
     expect(code(() => validateRef("../x"))).toBe("BAD_REF");
     expect(validateRef("os/x86_64/stable")).toBe("os/x86_64/stable");
+  });
+
+  it("gives the same answer on its ASCII fast path as the Unicode rule", () => {
+    const unicodeRule = (s: string) =>
+      s.length > 0 && s.split("/").every((f) => /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u.test(f));
+    const ascii = fc.string({ unit: fc.constantFrom(..."aZ09_-./:~ \t\n@^\u007f\u0000"), maxLength: 12 });
+    fc.assert(fc.property(ascii, (s) => isRef(s) === unicodeRule(s)));
   });
 
   it("parses refspecs with an optional remote", () => {

@@ -6,14 +6,6 @@ import { sha256Hex } from "../../../src/core/checksum.js";
 import { encodeCommit } from "../../../src/core/metadata.js";
 import { bsdiff } from "../../../src/delta/bsdiff.js";
 import { bspatch, encodeOff } from "../../../src/delta/bspatch.js";
-import {
-  checksumToMb64,
-  deltaDir,
-  deltaFromDirName,
-  deltaIndexPath,
-  mb64ToChecksum,
-  parseDeltaName,
-} from "../../../src/delta/naming.js";
 import { decodePartPayload, encodePartFile, openPart, type PartPayload } from "../../../src/delta/part.js";
 import {
   decodeSuperblock,
@@ -25,6 +17,14 @@ import {
 } from "../../../src/delta/superblock.js";
 import { encodeVarint, readVarint } from "../../../src/delta/varint.js";
 import { Variant } from "../../../src/gvariant/index.js";
+import {
+  checksumToMb64,
+  deltaDir,
+  deltaFromDirName,
+  deltaIndexPath,
+  mb64ToChecksum,
+  parseDeltaName,
+} from "../../../src/repo/delta-naming.js";
 
 const hex = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex"));
 

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { formatPullProgress, formatPullSummary, formatSize, newStats } from "../../../src/pull/progress.js";
+import { formatSize } from "../../../src/core/format-size.js";
+import { formatPullProgress, formatPullSummary, newStats } from "../../../src/pull/progress.js";
 
 describe("pull progress text", () => {
-  it("formatSize() matches GLib's g_format_size", () => {
-    expect(formatSize(0)).toBe("0 bytes");
-    expect(formatSize(1)).toBe("1 byte");
+  it("formats sizes as ostree's pull does (GLib's g_format_size, a no-break space before the unit)", () => {
     expect(formatSize(999)).toBe("999 bytes");
-    expect(formatSize(1000)).toBe("1.0 kB");
-    expect(formatSize(2_100_000)).toBe("2.1 MB");
+    expect(formatSize(2_100_000)).toBe("2.1\u00a0MB");
   });
 
   it("formatPullSummary() prints ostree's final line", () => {
@@ -33,9 +31,11 @@ describe("pull progress text", () => {
 
   it("formatPullProgress() shows scanning, then percentage and rate", () => {
     const s = { ...newStats(0), fetchedMetadata: 3, bytesTransferred: 2000, elapsedMs: 1000 };
-    expect(formatPullProgress(s)).toBe("Receiving metadata objects: 3/(estimating) 2.0 kB/s 2.0 kB");
+    expect(formatPullProgress(s)).toBe(
+      "Receiving metadata objects: 3/(estimating) 2.0\u00a0kB/s 2.0\u00a0kB",
+    );
     expect(formatPullProgress({ ...s, scanning: false, requested: 6 })).toBe(
-      "Receiving objects: 50% (3/6) 2.0 kB/s 2.0 kB",
+      "Receiving objects: 50% (3/6) 2.0\u00a0kB/s 2.0\u00a0kB",
     );
   });
 });

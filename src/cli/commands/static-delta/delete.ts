@@ -11,7 +11,7 @@ export const command: CommandSpec = {
   options: [],
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
-    const { deleteDelta, parseDeltaArg } = await import("../../../delta/store.js");
+    const { deleteDelta, parseDeltaArg } = await import("../../../repo/delta-store.js");
     deleteDelta(Repo.open(ctx.repoPath()), parseDeltaArg(args.positional[0]!));
   },
 };

@@ -47,8 +47,8 @@ export const command: CommandSpec = {
     const { ArborError } = await import("../../../errors.js");
     const { generateDelta } = await import("../../../delta/generate.js");
     const { deltaKeys } = await import("../../delta-keys.js");
-    const { readSuperblockFileMaybe } = await import("../../../delta/store.js");
-    const { deltaName } = await import("../../../delta/naming.js");
+    const { readSuperblockFileMaybe } = await import("../../../repo/delta-store.js");
+    const { deltaName } = await import("../../../repo/delta-naming.js");
     const { resolve } = await import("node:path");
     const repo = Repo.open(ctx.repoPath());
     if (args.has("empty") && args.has("from"))

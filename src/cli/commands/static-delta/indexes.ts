@@ -10,7 +10,7 @@ export const command: CommandSpec = {
   options: [],
   async run(ctx) {
     const { Repo } = await import("../../../repo/repo.js");
-    const { listDeltaIndexes } = await import("../../../delta/store.js");
+    const { listDeltaIndexes } = await import("../../../repo/delta-store.js");
     const indexes = listDeltaIndexes(Repo.open(ctx.repoPath()));
     if (ctx.json) {
       ctx.printJson("StaticDeltaIndexes", { indexes });

@@ -10,8 +10,8 @@ export const command: CommandSpec = {
   options: [],
   async run(ctx) {
     const { Repo } = await import("../../../repo/repo.js");
-    const { listDeltas } = await import("../../../delta/store.js");
-    const { deltaName } = await import("../../../delta/naming.js");
+    const { listDeltas } = await import("../../../repo/delta-store.js");
+    const { deltaName } = await import("../../../repo/delta-naming.js");
     const deltas = listDeltas(Repo.open(ctx.repoPath()));
     if (ctx.json) {
       ctx.printJson("StaticDeltaList", {

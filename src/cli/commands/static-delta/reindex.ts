@@ -9,7 +9,7 @@ export const command: CommandSpec = {
   options: [{ long: "to", arg: "REV", help: "Only update delta index to revision REV" }],
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
-    const { reindexDeltas } = await import("../../../delta/store.js");
+    const { reindexDeltas } = await import("../../../repo/delta-store.js");
     const { ArborError } = await import("../../../errors.js");
     const to = args.str("to");
     // like ostree, --to takes a full checksum, not a ref

@@ -12,9 +12,9 @@ export const command: CommandSpec = {
   options: [],
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
-    const { parseDeltaArg } = await import("../../../delta/store.js");
+    const { parseDeltaArg } = await import("../../../repo/delta-store.js");
     const { describeDelta } = await import("../../../delta/show.js");
-    const { deltaName } = await import("../../../delta/naming.js");
+    const { deltaName } = await import("../../../repo/delta-naming.js");
     const { formatSize } = await import("../../output.js");
     const d = parseDeltaArg(args.positional[0]!);
     const info = await describeDelta(Repo.open(ctx.repoPath()), d);

@@ -19,10 +19,10 @@ export const command: CommandSpec = {
   ],
   async run(ctx, args) {
     const { Repo } = await import("../../../repo/repo.js");
-    const { parseDeltaArg, readSuperblockFileMaybe } = await import("../../../delta/store.js");
+    const { parseDeltaArg, readSuperblockFileMaybe } = await import("../../../repo/delta-store.js");
     const { verifySuperblockSignature } = await import("../../../delta/sign.js");
     const { ArborError, isArborError } = await import("../../../errors.js");
-    const { deltaName } = await import("../../../delta/naming.js");
+    const { deltaName } = await import("../../../repo/delta-naming.js");
     const repo = Repo.open(ctx.repoPath());
     const d = parseDeltaArg(args.positional[0]!);
     const file = readSuperblockFileMaybe(repo, d);

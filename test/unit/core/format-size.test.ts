@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatSize } from "../../../src/cli/output.js";
+import { formatSize } from "../../../src/core/format-size.js";
 
 describe("formatSize (GLib's g_format_size, as ostree prints sizes)", () => {
   it("counts bytes below 1000, then decimal units with one decimal and a no-break space", () => {

@@ -13,7 +13,6 @@ import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { ghashOrderPairs } from "../gvariant/ghash-order.js";
 import { Variant } from "../gvariant/index.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
-import type { Repo } from "../repo/repo.js";
 import {
   type DeltaEndpoints,
   deltaDir,
@@ -22,7 +21,8 @@ import {
   deltaName,
   mb64ToChecksum,
   parseDeltaName,
-} from "./naming.js";
+} from "./delta-naming.js";
+import type { Repo } from "./repo.js";
 
 /** Key of the delta map in a delta index (and in the summary). */
 export const STATIC_DELTAS_KEY = "ostree.static-deltas";
