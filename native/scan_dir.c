@@ -16,7 +16,7 @@
 #define _GNU_SOURCE
 #endif
 
-#include <dirent.h>
+#include <dirent.h> /* getdents64 (glibc >= 2.30, _GNU_SOURCE) */
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
@@ -48,51 +48,61 @@ static void dirlist_free(dirlist *l) {
 
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Read every name of the directory open as `fd` (closed here), sorted. false on any error. */
+/* getdents64(2)'s record (glibc declares the call, not the struct). */
+struct scan_dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+/* Read every name of the directory open as `fd` (left open, read from its current offset),
+ * sorted; straight getdents64, so no dup/fdopendir/closedir per directory. false on any error. */
 static bool dirlist_read(int fd, dirlist *l) {
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return false;
-  }
   size_t *offs = NULL;
   bool ok = true;
+  char buf[32768];
   for (;;) {
-    errno = 0;
-    struct dirent *e = readdir(d);
-    if (!e) {
-      ok = errno == 0;
+    ssize_t got = getdents64(fd, buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      ok = got == 0;
       break;
     }
-    const char *nm = e->d_name;
-    if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
-    size_t len = strlen(nm) + 1;
-    if (l->pool_len + len > l->pool_cap) {
-      size_t cap = l->pool_cap ? l->pool_cap * 2 : 4096;
-      while (cap < l->pool_len + len) cap *= 2;
-      char *p = realloc(l->pool, cap);
-      if (!p) {
-        ok = false;
-        break;
+    for (ssize_t pos = 0; ok && pos < got;) {
+      struct scan_dirent64 *e = (struct scan_dirent64 *)(buf + pos);
+      pos += e->d_reclen;
+      const char *nm = e->d_name;
+      if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
+      size_t len = strlen(nm) + 1;
+      if (l->pool_len + len > l->pool_cap) {
+        size_t cap = l->pool_cap ? l->pool_cap * 2 : 4096;
+        while (cap < l->pool_len + len) cap *= 2;
+        char *p = realloc(l->pool, cap);
+        if (!p) {
+          ok = false;
+          break;
+        }
+        l->pool = p;
+        l->pool_cap = cap;
       }
-      l->pool = p;
-      l->pool_cap = cap;
-    }
-    if (l->n == l->cap) {
-      size_t cap = l->cap ? l->cap * 2 : 64;
-      size_t *o = realloc(offs, cap * sizeof *o);
-      if (!o) {
-        ok = false;
-        break;
+      if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        size_t *o = realloc(offs, cap * sizeof *o);
+        if (!o) {
+          ok = false;
+          break;
+        }
+        offs = o;
+        l->cap = cap;
       }
-      offs = o;
-      l->cap = cap;
+      memcpy(l->pool + l->pool_len, nm, len);
+      offs[l->n++] = l->pool_len;
+      l->pool_len += len;
     }
-    memcpy(l->pool + l->pool_len, nm, len);
-    offs[l->n++] = l->pool_len;
-    l->pool_len += len;
+    if (!ok) break;
   }
-  closedir(d);
   if (ok && l->n > 0) {
     l->names = malloc(l->n * sizeof *l->names);
     l->seen = calloc(l->n, sizeof *l->seen);
@@ -158,13 +168,13 @@ static napi_value type_error(napi_env env, const char *msg) {
 }
 
 /*
- * scanDir(dir, files, dirs, objectsPrefix, objectSuffix, out) -> string[] | null
+ * scanDir(dir, files, dirs, objectsFd, objectSuffix, out) -> string[] | null
  *   files: [{name, checksum}], dirs: [{name}] (a dirtree's lists; other properties ignored)
  *   out:   Float64Array of (files.length + dirs.length) * SCAN_FIELDS, files first, each
  *          [dev, ino, mode, mtimeMs, uid, gid, objectDev, objectIno]; dev -1: absent, -2: lstat
- *          failed. The object (objectsPrefix + cs[0..2] + "/" + cs[2..] + objectSuffix, looked up
- *          from the objects directory when it opens) is lstat'ed for files present only (same
- *          codes in objectDev); dirs leave it 0.
+ *          failed. The object (cs[0..2] + "/" + cs[2..] + objectSuffix under the directory open
+ *          as objectsFd: two path components to resolve, not a dozen) is lstat'ed for files
+ *          present only (same codes in objectDev); dirs leave it 0.
  * Returns the names on disk listed in neither list (strcmp order), or null if `dir` could not be
  * read. Throws only for bad arguments.
  */
@@ -173,14 +183,13 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 6) return type_error(env, "scanDir needs 6 arguments");
-  char dir[SCAN_NAME_MAX], prefix[SCAN_NAME_MAX], suffix[64], name[SCAN_NAME_MAX], cs[80];
+  char dir[SCAN_NAME_MAX], suffix[64], name[SCAN_NAME_MAX], cs[80];
   size_t len;
   if (napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &len) != napi_ok || len >= sizeof dir - 1)
     return type_error(env, "dir must be a string (shorter than 4096 bytes)");
-  if (napi_get_value_string_utf8(env, argv[3], prefix, sizeof prefix, &len) != napi_ok ||
-      len >= sizeof prefix - 80)
-    return type_error(env, "objectsPrefix must be a string (shorter than 4000 bytes)");
-  size_t prefix_len = len;
+  int32_t ofd = -1;
+  if (napi_get_value_int32(env, argv[3], &ofd) != napi_ok || ofd < 0)
+    return type_error(env, "objectsFd must be an open directory's file descriptor");
   if (napi_get_value_string_utf8(env, argv[4], suffix, sizeof suffix, &len) != napi_ok || len >= sizeof suffix - 1)
     return type_error(env, "objectSuffix must be a short string");
   bool is_arr = false;
@@ -211,24 +220,15 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
     napi_get_null(env, &result);
     return result;
   }
-  int lfd = dup(dfd); /* fdopendir takes one; fstatat keeps the other */
   dirlist l = {0};
-  if (lfd < 0 || !dirlist_read(lfd, &l)) {
+  if (!dirlist_read(dfd, &l)) {
     close(dfd);
     dirlist_free(&l);
     napi_get_null(env, &result);
     return result;
   }
 
-  /* objects are looked up relative to the objects directory: two path components, not a dozen */
-  int ofd = open(prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  char obj[SCAN_NAME_MAX];
-  size_t obj_at = 0;
-  if (ofd < 0) {
-    ofd = AT_FDCWD;
-    memcpy(obj, prefix, prefix_len);
-    obj_at = prefix_len;
-  }
+  char obj[160]; /* "xx/" + 62 + suffix (< 64) + NUL */
   for (uint32_t i = 0; i < nfiles; i++) {
     double *o = out + (size_t)i * SCAN_FIELDS;
     memset(o, 0, SCAN_FIELDS * sizeof *o);
@@ -244,7 +244,7 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
       o[6] = -2;
       continue;
     }
-    char *p = obj + obj_at;
+    char *p = obj;
     p[0] = cs[0];
     p[1] = cs[1];
     p[2] = '/';
@@ -267,7 +267,6 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
     stat_entry(dfd, &l, name, o);
   }
   close(dfd);
-  if (ofd != AT_FDCWD) close(ofd);
 
   napi_create_array(env, &result);
   uint32_t k = 0;

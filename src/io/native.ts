@@ -50,15 +50,16 @@ export interface NativeAddon {
   fremovexattr(fd: number, name: NativePath): void;
   /**
    * One directory of a drift walk (`native/scan_dir.c`, wrapped by managed/scan-dir.ts): lstat
-   * each expected name of `dir` and, for files, their objects; returns the unexpected names, or
-   * null if `dir` cannot be read. Never throws for what is on disk.
+   * each expected name of `dir` and, for files, their objects (`XX/REST` + `objectSuffix` under
+   * the directory open as `objectsFd`); returns the unexpected names, or null if `dir` cannot be
+   * read. Never throws for what is on disk.
    * @throws TypeError/RangeError for bad arguments only.
    */
   scanDir?(
     dir: string,
     files: ReadonlyArray<{ readonly name: string; readonly checksum: string }>,
     dirs: ReadonlyArray<{ readonly name: string }>,
-    objectsPrefix: string,
+    objectsFd: number,
     objectSuffix: string,
     out: Float64Array,
   ): string[] | null;

@@ -25,7 +25,7 @@ import { errnoCode, fromSystemError } from "../errors.js";
 import { statFileObject } from "../repo/read-object.js";
 import type { Repo } from "../repo/repo.js";
 import { hashInto, ObjectVerifier, readXattrs, sameXattrs } from "./drift-files.js";
-import { SCAN_FIELDS, scanDir } from "./scan-dir.js";
+import { DirScanner, SCAN_FIELDS } from "./scan-dir.js";
 
 export { dataChecksum, readXattrs, sameXattrs } from "./drift-files.js";
 
@@ -213,7 +213,7 @@ export async function compareImage(
     const r = new Float64Array((files.length + dirs.length) * SCAN_FIELDS);
     let added: string[];
     try {
-      added = scanDir(abs, { files, dirs }, objects, r);
+      added = scanner.scan(abs, { files, dirs }, r);
     } catch (e) {
       throw fromSystemError(`Cannot read "${abs}"`, e);
     }
@@ -240,13 +240,16 @@ export async function compareImage(
     }
   };
 
+  const scanner = new DirScanner(objects);
   try {
     walk(c.rootTree, root, "/", true);
+    scanner.close();
     await verifier?.verify((cs) => {
       for (const path of sharers.get(cs) ?? [])
         out.corrupt.push({ path, change: "modified", kinds: ["content"] });
     }, o.signal);
   } catch (e) {
+    scanner.close();
     await verifier?.close();
     throw e;
   }

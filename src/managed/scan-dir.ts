@@ -8,7 +8,7 @@
  * or older than this function, and when the addon cannot read the directory (it then throws the
  * error with its cause). Both give the same answer.
  */
-import { lstatSync, readdirSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readdirSync } from "node:fs";
 import { hasNative, native } from "../io/native.js";
 
 /**
@@ -90,16 +90,34 @@ export function scanDirJs(dir: string, lists: ScanLists, obj: ObjectLocation, ou
 let useNative: boolean | undefined;
 
 /**
- * Scan directory `dir` against its dirtree `lists` into `out` (at least
- * `(files + dirs) × SCAN_FIELDS` numbers, see {@link SCAN_FIELDS}).
- * @returns the names on disk in neither list
- * @throws Node system errors when `dir` cannot be read
+ * Scans the directories of one walk. With the native addon, the objects directory is opened once
+ * (on the first scan) and every object is looked up relative to it; {@link DirScanner.close} closes it.
  */
-export function scanDir(dir: string, lists: ScanLists, obj: ObjectLocation, out: Float64Array): string[] {
-  useNative ??= hasNative() && typeof native().scanDir === "function";
-  if (useNative) {
-    const extra = native().scanDir!(dir, lists.files, lists.dirs, obj.prefix, obj.suffix, out);
-    if (extra) return extra;
+export class DirScanner {
+  private objectsFd = -1;
+
+  constructor(private readonly obj: ObjectLocation) {}
+
+  /**
+   * Scan directory `dir` against its dirtree `lists` into `out` (at least
+   * `(files + dirs) × SCAN_FIELDS` numbers, see {@link SCAN_FIELDS}).
+   * @returns the names on disk in neither list
+   * @throws Node system errors when `dir` (or the objects directory) cannot be read
+   */
+  scan(dir: string, lists: ScanLists, out: Float64Array): string[] {
+    useNative ??= hasNative() && typeof native().scanDir === "function";
+    if (useNative) {
+      if (this.objectsFd < 0)
+        this.objectsFd = openSync(this.obj.prefix, constants.O_RDONLY | constants.O_DIRECTORY);
+      const extra = native().scanDir!(dir, lists.files, lists.dirs, this.objectsFd, this.obj.suffix, out);
+      if (extra) return extra;
+    }
+    return scanDirJs(dir, lists, this.obj, out);
   }
-  return scanDirJs(dir, lists, obj, out);
+
+  /** Close the objects directory (if a scan opened it). */
+  close(): void {
+    if (this.objectsFd >= 0) closeSync(this.objectsFd);
+    this.objectsFd = -1;
+  }
 }

@@ -1,8 +1,8 @@
-import { linkSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasNative, native } from "../../../src/io/native.js";
-import { SCAN_FIELDS, type ScanLists, scanDir, scanDirJs } from "../../../src/managed/scan-dir.js";
+import { DirScanner, SCAN_FIELDS, type ScanLists, scanDirJs } from "../../../src/managed/scan-dir.js";
 import { tempDir } from "../../helpers/cli.js";
 
 const cs = (c: string) => c.repeat(64);
@@ -10,7 +10,12 @@ const cs = (c: string) => c.repeat(64);
 describe("scanDir (drift's per-directory lstats)", () => {
   let t: ReturnType<typeof tempDir>;
   let dir: string;
+  let fd = -1;
   const obj = () => ({ prefix: `${t.dir}/objects/`, suffix: ".file" });
+  const objectsFd = () => {
+    fd = openSync(join(t.dir, "objects"), "r");
+    return fd;
+  };
   beforeEach(() => {
     t = tempDir("arbor-scan-dir-");
     dir = join(t.dir, "d");
@@ -32,7 +37,11 @@ describe("scanDir (drift's per-directory lstats)", () => {
     writeFileSync(join(dir, "file-not-dir"), "f");
     writeFileSync(join(dir, "bad-checksum"), "b");
   });
-  afterEach(() => t.cleanup());
+  afterEach(() => {
+    if (fd >= 0) closeSync(fd);
+    fd = -1;
+    t.cleanup();
+  });
 
   const lists: ScanLists = {
     files: [
@@ -88,32 +97,39 @@ describe("scanDir (drift's per-directory lstats)", () => {
   it.skipIf(!hasNative())("natively: the same answer as plain Node", () => {
     const a = new Float64Array(size).fill(7);
     const b = new Float64Array(size).fill(7);
-    const extra = native().scanDir!(dir, lists.files, lists.dirs, obj().prefix, ".file", a)!;
+    const extra = native().scanDir!(dir, lists.files, lists.dirs, objectsFd(), ".file", a)!;
     expectScan(a, extra);
     scanDirJs(dir, lists, obj(), b);
     expect(Array.from(a)).toEqual(Array.from(b));
-    expect(scanDir(dir, lists, obj(), new Float64Array(size))).toEqual(extra);
+    const scanner = new DirScanner(obj());
+    expect(scanner.scan(dir, lists, new Float64Array(size))).toEqual(extra);
+    scanner.close();
   });
 
   it("throws the system error for a directory that cannot be read", () => {
     const r = new Float64Array(size);
-    expect(() => scanDir(join(t.dir, "absent"), lists, obj(), r)).toThrow(/ENOENT/);
-    expect(() => scanDir(join(dir, "copy"), lists, obj(), r)).toThrow(/ENOTDIR/);
+    const scanner = new DirScanner(obj());
+    expect(() => scanner.scan(join(t.dir, "absent"), lists, r)).toThrow(/ENOENT/);
+    expect(() => scanner.scan(join(dir, "copy"), lists, r)).toThrow(/ENOTDIR/);
+    scanner.close();
     if (hasNative())
-      expect(native().scanDir!(join(t.dir, "absent"), [], [], obj().prefix, ".file", r)).toBeNull();
+      expect(native().scanDir!(join(t.dir, "absent"), [], [], objectsFd(), ".file", r)).toBeNull();
   });
 
   it.skipIf(!hasNative())("natively: rejects bad arguments, never writes past `out`", () => {
     const n = native();
     const r = new Float64Array(size - 1);
-    expect(() => n.scanDir!(dir, lists.files, lists.dirs, obj().prefix, ".file", r)).toThrow(RangeError);
+    const ofd = objectsFd();
+    expect(() => n.scanDir!(dir, lists.files, lists.dirs, ofd, ".file", r)).toThrow(RangeError);
     const bad = n.scanDir as unknown as (...a: unknown[]) => unknown;
-    expect(() => bad(dir, "files", [], obj().prefix, ".file", r)).toThrow(TypeError);
-    expect(() => bad(dir, [], [], obj().prefix, ".file", new Uint8Array(8))).toThrow(TypeError);
+    expect(() => bad(dir, "files", [], ofd, ".file", r)).toThrow(TypeError);
+    expect(() => bad(dir, [], [], ofd, ".file", new Uint8Array(8))).toThrow(TypeError);
+    expect(() => bad(dir, [], [], "objects/", ".file", r)).toThrow(TypeError);
+    expect(() => bad(dir, [], [], -1, ".file", r)).toThrow(TypeError);
     expect(() => bad(dir, [], [])).toThrow(TypeError);
     // entries that are not {name: string} are reported as errors, not crashes
     const out = new Float64Array(2 * SCAN_FIELDS);
-    expect(bad(dir, [{ name: 5 }], [null], obj().prefix, ".file", out)).toBeInstanceOf(Array);
+    expect(bad(dir, [{ name: 5 }], [null], ofd, ".file", out)).toBeInstanceOf(Array);
     expect([out[0], out[SCAN_FIELDS]]).toEqual([-2, -2]);
   });
 });
