@@ -6,7 +6,7 @@
  * `tls-client-cert-path`/`-key-path`, `proxy`); credentials in the URL become Basic auth.
  */
 import { readFileSync } from "node:fs";
-import { Agent, type Dispatcher, ProxyAgent, request } from "undici";
+import type { Dispatcher } from "undici";
 import { ArborError, fromSystemError } from "../errors.js";
 import { type Cookie, cookieHeader } from "./cookies.js";
 import {
@@ -24,6 +24,7 @@ import {
 } from "./fetcher.js";
 import { isResumablePath, PartialStore } from "./partial-download.js";
 import { guardConnections, unguardConnections } from "./undici-guard.js";
+import { Agent, proxyAgent, request } from "./undici-lean.js";
 
 export interface HttpFetcherOptions {
   url: string;
@@ -128,7 +129,7 @@ export class HttpFetcher implements Fetcher {
       bodyTimeout: timeout,
       connect,
     };
-    this.makeDispatcher = () => (o.proxy ? new ProxyAgent({ uri: o.proxy, ...common }) : new Agent(common));
+    this.makeDispatcher = () => (o.proxy ? proxyAgent({ uri: o.proxy, ...common }) : new Agent(common));
     this.dispatcher = this.makeDispatcher();
     guardConnections(this);
     this.headers = {

@@ -12,8 +12,7 @@
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { promisify } from "node:util";
-import { createInflateRaw, inflateRaw as inflateRawCb } from "node:zlib";
+import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { sha256Hex } from "../core/checksum.js";
 import { decodeArchiveHeader, type FileHeader } from "../core/content-header.js";
 import { decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict, type VarDict } from "../core/metadata.js";
@@ -25,8 +24,6 @@ import { COMMIT, DIRMETA, DIRTREE } from "../gvariant/formats.js";
 import { isNormalForm } from "../gvariant/index.js";
 import type { Transaction } from "../repo/transaction.js";
 import type { Fetcher } from "./fetcher.js";
-
-const inflateRaw = promisify(inflateRawCb);
 
 /** Largest archive header accepted (xattrs included). */
 const MAX_HEADER = 16 * 1024 * 1024;
@@ -190,12 +187,14 @@ async function consume(
   bareUserOnlyFiles: boolean,
 ): Promise<void> {
   // 1. the header
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   let hdr: ReturnType<typeof parseFramedHeader> = null;
   while (!hdr) {
     const n = await it.next();
     if (n.done) throw corrupt(checksum, "truncated header");
-    buf = Buffer.concat([buf, n.value]);
+    // the first chunk (usually the whole small object) is used as is, not copied
+    const chunk = Buffer.from(n.value.buffer, n.value.byteOffset, n.value.byteLength);
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     if (buf.length > MAX_HEADER + 8 + 64 * 1024 && !hdr) throw corrupt(checksum, "header too large");
     hdr = parseFramedHeader(buf, checksum);
   }
@@ -227,7 +226,11 @@ async function consume(
     for await (const c of more()) parts.push(c);
     let data: Buffer;
     try {
-      data = await inflateRaw(Buffer.concat(parts), { maxOutputLength: Math.max(size, 1) });
+      // Synchronous: for objects this small the inflate itself costs less than a zlib stream and
+      // two thread-pool round trips would (thousands of them per pull).
+      data = inflateRawSync(parts.length === 1 ? parts[0]! : Buffer.concat(parts), {
+        maxOutputLength: Math.max(size, 1),
+      });
     } catch (e) {
       throw corrupt(checksum, `cannot decompress: ${(e as Error).message}`);
     }
