@@ -932,6 +932,7 @@ NAPI_MODULE_INIT() {
       FN("renameExchange", RenameExchange),
       FN("freezeThaw", FreezeThaw),
       FN("checkoutFiles", CheckoutFiles),
+      FN("scanDir", ScanDir),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

@@ -17,4 +17,7 @@ bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
 /* checkout_files.c */
 napi_value CheckoutFiles(napi_env env, napi_callback_info info);
 
+/* scan_dir.c */
+napi_value ScanDir(napi_env env, napi_callback_info info);
+
 #endif

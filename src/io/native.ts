@@ -50,6 +50,21 @@ export interface NativeAddon {
   /** Remove xattr `name` from the open file `fd`. @throws Node system error (ENODATA if absent). */
   fremovexattr(fd: number, name: NativePath): void;
   /**
+   * One directory of a drift walk (`native/scan_dir.c`, wrapped by managed/scan-dir.ts): lstat
+   * each expected name of `dir` and, for files, their objects (`XX/REST` + `objectSuffix` under
+   * the directory open as `objectsFd`); returns the unexpected names, or null if `dir` cannot be
+   * read. Never throws for what is on disk.
+   * @throws TypeError/RangeError for bad arguments only.
+   */
+  scanDir?(
+    dir: string,
+    files: ReadonlyArray<{ readonly name: string; readonly checksum: string }>,
+    dirs: ReadonlyArray<{ readonly name: string }>,
+    objectsFd: number,
+    objectSuffix: string,
+    out: Float64Array,
+  ): string[] | null;
+  /**
    * Inode flags (`FS_IOC_GETFLAGS`, what `lsattr` shows) of a regular file or directory; never
    * follows a final symlink and never opens device nodes.
    * @throws Node system error: ENOTSUP for other file types or filesystems without flags, ELOOP…
