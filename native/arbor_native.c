@@ -46,6 +46,8 @@
 
 #include <linux/fs.h>
 
+#include "arbor_native.h"
+
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
@@ -174,7 +176,7 @@ static void throw_errno(napi_env env, int err, const char *syscall_name, const c
 /* Argument helpers (each throws a TypeError/RangeError and returns false on bad input)             */
 /* ------------------------------------------------------------------------------------------------ */
 
-static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
   if (argc < want) {
@@ -185,7 +187,7 @@ static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_va
 }
 
 /* A NUL-terminated copy of a string or byte-array argument; the caller frees *out. */
-static bool get_cstr(napi_env env, napi_value v, const char *what, char **out) {
+bool get_cstr(napi_env env, napi_value v, const char *what, char **out) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   char msg[128];
@@ -263,7 +265,7 @@ static bool get_bool(napi_env env, napi_value v, const char *what, bool *out) {
   return true;
 }
 
-static bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out) {
+bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   double d = 0;
@@ -405,8 +407,20 @@ static ssize_t x_list(const xtarget *t, char *buf, size_t size) {
   return t->path ? llistxattr(t->path, buf, size) : flistxattr(t->fd, buf, size);
 }
 
-/* Query the size, allocate, read; if the value grew in between (ERANGE), start over. */
+/* Most values (user.ostreemeta, security.*) are small: one read into a stack buffer; when that is
+ * too small (ERANGE), query the size, allocate, read; if the value grew in between, start over. */
 static napi_value do_getxattr(napi_env env, const xtarget *t, const char *name, const char *sysname) {
+  char small[256];
+  ssize_t n = x_get(t, name, small, sizeof small);
+  if (n >= 0) {
+    napi_value result;
+    return napi_create_buffer_copy(env, (size_t)n, small, NULL, &result) == napi_ok ? result : NULL;
+  }
+  if (errno == ENODATA) return js_null(env);
+  if (errno != ERANGE) {
+    throw_errno(env, errno, sysname, t->path, NULL);
+    return NULL;
+  }
   for (int attempt = 0; attempt < XATTR_MAX_ATTEMPTS; attempt++) {
     ssize_t want = x_get(t, name, NULL, 0);
     if (want < 0) {
@@ -917,6 +931,8 @@ NAPI_MODULE_INIT() {
       FN("renameNoReplace", RenameNoReplace),
       FN("renameExchange", RenameExchange),
       FN("freezeThaw", FreezeThaw),
+      FN("checkoutFiles", CheckoutFiles),
+      FN("scanDir", ScanDir),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

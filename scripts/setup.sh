@@ -18,6 +18,10 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 else
-  [ -f native/build/Release/arbor_native.node ] || npm run build:native
+  # (re)build the addon when it is missing or older than its sources
+  addon=native/build/Release/arbor_native.node
+  if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 -newer "$addon" \( -name '*.[ch]' -o -name binding.gyp \))" ]; then
+    npm run build:native
+  fi
 fi
 npm run build

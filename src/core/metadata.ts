@@ -8,6 +8,7 @@ import { bswap32, bswap64, COMMIT, DIRMETA, DIRTREE, VARDICT } from "../gvariant
 import { deserialize, type GVValue, serialize, Variant } from "../gvariant/index.js";
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "./checksum.js";
 import { type Xattrs, xattrsFromGV, xattrsToGV } from "./content-header.js";
+import { decodeDirtreeFast } from "./dirtree-fast.js";
 import { isValidDirMode } from "./mode.js";
 import { filenameProblem } from "./validate.js";
 
@@ -151,6 +152,18 @@ export function encodeDirtree(t: Dirtree): Uint8Array {
  * @throws ArborError OBJECT_CORRUPT
  */
 export function decodeDirtree(b: Uint8Array, name = "dirtree"): Dirtree {
+  // the common case, read without the generic machinery; anything it does not vouch for is
+  // decided (and reported) by the generic path
+  return decodeDirtreeFast(b) ?? decodeDirtreeGeneric(b, name);
+}
+
+/**
+ * {@link decodeDirtree} through the generic GVariant reader only (exported for the tests that
+ * hold the fast reader to it).
+ * @internal
+ * @throws ArborError OBJECT_CORRUPT
+ */
+export function decodeDirtreeGeneric(b: Uint8Array, name = "dirtree"): Dirtree {
   let v: GVValue[];
   try {
     v = deserialize(DIRTREE, b) as GVValue[];

@@ -1,7 +1,8 @@
 /**
  * The native addon (`native/arbor_native.c`): the few Linux system calls Node's fs lacks — OFD
  * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
- * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW.
+ * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; and `checkoutFiles`
+ * (`native/checkout_files.c`), a hardlink checkout's inner loop.
  *
  * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
  * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
@@ -49,6 +50,21 @@ export interface NativeAddon {
   /** Remove xattr `name` from the open file `fd`. @throws Node system error (ENODATA if absent). */
   fremovexattr(fd: number, name: NativePath): void;
   /**
+   * One directory of a drift walk (`native/scan_dir.c`, wrapped by managed/scan-dir.ts): lstat
+   * each expected name of `dir` and, for files, their objects (`XX/REST` + `objectSuffix` under
+   * the directory open as `objectsFd`); returns the unexpected names, or null if `dir` cannot be
+   * read. Never throws for what is on disk.
+   * @throws TypeError/RangeError for bad arguments only.
+   */
+  scanDir?(
+    dir: string,
+    files: ReadonlyArray<{ readonly name: string; readonly checksum: string }>,
+    dirs: ReadonlyArray<{ readonly name: string }>,
+    objectsFd: number,
+    objectSuffix: string,
+    out: Float64Array,
+  ): string[] | null;
+  /**
    * Inode flags (`FS_IOC_GETFLAGS`, what `lsattr` shows) of a regular file or directory; never
    * follows a final symlink and never opens device nodes.
    * @throws Node system error: ENOTSUP for other file types or filesystems without flags, ELOOP…
@@ -72,11 +88,38 @@ export interface NativeAddon {
   renameNoReplace(oldPath: NativePath, newPath: NativePath): void;
   /** renameat2(RENAME_EXCHANGE): atomically swap two existing paths. @throws Node system error. */
   renameExchange(a: NativePath, b: NativePath): void;
+  /**
+   * The hot loop of a hardlink checkout, on libuv's thread pool: check out each content object
+   * `objectsDir/XX/REST.file` as `destDir/NAME` when the entry is *plain* for `kind` (see
+   * {@link LinkKind}): a hardlink, or for bare-user a new symlink. Entries that are not plain, whose
+   * link or symlink fails for any reason (EEXIST, EXDEV, EMLINK, ENOENT…), or whose name or
+   * checksum looks odd are left alone: the caller checks those out itself, with its rules and
+   * error messages.
+   * @returns one status byte per entry: 0 not done, 1 hardlinked, 2 symlink made.
+   * @throws TypeError/RangeError for bad arguments only (never for what is on disk).
+   */
+  checkoutFiles(
+    objectsDir: NativePath,
+    destDir: NativePath,
+    files: ReadonlyArray<{ readonly name: string; readonly checksum: string }>,
+    kind: LinkKind,
+  ): Promise<Uint8Array>;
   /** `FS_IMMUTABLE_FL` (`chattr +i`). */
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */
   readonly FS_APPEND_FL: number;
 }
+
+/**
+ * Which objects `checkoutFiles()` handles (what `checkout` hardlinks in each repo mode, and the
+ * symlinks of bare-user repos):
+ * - 0, bare repo, normal checkout: a regular file with data, or a symlink: hardlinked;
+ * - 1, bare-user repo, user mode: `user.ostreemeta` without xattrs, and a regular-file mode
+ *   readable by its owner (with data: hardlinked), or a symlink mode with a NUL-terminated UTF-8
+ *   target (a symlink is made);
+ * - 2, bare-user-only repo: a regular file with data readable by its owner: hardlinked.
+ */
+export type LinkKind = 0 | 1 | 2;
 
 /** `FS_IMMUTABLE_FL` from `<linux/fs.h>`, available without loading the addon. */
 export const FS_IMMUTABLE_FL = 0x10;

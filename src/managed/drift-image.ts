@@ -10,21 +10,22 @@
  * start during the walk. A file that is *not* its object is compared field by field, and by data in
  * content mode.
  *
- * Speed: dirtrees are read once, dirmetas once per distinct checksum, directories by name only
- * (types come from the lstats), and each file costs two lstats (the deployed file, its object) and nothing else
- * in `--quick`; those run in batches on a second thread (stat-pairs.ts) while the main thread
- * walks. (Asynchronous lstats on libuv's pool were tried: per-call callbacks cost more CPU than
- * they saved.)
+ * Speed: dirtrees are read once, dirmetas once per distinct checksum, and each directory is one
+ * call into the native addon (scan-dir.ts: the names on disk, then an lstat of each expected
+ * entry relative to the directory and of each file's object), so a file costs two lstats and no
+ * JavaScript object in `--quick`. (Tried before: asynchronous lstats on libuv's pool, whose
+ * per-call callbacks cost more CPU than they saved, and batches of Node lstats on a second thread,
+ * whose Stats objects and messages cost more than the native scan's whole walk.)
  * The walk never descends into another filesystem (a booted deployment's /sysroot, /boot…).
  */
-import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { lstatSync, readlinkSync, type Stats } from "node:fs";
 import { contentHasher } from "../core/content-header.js";
-import type { Dirmeta } from "../core/metadata.js";
+import type { Dirmeta, DirtreeDir } from "../core/metadata.js";
 import { errnoCode, fromSystemError } from "../errors.js";
 import { statFileObject } from "../repo/read-object.js";
 import type { Repo } from "../repo/repo.js";
 import { hashInto, ObjectVerifier, readXattrs, sameXattrs } from "./drift-files.js";
-import { FIELDS, StatPairs } from "./stat-pairs.js";
+import { DirScanner, SCAN_FIELDS } from "./scan-dir.js";
 
 export { dataChecksum, readXattrs, sameXattrs } from "./drift-files.js";
 
@@ -63,13 +64,6 @@ const typeOf = (mode: number): "dir" | "file" | "symlink" | "other" => {
   const t = mode & S_IFMT;
   return t === 0o040000 ? "dir" : t === 0o100000 ? "file" : t === 0o120000 ? "symlink" : "other";
 };
-/** A file of the image to compare. */
-interface FileTag {
-  path: string;
-  abs: string;
-  cs: string;
-}
-
 const byPath = (a: DriftItem, b: DriftItem): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
@@ -86,9 +80,8 @@ export async function compareImage(
   const out: ImageDrift = { items: [], corrupt: [], checked: 0 };
   const xattrsOn = repo.mode === "bare" || repo.mode === "bare-user";
   const shared = repo.mode !== "archive"; // deployments of archive repos are copies
-  const objects = `${repo.path}/objects/`;
-  const objectPath = (cs: string) =>
-    `${objects}${cs.slice(0, 2)}/${cs.slice(2)}.${shared ? "file" : "filez"}`;
+  const objects = { prefix: `${repo.path}/objects/`, suffix: shared ? ".file" : ".filez" };
+  const objectPath = (cs: string) => `${objects.prefix}${cs.slice(0, 2)}/${cs.slice(2)}${objects.suffix}`;
   let rootDev: number;
   try {
     rootDev = lstatSync(root).dev;
@@ -137,10 +130,9 @@ export async function compareImage(
     }
   };
 
-  /** Both lstats of one file are in (`r` at `i`, see stat-pairs.ts): decide. */
-  const compareFile = (f: FileTag, r: Float64Array, i: number): void => {
-    const { path, abs, cs } = f;
-    if (r[i] === -2 || r[i + 4] === -2) {
+  /** A file of the dirtree, scanned into `r` at `i` (see scan-dir.ts): decide. */
+  const compareFile = (path: string, abs: string, cs: string, r: Float64Array, i: number): void => {
+    if (r[i] === -2 || r[i + 6] === -2) {
       // an unusual error: stat again here, where it is reported with its cause
       const st = lstatMaybe(abs);
       lstatMaybe(objectPath(cs));
@@ -158,11 +150,11 @@ export async function compareImage(
       out.items.push({ path, change: "modified", kinds: ["type"] });
       return;
     }
-    if (r[i + 4] === -1) {
+    if (r[i + 6] === -1) {
       out.corrupt.push({ path, change: "removed", kinds: ["missing"] });
       return;
     }
-    if (shared && r[i + 4] === r[i] && r[i + 5] === r[i + 1]) {
+    if (shared && r[i + 6] === r[i] && r[i + 7] === r[i + 1]) {
       // The deployment shares the object: only a change of the object itself can differ.
       if (typeOf(mode) !== "file") return;
       if (o.quick) {
@@ -181,66 +173,83 @@ export async function compareImage(
     if (st) compareCopy(path, abs, st, cs);
     else out.items.push({ path, change: "removed" });
   };
-  const stats = new StatPairs<FileTag>((tags, r) => {
-    for (let k = 0; k < tags.length; k++) compareFile(tags[k]!, r, k * FIELDS);
-  });
 
-  const walk = async (tree: string, abs: string, path: string, top: boolean): Promise<void> => {
+  /** A directory of the dirtree, scanned into `r` at `i`: compare it, then walk it. */
+  const compareDir = (d: DirtreeDir, path: string, abs: string, r: Float64Array, i: number): void => {
+    let dev = r[i]!;
+    let mode = r[i + 2]!;
+    let uid = r[i + 4]!;
+    let gid = r[i + 5]!;
+    if (dev === -2) {
+      // an unusual error: stat again here, where it is reported with its cause
+      const st = lstatMaybe(abs);
+      if (st) [dev, mode, uid, gid] = [st.dev, st.mode, st.uid, st.gid];
+      else dev = -1;
+    }
+    if (dev === -1) {
+      out.items.push({ path, change: "removed" });
+      return;
+    }
+    out.checked++;
+    if (typeOf(mode) !== "dir") {
+      out.items.push({ path, change: "modified", kinds: ["type"] });
+      return;
+    }
+    if (dev !== rootDev) return; // a mount point: not the deployment's content
+    const m = dirmeta(d.meta);
+    const kinds: ChangeKind[] = [];
+    if ((mode & 0o7777) !== (m.mode & 0o7777)) kinds.push("mode");
+    if (uid !== m.uid || gid !== m.gid) kinds.push("owner");
+    if (!o.quick && xattrsOn && !sameXattrs(readXattrs(abs), m.xattrs)) kinds.push("xattrs");
+    if (kinds.length) out.items.push({ path, change: "modified", kinds });
+    walk(d.tree, abs, path, false);
+  };
+
+  const walk = (tree: string, abs: string, path: string, top: boolean): void => {
     o.signal?.throwIfAborted();
     const dt = repo.loadDirtree(tree);
-    let onDisk: Set<string>;
+    const files = top ? dt.files.filter((f) => !skip.has(f.name)) : dt.files;
+    const dirs = top ? dt.dirs.filter((d) => !skip.has(d.name)) : dt.dirs;
+    const r = new Float64Array((files.length + dirs.length) * SCAN_FIELDS);
+    let added: string[];
     try {
-      // names only: a file's type comes with its lstat, a directory's from its own lstat below
-      onDisk = new Set(readdirSync(abs));
+      added = scanner.scan(abs, { files, dirs }, r);
     } catch (e) {
       throw fromSystemError(`Cannot read "${abs}"`, e);
     }
     const child = (n: string): string => (path === "/" ? `/${n}` : `${path}/${n}`);
-    for (const f of dt.files) {
-      if (top && skip.has(f.name)) continue;
-      if (!onDisk.delete(f.name)) out.items.push({ path: child(f.name), change: "removed" });
-      else {
-        const a = `${abs}/${f.name}`;
-        stats.add({ path: child(f.name), abs: a, cs: f.checksum }, a, objectPath(f.checksum));
+    for (let k = 0; k < files.length; k++) {
+      const f = files[k]!;
+      const i = k * SCAN_FIELDS;
+      // the common case of --quick, decided without building the file's paths: a regular file
+      // that is still its object, which still has the mtime 0 objects keep
+      if (o.quick && shared && r[i]! >= 0 && r[i + 6] === r[i] && r[i + 7] === r[i + 1]) {
+        if (r[i + 3] === 0 && typeOf(r[i + 2]!) === "file") {
+          out.checked++;
+          continue;
+        }
       }
+      compareFile(child(f.name), `${abs}/${f.name}`, f.checksum, r, i);
     }
-    for (const d of dt.dirs) {
-      if (top && skip.has(d.name)) continue;
-      const p = child(d.name);
-      const a = `${abs}/${d.name}`;
-      const st = onDisk.delete(d.name) ? lstatMaybe(a) : null;
-      if (!st) {
-        out.items.push({ path: p, change: "removed" });
-        continue;
-      }
-      out.checked++;
-      if (!st.isDirectory()) {
-        out.items.push({ path: p, change: "modified", kinds: ["type"] });
-        continue;
-      }
-      if (st.dev !== rootDev) continue; // a mount point: not the deployment's content
-      const m = dirmeta(d.meta);
-      const kinds: ChangeKind[] = [];
-      if ((st.mode & 0o7777) !== (m.mode & 0o7777)) kinds.push("mode");
-      if (st.uid !== m.uid || st.gid !== m.gid) kinds.push("owner");
-      if (!o.quick && xattrsOn && !sameXattrs(readXattrs(a), m.xattrs)) kinds.push("xattrs");
-      if (kinds.length) out.items.push({ path: p, change: "modified", kinds });
-      await walk(d.tree, a, p, false);
+    for (let k = 0; k < dirs.length; k++) {
+      const d = dirs[k]!;
+      compareDir(d, child(d.name), `${abs}/${d.name}`, r, (files.length + k) * SCAN_FIELDS);
     }
-    for (const n of onDisk) {
+    for (const n of added) {
       if (!(top && skip.has(n))) out.items.push({ path: child(n), change: "added" });
     }
   };
 
+  const scanner = new DirScanner(objects);
   try {
-    await walk(c.rootTree, root, "/", true);
-    await stats.drain(o.signal);
+    walk(c.rootTree, root, "/", true);
+    scanner.close();
     await verifier?.verify((cs) => {
       for (const path of sharers.get(cs) ?? [])
         out.corrupt.push({ path, change: "modified", kinds: ["content"] });
     }, o.signal);
   } catch (e) {
-    stats.close();
+    scanner.close();
     await verifier?.close();
     throw e;
   }

@@ -13,13 +13,10 @@
 import { join } from "node:path";
 import type { Deployment } from "../sysroot/deployment.js";
 import type { Sysroot } from "../sysroot/sysroot.js";
-import { applicationOrder, layerTree } from "./derive.js";
 import { compareEtc } from "./drift-etc.js";
 import { compareImage, type DriftItem } from "./drift-image.js";
 import { derivedInputs, type LayerRef } from "./layers.js";
-import { layerEntries } from "./overlay.js";
 import { undeclaredVar, VarDeclarations } from "./tmpfiles.js";
-import { TreeBuilder } from "./tree-builder.js";
 
 /** A path a declared layer provides. */
 export interface DeclaredPath {
@@ -60,11 +57,16 @@ export interface DriftOptions {
 }
 
 /** Paths the layers of a derived deployment provide, with the layer that wins each. */
-export function declaredPaths(
+export async function declaredPaths(
   sysroot: Sysroot,
   layers: readonly LayerRef[],
   priority: readonly string[],
-): DeclaredPath[] {
+): Promise<DeclaredPath[]> {
+  if (layers.length === 0) return [];
+  // loaded only for derived deployments: a plain one needs none of the tree-building code
+  const { applicationOrder, layerTree } = await import("./derive.js");
+  const { layerEntries } = await import("./overlay.js");
+  const { TreeBuilder } = await import("./tree-builder.js");
   const repo = sysroot.repo();
   const b = new TreeBuilder(repo, null);
   const winner = new Map<string, DeclaredPath>();
@@ -105,7 +107,7 @@ export async function detectDrift(
   const root = sysroot.deploymentPath(d);
   const inputs = derivedInputs(repo, d.csum);
   const layers = inputs?.layers ?? [];
-  const declared = declaredPaths(sysroot, layers, inputs?.priority ?? []);
+  const declared = await declaredPaths(sysroot, layers, inputs?.priority ?? []);
   const byPath = new Map(declared.map((x) => [x.path, x.layer]));
   const etc = compareEtc(join(root, "usr/etc"), join(root, "etc"), { quick: !!o.quick });
   for (const item of etc) {

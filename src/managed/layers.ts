@@ -19,9 +19,6 @@ import { Variant } from "../gvariant/serialize.js";
 import type { KeyFile } from "../repo/config.js";
 import { readRef, resolveRev } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
-import { Transaction } from "../repo/transaction.js";
-import { importDir, importRef, importTarball } from "./sources.js";
-import { TreeBuilder } from "./tree-builder.js";
 
 /** The origin group holding arbor's declarations. */
 export const ARBOR_GROUP = "arbor";
@@ -118,6 +115,10 @@ export async function storeLayer(
   source: LayerSource,
   o: { signal?: AbortSignal } = {},
 ): Promise<{ commit: string; previous: string | null }> {
+  // loaded here, not at the top: `admin drift` and `layer list` read layers without writing any
+  const { Transaction } = await import("../repo/transaction.js");
+  const { importDir, importRef, importTarball } = await import("./sources.js");
+  const { TreeBuilder } = await import("./tree-builder.js");
   const ref = layerRef(name);
   const previous = readRef(repo, ref);
   const tx = await Transaction.begin(repo, o.signal ? { signal: o.signal } : {});
@@ -161,6 +162,7 @@ export async function storeLayer(
 
 /** Point (or delete, with null) a layer's ref. */
 export async function setLayerRef(repo: Repo, name: string, commit: string | null): Promise<void> {
+  const { Transaction } = await import("../repo/transaction.js");
   const tx = await Transaction.begin(repo);
   tx.setRef(layerRef(name), commit);
   await tx.commit();

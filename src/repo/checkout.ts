@@ -16,63 +16,20 @@
  */
 
 import { join } from "node:path";
+import type { Dirmeta, DirtreeFile } from "../core/metadata.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { native } from "../io/native.js";
 import { fs } from "../io/node-builtins.js";
+import { BulkFiles, bulkLinkKind, HARDLINKED } from "./checkout-bulk.js";
 import { existingMatches, writeCopy } from "./checkout-copy.js";
+import type { CheckoutOptions, CheckoutStats, Overwrite } from "./checkout-options.js";
 import { lookupPath } from "./lookup.js";
 import { type FileObject, statFileObject } from "./read-object.js";
 import { resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
 
-export interface CheckoutOptions {
-  /** Revision (ref or checksum) to check out. */
-  rev: string;
-  dest: string;
-  /** Check out only this path of the tree (e.g. `/usr/share`). */
-  subpath?: string;
-  /** -U: don't set owners or xattrs; strip setuid/setgid from files. */
-  userMode?: boolean;
-  /** Overwrite existing files. */
-  union?: boolean;
-  /** Keep existing files, add new ones. */
-  unionAdd?: boolean;
-  /** Existing files must be identical to the tree's. */
-  unionIdentical?: boolean;
-  /** -H: fail rather than copy when a hardlink is not possible. */
-  requireHardlinks?: boolean;
-  /** -C: always copy, never hardlink (directories keep their real mtime). */
-  forceCopy?: boolean;
-  /**
-   * In user mode from an archive repo, keep uncompressed copies in `uncompressed-objects-cache/`
-   * and hardlink from them, as the `ostree checkout` command does unless `--disable-cache` (and
-   * unless `core.enable-uncompressed-cache=false`). Off by default, as in libostree: callers that
-   * modify the checked-out files must not share inodes with the cache.
-   */
-  uncompressedCache?: boolean;
-  /** -M: directories get `mode & 0775`. */
-  bareuseronlyDirs?: boolean;
-  /** `--process-passthrough-whiteouts`: a regular file `.ostree-wh.NAME` becomes NAME, an overlayfs whiteout (char device 0:0). */
-  passthroughWhiteouts?: boolean;
-  /** Process OCI/overlayfs whiteouts (`.wh.NAME` deletes NAME). */
-  whiteouts?: boolean;
-  /** With --subpath: succeed with nothing done if the path does not exist. */
-  allowNoent?: boolean;
-  /** Paths (relative to the checked-out root, starting with `/`) not to check out. */
-  skipList?: Set<string>;
-  onProgress?: (p: { files: number }) => void;
-}
-
-export interface CheckoutStats {
-  files: number;
-  hardlinked: number;
-  copied: number;
-  dirs: number;
-}
-
-/** How existing destination paths are treated. */
-export type Overwrite = "none" | "union" | "add" | "identical";
+export type { CheckoutOptions, CheckoutStats, Overwrite } from "./checkout-options.js";
 
 const WHITEOUT_PREFIX = ".wh.";
 const PASSTHROUGH_WHITEOUT_PREFIX = ".ostree-wh.";
@@ -85,9 +42,14 @@ class Checkout {
   readonly overwrite: Overwrite;
   private readonly repoDev: number;
   private bigFiles: Array<{ obj: FileObject; path: string; unreadable: boolean }> = [];
-  private dirsToStamp: string[] = [];
+  /** Dirmeta objects by checksum: a tree has a handful, shared by hundreds of directories. */
+  private readonly dirmetas = new Map<string, Dirmeta>();
   /** Where uncompressed copies of archive objects are kept for user-mode checkouts, or null. */
   private readonly cacheDir: string | null;
+  /** Plain files checked out in bulk (checkout-bulk.ts), or null: file by file. */
+  private readonly bulk: BulkFiles | null;
+  /** Directories made, in creation order: their mtime (and in bulk mode their mode) comes last. */
+  private readonly dirsMade: Array<{ path: string; meta: Dirmeta }> = [];
 
   constructor(
     readonly repo: Repo,
@@ -106,13 +68,23 @@ class Checkout {
       !!o.uncompressedCache &&
       repo.config.getBool("core", "enable-uncompressed-cache", true);
     this.cacheDir = cache ? join(repo.path, "uncompressed-objects-cache") : null;
+    // union-identical exists to stop at the first conflict: file by file, it stops where ostree does
+    const kind =
+      this.overwrite === "identical"
+        ? null
+        : bulkLinkKind({ ...o, mode: repo.mode, userMode: this.userMode });
+    this.bulk = kind === null ? null : new BulkFiles(join(repo.path, "objects"), kind);
   }
 
   /** Check out the directory (tree, meta) at `path`; `rel` is its path in the checkout ("" for the root). */
   dir(path: string, tree: string, metaCs: string, rel: string): void {
     if (rel && this.o.skipList?.has(rel)) return;
     const dt = this.repo.loadDirtree(tree);
-    const meta = this.repo.loadDirmeta(metaCs);
+    let meta = this.dirmetas.get(metaCs);
+    if (!meta) {
+      meta = this.repo.loadDirmeta(metaCs);
+      this.dirmetas.set(metaCs, meta);
+    }
     if (this.o.whiteouts && dt.files.some((f) => f.name === OPAQUE_WHITEOUT))
       fs.rmSync(path, { recursive: true, force: true });
     let didExist = false;
@@ -144,22 +116,49 @@ class Checkout {
         );
     }
     if (!didExist && !this.userMode) for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
-    for (const f of dt.files) {
-      const childRel = `${rel}/${f.name}`;
-      if (this.o.skipList?.has(childRel)) continue;
-      try {
-        this.file(path, f.name, f.checksum);
-      } catch (e) {
-        throw withContext(`Cannot check out "${childRel}"`, e);
-      }
-      if (this.stats.files % 1024 === 0) this.o.onProgress?.({ files: this.stats.files });
-    }
+    if (!didExist) this.dirsMade.push({ path, meta });
+    if (this.bulk) this.bulk.queue(path, rel, dt.files);
+    else for (const f of dt.files) this.fileAt(path, rel, f);
     for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
-    if (didExist) return;
+    // as ostree: a directory gets its mode once its content is in (in bulk mode, at the very end)
+    if (!didExist && !this.bulk) this.setDirMode(path, meta);
+  }
+
+  /** A directory's mode (`& 0775` where canonical) and, unless in user mode, its owner. */
+  private setDirMode(path: string, meta: Dirmeta): void {
     const canonical = this.repo.mode === "bare-user-only" || this.o.bareuseronlyDirs;
     fs.chmodSync(path, canonical ? meta.mode & 0o775 : meta.mode & 0o7777);
     if (!this.userMode) fs.chownSync(path, meta.uid, meta.gid);
-    if (!this.o.forceCopy) this.dirsToStamp.push(path);
+  }
+
+  /** Check out the dirtree entry `f` of the directory `dir` (`rel` in the checkout). */
+  private fileAt(dir: string, rel: string, f: DirtreeFile): void {
+    const childRel = `${rel}/${f.name}`;
+    if (this.o.skipList?.has(childRel)) return;
+    try {
+      this.file(dir, f.name, f.checksum);
+    } catch (e) {
+      throw withContext(`Cannot check out "${childRel}"`, e);
+    }
+    if (this.stats.files % 1024 === 0) this.o.onProgress?.({ files: this.stats.files });
+  }
+
+  /** Wait for the bulk batches, then check out what they left, in tree order. */
+  async finishBulk(): Promise<void> {
+    await this.bulk?.finish(
+      (what) => {
+        this.stats.files++;
+        if (what === HARDLINKED) this.stats.hardlinked++;
+        else this.stats.copied++;
+        if (this.stats.files % 1024 === 0) this.o.onProgress?.({ files: this.stats.files });
+      },
+      (dir, rel, f) => this.fileAt(dir, rel, f),
+    );
+  }
+
+  /** After a failure: wait until no bulk batch is running. */
+  async settle(): Promise<void> {
+    await this.bulk?.settle();
   }
 
   /** Check out one file object as `dir/name`. */
@@ -298,12 +297,21 @@ class Checkout {
   }
 
   private copy(obj: FileObject, dest: string, unreadable: boolean): void {
-    if (!this.makeRoom(obj, dest)) return;
-    if (obj.compressed && obj.size >= BIG && !isLnk(obj.header.mode)) {
+    const deferred = obj.compressed && obj.size >= BIG && !isLnk(obj.header.mode);
+    // with no overwrite mode, the exclusive create in writeCopy() refuses an existing path
+    // (EEXIST) just as well as an lstat first would, for one system call less per file
+    if ((deferred || this.overwrite !== "none") && !this.makeRoom(obj, dest)) return;
+    if (deferred) {
       this.bigFiles.push({ obj, path: dest, unreadable });
       return;
     }
-    writeCopy(obj, dest, this.finishOpts(unreadable));
+    try {
+      writeCopy(obj, dest, this.finishOpts(unreadable));
+    } catch (e) {
+      if (this.overwrite === "none" && e instanceof ArborError && errnoCode(e.cause) === "EEXIST")
+        throw new ArborError("EXISTS", `Cannot check out "${dest}": File exists`);
+      throw e;
+    }
     this.stats.copied++;
   }
 
@@ -318,9 +326,17 @@ class Checkout {
     }
   }
 
-  stampDirs(): void {
-    // children first (reverse creation order) so setting a parent's mtime is not undone
-    for (let i = this.dirsToStamp.length - 1; i >= 0; i--) fs.utimesSync(this.dirsToStamp[i]!, 0, 0);
+  /**
+   * Give the directories made mtime 0 (unless forceCopy) and, in bulk mode, their mode and owner
+   * (not before: a read-only directory would refuse links still to be made in it). Children first
+   * (reverse creation order) so that a parent's mtime is not changed again.
+   */
+  finishDirs(): void {
+    for (let i = this.dirsMade.length - 1; i >= 0; i--) {
+      const { path, meta } = this.dirsMade[i]!;
+      if (this.bulk) this.setDirMode(path, meta);
+      if (!this.o.forceCopy) fs.utimesSync(path, 0, 0);
+    }
   }
 }
 
@@ -351,9 +367,11 @@ export async function checkoutTree(repo: Repo, o: CheckoutOptions): Promise<Chec
     } else {
       co.dir(o.dest, sub.tree, sub.meta, "");
     }
+    await co.finishBulk();
     await co.finishBigFiles();
-    co.stampDirs();
+    co.finishDirs();
   } catch (e) {
+    await co.settle();
     throw e instanceof ArborError ? e : fromSystemError(`Cannot check out ${o.rev} into "${o.dest}"`, e);
   }
   o.onProgress?.({ files: co.stats.files });

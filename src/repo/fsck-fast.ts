@@ -16,49 +16,14 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { inflateRawSync } from "node:zlib";
-import {
-  contentStreamPrefix,
-  decodeArchiveHeader,
-  decodeUserMeta,
-  type FileHeader,
-} from "../core/content-header.js";
+import { decodeUserMeta, type FileHeader } from "../core/content-header.js";
 import { isReg } from "../core/mode.js";
 import { native } from "../io/native.js";
+import { prefixFor, readWhole, scratch, splitArchive } from "./content-fast.js";
 import type { Repo } from "./repo.js";
 
 /** Archive objects up to this stored size are read and inflated in one piece. */
 const WHOLE_MAX = 4 * 1024 * 1024;
-
-let buf = Buffer.allocUnsafe(1 << 20);
-
-/** Canonical-stream prefixes of recently seen xattr-free headers, keyed by uid:gid:mode. */
-const prefixes = new Map<string, Uint8Array>();
-
-function prefixFor(h: FileHeader): Uint8Array {
-  if (h.xattrs.length) return contentStreamPrefix(h);
-  const key = `${h.uid}:${h.gid}:${h.mode}`;
-  let p = prefixes.get(key);
-  if (!p) {
-    if (prefixes.size > 256) prefixes.clear();
-    p = contentStreamPrefix(h);
-    prefixes.set(key, p);
-  }
-  return p;
-}
-
-/** Decoded archive headers by their bytes after the size field (most files share a few). */
-const archiveHeaders = new Map<string, FileHeader>();
-
-function readAll(fd: number, size: number): Buffer | null {
-  if (buf.length < size) buf = Buffer.allocUnsafe(Math.max(size, buf.length * 2));
-  let off = 0;
-  while (off < size) {
-    const n = readSync(fd, buf, off, size - off, off);
-    if (n === 0) return null; // shrank under us: let the general path report it
-    off += n;
-  }
-  return buf.subarray(0, size);
-}
 
 function plainHeader(repo: Repo, fd: number, st: Stats): FileHeader | null {
   if (repo.mode === "bare-user-only") return { uid: 0, gid: 0, mode: st.mode, symlinkTarget: "", xattrs: [] };
@@ -94,6 +59,7 @@ function hashPlain(repo: Repo, fd: number): string | null {
   const h = plainHeader(repo, fd, st);
   if (!h || !isReg(h.mode)) return null;
   const hash = createHash("sha256").update(prefixFor(h));
+  const buf = scratch(1 << 20);
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
     if (n === 0) break;
@@ -105,23 +71,16 @@ function hashPlain(repo: Repo, fd: number): string | null {
 function hashArchive(fd: number): string | null {
   const size = fstatSync(fd).size;
   if (size < 8 || size > WHOLE_MAX) return null;
-  const b = readAll(fd, size);
-  if (!b) return null;
-  const len = b.readUInt32BE(0);
-  if (len < 8 || len > size - 8) return null;
-  const hb = b.subarray(8, 8 + len);
-  const key = hb.toString("latin1", 8);
-  let h = archiveHeaders.get(key);
-  if (!h) {
-    h = decodeArchiveHeader(new Uint8Array(hb)).header;
-    if (archiveHeaders.size > 256) archiveHeaders.clear();
-    archiveHeaders.set(key, h);
-  }
-  if (!isReg(h.mode)) return null;
-  const dataSize = Number(hb.readBigUInt64BE(0));
-  const data = inflateRawSync(b.subarray(8 + len), { maxOutputLength: Math.max(dataSize, 1) });
-  if (data.length !== dataSize) return null;
-  return createHash("sha256").update(prefixFor(h)).update(data).digest("hex");
+  const b = readWhole(fd, size);
+  const parts = b && splitArchive(b);
+  // larger data is streamed by the general path: memory per object stays bounded
+  if (!parts || !isReg(parts.header.mode) || parts.size > WHOLE_MAX) return null;
+  const data = inflateRawSync(parts.deflated, {
+    maxOutputLength: Math.max(parts.size, 1),
+    chunkSize: Math.max(parts.size + 1, 64),
+  });
+  if (data.length !== parts.size) return null;
+  return createHash("sha256").update(prefixFor(parts.header)).update(data).digest("hex");
 }
 
 /**

@@ -276,9 +276,20 @@ export class Repo {
     return decodeCommit(this.readMetadata("commit", checksum), `commit ${checksum}`);
   }
 
+  /**
+   * Decoded dirtrees by checksum, when the owner opts in (a sysroot command walks the same commit
+   * several times: checkout, whiteouts, prune). Objects are immutable, so entries never go stale;
+   * callers must not modify what {@link loadDirtree} returns.
+   */
+  dirtreeCache: Map<string, Dirtree> | null = null;
+
   /** @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT */
   loadDirtree(checksum: string): Dirtree {
-    return decodeDirtree(this.readMetadata("dirtree", checksum), `dirtree ${checksum}`);
+    const hit = this.dirtreeCache?.get(checksum);
+    if (hit) return hit;
+    const dt = decodeDirtree(this.readMetadata("dirtree", checksum), `dirtree ${checksum}`);
+    this.dirtreeCache?.set(checksum, dt);
+    return dt;
   }
 
   /** @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT */

@@ -2,30 +2,19 @@ import {
   chmodSync,
   closeSync,
   fchmodSync,
-  fchownSync,
   fsyncSync,
-  futimesSync,
-  lchownSync,
   linkSync,
-  lutimesSync,
   mkdirSync,
   openSync,
   renameSync,
   rmSync,
-  symlinkSync,
   unlinkSync,
-  writeSync,
 } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
 import { checksumMismatch, sha256Hex } from "../core/checksum.js";
-import {
-  contentHasher,
-  encodeArchiveHeader,
-  encodeUserMeta,
-  type FileHeader,
-} from "../core/content-header.js";
+import { contentHasher, encodeArchiveHeader, type FileHeader } from "../core/content-header.js";
 import { isLnk, isReg } from "../core/mode.js";
 import { objectRelPath } from "../core/object-path.js";
 import type { ObjectType } from "../core/object-type.js";
@@ -37,6 +26,7 @@ import { createFileOffThread, fsyncPathOffThread, renameOffThread } from "../io/
 import { mapLimit } from "../io/pool.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
+import { setBareMetadata, writeAll, writeBareContentSync } from "./stage-content.js";
 import { claimStagingDir } from "./staging.js";
 import { maybeAutoUpdateSummary } from "./summary.js";
 
@@ -314,64 +304,12 @@ export class Transaction {
 
   /** The metadata of a bare-mode regular-file object (or bare-user symlink), set through its fd. */
   private setBareMetadata(fd: number, h: FileHeader): void {
-    const mode = this.repo.mode;
-    if (mode === "bare-user") {
-      // real metadata in user.ostreemeta; on-disk mode keeps only safe bits, always readable
-      fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
-      native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
-    } else if (mode === "bare-user-only") {
-      fchmodSync(fd, h.mode & 0o7777);
-    } else {
-      fchownSync(fd, h.uid, h.gid);
-      fchmodSync(fd, h.mode & 0o7777);
-      for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
-    }
-    futimesSync(fd, 0, 0);
+    setBareMetadata(this.repo.mode, fd, h);
   }
 
-  /**
-   * Give a staged bare-mode object its on-disk form. `data` is the regular-file data to write at
-   * `p`, or null when it is already there (streamed objects). Regular files are written and given
-   * their metadata through one file descriptor (one open per object: this is the hot path).
-   */
+  /** The on-disk form of a staged bare-mode object (stage-content.ts); `data` null: already written. */
   private writeBareContent(p: string, h: FileHeader, data: Uint8Array | null): void {
-    const mode = this.repo.mode;
-    if (mode === "bare-user-only") {
-      if (h.uid !== 0 || h.gid !== 0 || h.xattrs.length) {
-        throw new ArborError(
-          "UNSUPPORTED",
-          "Content with owner or xattrs cannot be stored in a bare-user-only repository",
-        );
-      }
-      const bad = isLnk(h.mode) ? 0 : h.mode & 0o7777 & ~0o775;
-      if (bad !== 0) {
-        // ostree's words; the staging path ends in XXREST.file (the full checksum)
-        const cs = basename(p).replace(/\.file$/, "");
-        throw new ArborError(
-          "UNSUPPORTED",
-          `Content object ${cs}: invalid mode 0${h.mode.toString(8)} with bits 0${bad.toString(8)} (setuid/setgid/sticky or world-writable cannot be stored in a bare-user-only repository)`,
-        );
-      }
-    }
-    if (isLnk(h.mode) && mode !== "bare-user") {
-      // bare, bare-user-only: a real symlink
-      symlinkSync(h.symlinkTarget, p);
-      if (mode === "bare") {
-        lchownSync(p, h.uid, h.gid);
-        for (const [k, v] of h.xattrs) native().lsetxattr(p, k, v);
-      }
-      lutimesSync(p, 0, 0);
-      return;
-    }
-    // bare-user stores symlinks as regular files holding "target\0"
-    const body = isLnk(h.mode) ? new TextEncoder().encode(`${h.symlinkTarget}\0`) : data;
-    const fd = body ? openSync(p, "w", 0o600) : openSync(p, "r");
-    try {
-      if (body) writeAll(fd, body);
-      this.setBareMetadata(fd, h);
-    } finally {
-      closeSync(fd);
-    }
+    writeBareContentSync(this.repo.mode, p, h, data);
   }
 
   /**
@@ -453,6 +391,27 @@ export class Transaction {
     if (type === "file") this.stats.contentWritten++;
     else this.stats.metadataWritten++;
     return true;
+  }
+
+  /**
+   * Where a content object is staged, for another thread that writes it there itself (pull-local's
+   * copy workers, with stage-content.ts); its directory exists once this returns. The object joins
+   * the transaction through {@link Transaction.addStagedContent} once written.
+   */
+  contentStagingPath(checksum: string): string {
+    this.ensureOpen();
+    return this.stagePath(objectRelPath(checksum, "file", this.repo.archive));
+  }
+
+  /** Add a content object written at its {@link Transaction.contentStagingPath} (`size`: data bytes). */
+  addStagedContent(checksum: string, size: number): void {
+    this.ensureOpen();
+    const rel = objectRelPath(checksum, "file", this.repo.archive);
+    this.stats.contentTotal++;
+    if (this.staged.has(rel)) return;
+    this.staged.set(rel, { type: "file", rel });
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
   }
 
   /** Queue a ref update (null deletes); applied after all objects are durable. */
@@ -564,11 +523,6 @@ export class Transaction {
 function testErrors(): Set<string> {
   const v = process.env.OSTREE_REPO_TEST_ERROR;
   return new Set(v ? v.split(",").map((x) => x.trim()) : []);
-}
-
-function writeAll(fd: number, b: Uint8Array): void {
-  let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
 
 function writeWhole(p: string, b: Uint8Array, mode: number): void {

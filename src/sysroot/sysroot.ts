@@ -122,7 +122,10 @@ export class Sysroot {
 
   /** The repository `ostree/repo` (opened on first use). @throws ArborError NOT_FOUND */
   repo(): Repo {
-    this.repoCache ??= Repo.open(join(this.path, "ostree/repo"));
+    if (!this.repoCache) {
+      this.repoCache = Repo.open(join(this.path, "ostree/repo"));
+      this.repoCache.dirtreeCache = this.dirtrees; // checkout, whiteouts and prune share one decode
+    }
     return this.repoCache;
   }
 

@@ -111,6 +111,16 @@ describe("xattrs", () => {
     expect(n.llistxattr(p)).not.toContain("user.arbor.bin");
   });
 
+  it("reads values around the 256-byte first read exactly", (ctx) => {
+    ctx.skip(!xattrs.ok, xattrs.reason);
+    const p = file("xa-edge");
+    for (const n of [0, 1, 255, 256, 257]) {
+      const v = new Uint8Array(n).map((_, i) => (i * 7 + n) % 256);
+      native().lsetxattr(p, "user.arbor.edge", v);
+      expect(new Uint8Array(native().lgetxattr(p, "user.arbor.edge")!), `${n} bytes`).toEqual(v);
+    }
+  });
+
   it("reads values larger than a first small buffer (size is queried, not guessed)", (ctx) => {
     ctx.skip(!xattrs.ok, xattrs.reason);
     const p = file("xa-big");

@@ -4,11 +4,14 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeDirtree, encodeVarDict } from "../../../src/core/metadata.js";
 import { Variant } from "../../../src/gvariant/serialize.js";
+import { native } from "../../../src/io/native.js";
 import { commitTree } from "../../../src/repo/commit.js";
+import { fsckRepo } from "../../../src/repo/fsck.js";
 import { pullLocal } from "../../../src/repo/pull-local.js";
 import { sameFile } from "../../../src/repo/pull-local-source.js";
 import { readRef, writeRefFile } from "../../../src/repo/refs.js";
 import { Repo, type RepoMode } from "../../../src/repo/repo.js";
+import { STREAM_THRESHOLD } from "../../../src/repo/transaction.js";
 
 let tmp: string;
 beforeEach(() => {
@@ -291,6 +294,93 @@ describe("pullLocal() with a hostile source", () => {
     await expect(pullLocal(src, dst, { refs: ["main"] })).rejects.toMatchObject({
       code: "OBJECT_CORRUPT",
       message: expect.stringContaining(c1),
+    });
+    expect(objects(dst)).toEqual([]);
+  });
+});
+
+describe("pullLocal() on worker threads", () => {
+  /** Each object's bytes, mode bits and user.ostreemeta, by name. */
+  function snapshot(repo: Repo): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const o of objects(repo)) {
+      const p = join(repo.path, "objects", o);
+      const st = fs.lstatSync(p);
+      const data = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : fs.readFileSync(p).toString("base64");
+      const meta = repo.mode === "bare-user" ? native().lgetxattr(p, "user.ostreemeta")?.toString("hex") : "";
+      out[o] = `${(st.mode & 0o7777).toString(8)} ${meta} ${data}`;
+    }
+    return out;
+  }
+
+  function bigTree(): string {
+    const dir = tree({ "a/empty": "", "a/x": "x\n", "b/c/d": "deep\n" });
+    for (let i = 0; i < 40; i++) fs.writeFileSync(join(dir, "a", `f${i}`), `file ${i}\n`.repeat(i * 50));
+    fs.chmodSync(join(dir, "a/f3"), 0o755);
+    fs.symlinkSync("../a/x", join(dir, "b/link"));
+    // one object above the streaming threshold: left to the main thread
+    fs.writeFileSync(join(dir, "big"), Buffer.alloc(STREAM_THRESHOLD + 5, 7));
+    return dir;
+  }
+
+  for (const [srcMode, dstMode] of [
+    ["archive", "bare-user"],
+    ["archive", "bare-user-only"],
+    ["bare-user", "archive"],
+  ] as const) {
+    it(`stores exactly what the main thread stores (${srcMode} → ${dstMode})`, async () => {
+      const src = repoAt("src", srcMode);
+      const { commit: c } = await commitTree(src, {
+        trees: [{ kind: "dir", path: bigTree() }],
+        branch: "main",
+      });
+      const here = repoAt("here", dstMode);
+      const there = repoAt("there", dstMode);
+      const a = await pullLocal(src, here, { workers: 0 });
+      const b = await pullLocal(src, there, { workers: 2 });
+      expect(a.workers).toBe(0);
+      expect(b.workers).toBe(2);
+      expect({ ...b, workers: 0 }).toEqual(a);
+      expect(readRef(there, "main")).toBe(c);
+      expect(snapshot(there)).toEqual(snapshot(here));
+      expect((await fsckRepo(there, { workers: 0 })).ok).toBe(true);
+      expect(fs.readdirSync(join(there.path, "tmp")).filter((x) => x.startsWith("staging-"))).toEqual([]);
+    });
+  }
+
+  it("refuses a corrupted content object copied on a worker, naming it, keeping nothing", async () => {
+    const src = repoAt("src", "archive");
+    const c = await commit(src, "main", { f: "good data", g: "other", "d/h": "more" });
+    const f = src.loadDirtree(src.loadCommit(c).rootTree).files.find((x) => x.name === "f")!;
+    const { encodeArchiveHeader } = await import("../../../src/core/content-header.js");
+    const { deflateRawSync } = await import("node:zlib");
+    const { statFileObject } = await import("../../../src/repo/read-object.js");
+    const h = statFileObject(src, f.checksum).header;
+    fs.writeFileSync(
+      src.objectPath(f.checksum, "file"),
+      Buffer.concat([encodeArchiveHeader(h, 9), deflateRawSync("evil data")]),
+    );
+    const dst = repoAt("dst", "bare-user");
+    const err = await pullLocal(src, dst, { workers: 2 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: "OBJECT_CORRUPT",
+      message: expect.stringContaining(`Cannot pull content object ${f.checksum}`),
+    });
+    expect(objects(dst)).toEqual([]);
+    expect(readRef(dst, "main")).toBeNull();
+    expect(dst.listPartialCommits()).toEqual([]);
+    expect(fs.readdirSync(join(dst.path, "tmp")).filter((x) => x.startsWith("staging-"))).toEqual([]);
+  });
+
+  it("refuses mode bits outside 0775 with bareUserOnlyFiles on a worker", async () => {
+    const src = repoAt("src", "archive");
+    const dir = tree({ f: "1", g: "2" });
+    fs.chmodSync(join(dir, "f"), 0o4755);
+    await commitTree(src, { trees: [{ kind: "dir", path: dir }], branch: "main" });
+    const dst = repoAt("dst", "bare-user");
+    await expect(pullLocal(src, dst, { bareUserOnlyFiles: true, workers: 2 })).rejects.toMatchObject({
+      code: "UNSUPPORTED",
+      message: expect.stringContaining("invalid mode 0104755 with bits 04000"),
     });
     expect(objects(dst)).toEqual([]);
   });

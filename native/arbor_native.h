@@ -1,0 +1,23 @@
+/*
+ * Helpers shared by the addon's source files (defined in arbor_native.c). Each throws a JS
+ * TypeError/RangeError and returns false on bad input.
+ */
+#ifndef ARBOR_NATIVE_H
+#define ARBOR_NATIVE_H
+
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+/* A NUL-terminated copy of a string or Uint8Array argument (no NUL bytes inside); free *out. */
+bool get_cstr(napi_env env, napi_value v, const char *what, char **out);
+bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
+
+/* checkout_files.c */
+napi_value CheckoutFiles(napi_env env, napi_callback_info info);
+
+/* scan_dir.c */
+napi_value ScanDir(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * checkoutFiles: the hot loop of a hardlink checkout, done here so that a directory's files cost
+ * one call from JS instead of an lstat, an xattr read and a link each through Node's fs (with their
+ * Stats objects, path checks and exceptions), and on libuv's thread pool so that the links of one
+ * directory are made while the main thread reads the next dirtrees and makes their directories.
+ *
+ * It only handles the plain cases: an object hardlinked into the checkout as it is, and (bare-user,
+ * user mode) a symlink object, which becomes a new symlink. Anything else (a missing or odd object,
+ * an empty file that must be copied, an object with xattrs in its user.ostreemeta, a link that
+ * fails for any reason, an unusual name or symlink target) is left alone and marked "not done":
+ * the caller then checks that entry out itself, with all its rules and exact error messages. So
+ * this function never reports errors about the tree; it only decides "plain, done" or "not for me".
+ *
+ * Which objects are plain (as checkout.ts decides):
+ *   LINK_BARE           (bare repo, normal checkout): a regular file with data, or a symlink:
+ *                       hardlinked;
+ *   LINK_BARE_USER      (bare-user repo, user mode): user.ostreemeta exactly (uid, gid, mode) with
+ *                       no xattrs, and either a regular-file mode readable by its owner and data
+ *                       (hardlinked), or a symlink mode whose object holds "TARGET\0" with TARGET
+ *                       valid UTF-8 without NUL (a symlink to TARGET is made);
+ *   LINK_BARE_USER_ONLY (bare-user-only repo): a regular file with data readable by its owner:
+ *                       hardlinked.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "arbor_native.h"
+
+enum { LINK_BARE = 0, LINK_BARE_USER = 1, LINK_BARE_USER_ONLY = 2 };
+
+/* (uuua(ayay)) with an empty xattr array: three big-endian u32, nothing else. */
+#define USER_META_PLAIN_SIZE 12
+#define CHECKSUM_HEX 64
+
+static bool is_hex_checksum(const char *s, size_t len) {
+  if (len != CHECKSUM_HEX) return false;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+/* A single path component that needs no further thought: not empty, ".", "..", and no '/'. */
+static bool is_plain_name(const char *s, size_t len) {
+  if (len == 0 || strlen(s) != len || memchr(s, '/', len)) return false;
+  return !(s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')));
+}
+
+/* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): exactly the byte
+ * strings that survive JS's decode/encode round trip unchanged. */
+static bool is_utf8(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    uint32_t cp, min;
+    if ((c & 0xe0) == 0xc0) n = 1, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0) n = 2, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0) n = 3, cp = c & 0x07, min = 0x10000;
+    else return false;
+    if (len - i <= n) return false;
+    for (size_t k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+/* The target of a bare-user symlink object ("TARGET\0") into buf, if it is a plain one. */
+static bool read_symlink_object(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  size_t len = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) len = 0;
+      break;
+    }
+    len += (size_t)n;
+    if (len == cap) { /* too long for a symlink target here: let the caller decide */
+      len = 0;
+      break;
+    }
+  }
+  close(fd);
+  if (len < 2 || buf[len - 1] != 0 || strlen(buf) != len - 1) return false;
+  return is_utf8((const unsigned char *)buf, len - 1);
+}
+
+typedef enum { NOT_PLAIN, PLAIN_LINK, PLAIN_SYMLINK } plain_kind;
+
+/* What to do with the object at `path`; for PLAIN_SYMLINK the target is read into target. */
+static plain_kind classify(const char *path, int kind, char *target, size_t cap) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return NOT_PLAIN;
+  if (kind == LINK_BARE)
+    return S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > 0) ? PLAIN_LINK : NOT_PLAIN;
+  if (!S_ISREG(st.st_mode)) return NOT_PLAIN;
+  if (kind == LINK_BARE_USER_ONLY) return st.st_size > 0 && (st.st_mode & S_IRUSR) ? PLAIN_LINK : NOT_PLAIN;
+  unsigned char meta[USER_META_PLAIN_SIZE];
+  /* a larger value (xattrs present) fails with ERANGE: not plain */
+  if (lgetxattr(path, "user.ostreemeta", meta, sizeof meta) != USER_META_PLAIN_SIZE) return NOT_PLAIN;
+  uint32_t mode = (uint32_t)meta[8] << 24 | (uint32_t)meta[9] << 16 | (uint32_t)meta[10] << 8 | meta[11];
+  if ((mode & S_IFMT) == S_IFREG) return st.st_size > 0 && (mode & S_IRUSR) ? PLAIN_LINK : NOT_PLAIN;
+  if ((mode & S_IFMT) == S_IFLNK && read_symlink_object(path, target, cap)) return PLAIN_SYMLINK;
+  return NOT_PLAIN;
+}
+
+/* One directory's worth of work, copied out of JS (the pool thread cannot touch JS values). */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *objects_dir, *dest_dir;
+  int kind;
+  uint32_t n;
+  char (*checksums)[CHECKSUM_HEX + 1]; /* "" when not a plain checksum */
+  uint32_t *name_off;                  /* into names; UINT32_MAX when not a plain name */
+  char *names;
+  uint8_t *status; /* per entry: CF_NOT_DONE, CF_LINKED, CF_SYMLINKED */
+} batch;
+
+enum { CF_NOT_DONE = 0, CF_LINKED = 1, CF_SYMLINKED = 2 };
+
+static void batch_free(batch *b) {
+  free(b->objects_dir);
+  free(b->dest_dir);
+  free(b->checksums);
+  free(b->name_off);
+  free(b->names);
+  free(b->status);
+  free(b);
+}
+
+/* Pool thread: no JS here. */
+static void batch_execute(napi_env env, void *data) {
+  batch *b = data;
+  char src[PATH_MAX], dst[PATH_MAX], target[PATH_MAX];
+  size_t olen = strlen(b->objects_dir), dlen = strlen(b->dest_dir);
+  /* "OBJECTS/XX/" + 62 + ".file" and "DEST/" + a name of up to NAME_MAX bytes */
+  if (olen + 1 + CHECKSUM_HEX + 1 + 5 + 1 > sizeof src || dlen + 1 + NAME_MAX + 1 > sizeof dst) return;
+  memcpy(src, b->objects_dir, olen);
+  src[olen] = '/';
+  memcpy(dst, b->dest_dir, dlen);
+  dst[dlen] = '/';
+  for (uint32_t i = 0; i < b->n; i++) {
+    const char *cs = b->checksums[i];
+    if (!cs[0] || b->name_off[i] == UINT32_MAX) continue;
+    const char *name = b->names + b->name_off[i];
+    memcpy(dst + dlen + 1, name, strlen(name) + 1);
+    char *p = src + olen + 1;
+    p[0] = cs[0];
+    p[1] = cs[1];
+    p[2] = '/';
+    memcpy(p + 3, cs + 2, CHECKSUM_HEX - 2);
+    memcpy(p + 3 + CHECKSUM_HEX - 2, ".file", 6);
+    plain_kind what = classify(src, b->kind, target, sizeof target);
+    /* linkat flags 0: a symlink object (bare) is linked itself; an existing dst fails (EEXIST) */
+    if (what == PLAIN_LINK && linkat(AT_FDCWD, src, AT_FDCWD, dst, 0) == 0) b->status[i] = CF_LINKED;
+    else if (what == PLAIN_SYMLINK && symlink(target, dst) == 0) b->status[i] = CF_SYMLINKED;
+  }
+}
+
+/* Main thread: hand the statuses to JS. */
+static void batch_complete(napi_env env, napi_status status, void *data) {
+  batch *b = data;
+  napi_value result;
+  if (status == napi_ok && napi_create_buffer_copy(env, b->n, b->status, NULL, &result) == napi_ok) {
+    napi_resolve_deferred(env, b->deferred, result);
+  } else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, "checkoutFiles: the batch did not run", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, b->deferred, err);
+  }
+  napi_delete_async_work(env, b->work);
+  batch_free(b);
+}
+
+/* Read `key` of `obj` as a string into buf (size cap); false if absent, not a string or too long. */
+static bool get_str_prop(napi_env env, napi_value obj, napi_value key, char *buf, size_t cap, size_t *len) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_property(env, obj, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok || t != napi_string)
+    return false;
+  if (napi_get_value_string_utf8(env, v, buf, cap, len) != napi_ok) return false;
+  return *len < cap - 1; /* cap - 1 bytes may mean truncated */
+}
+
+/* Copy files[i].checksum and files[i].name into the batch (marking odd ones "not plain"). */
+static bool batch_copy_entries(napi_env env, napi_value files, batch *b) {
+  napi_value k_name, k_checksum;
+  napi_create_string_utf8(env, "name", NAPI_AUTO_LENGTH, &k_name);
+  napi_create_string_utf8(env, "checksum", NAPI_AUTO_LENGTH, &k_checksum);
+  size_t cap = (size_t)b->n * 16 + 64, used = 0;
+  b->names = malloc(cap);
+  if (!b->names) return false;
+  for (uint32_t i = 0; i < b->n; i++) {
+    napi_value entry;
+    napi_valuetype t;
+    char name[NAME_MAX + 1];
+    size_t cs_len = 0, name_len = 0;
+    b->checksums[i][0] = 0;
+    b->name_off[i] = UINT32_MAX;
+    if (napi_get_element(env, files, i, &entry) != napi_ok || napi_typeof(env, entry, &t) != napi_ok ||
+        t != napi_object)
+      continue;
+    char cs[CHECKSUM_HEX + 2];
+    if (!get_str_prop(env, entry, k_checksum, cs, sizeof cs, &cs_len) || !is_hex_checksum(cs, cs_len)) continue;
+    if (!get_str_prop(env, entry, k_name, name, sizeof name, &name_len) || !is_plain_name(name, name_len)) continue;
+    if (used + name_len + 1 > cap) {
+      size_t ncap = (used + name_len + 1) * 2;
+      char *grown = realloc(b->names, ncap);
+      if (!grown) return false;
+      b->names = grown;
+      cap = ncap;
+    }
+    memcpy(b->checksums[i], cs, CHECKSUM_HEX + 1);
+    memcpy(b->names + used, name, name_len + 1);
+    b->name_off[i] = (uint32_t)used;
+    used += name_len + 1;
+  }
+  return true;
+}
+
+/*
+ * checkoutFiles(objectsDir, destDir, files, kind) -> Promise<Buffer>
+ *   files: Array<{ name: string, checksum: string }> (a dirtree's files)
+ * On a pool thread, checks out each plain entry from objectsDir/XX/REST.file to destDir/NAME
+ * (hardlink, or symlink for bare-user); resolves with one status byte per entry: 0 not done,
+ * 1 hardlinked, 2 symlink made.
+ */
+napi_value CheckoutFiles(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint32_t kind = 0, length = 0;
+  bool is_array = false;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "files must be an array");
+    return NULL;
+  }
+  if (!get_u32(env, argv[3], "kind", &kind)) return NULL;
+  if (kind > LINK_BARE_USER_ONLY) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "kind must be 0 (bare), 1 (bare-user) or 2 (bare-user-only)");
+    return NULL;
+  }
+  napi_get_array_length(env, argv[2], &length);
+  batch *b = calloc(1, sizeof *b);
+  if (!b) goto oom;
+  b->kind = (int)kind;
+  b->n = length;
+  if (!get_cstr(env, argv[0], "objectsDir", &b->objects_dir) || !get_cstr(env, argv[1], "destDir", &b->dest_dir)) {
+    batch_free(b);
+    return NULL;
+  }
+  b->checksums = malloc(((size_t)length + 1) * sizeof *b->checksums);
+  b->name_off = malloc(((size_t)length + 1) * sizeof *b->name_off);
+  b->status = calloc((size_t)length + 1, 1);
+  if (!b->checksums || !b->name_off || !b->status || !batch_copy_entries(env, argv[2], b)) goto oom;
+  napi_value promise, resource_name;
+  napi_create_string_utf8(env, "arbor:checkoutFiles", NAPI_AUTO_LENGTH, &resource_name);
+  /* on failure the promise is dropped unresolved: it was never returned */
+  if (napi_create_promise(env, &b->deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, batch_execute, batch_complete, b, &b->work) != napi_ok)
+    goto fail;
+  if (napi_queue_async_work(env, b->work) != napi_ok) {
+    napi_delete_async_work(env, b->work);
+    goto fail;
+  }
+  return promise;
+oom:
+  napi_throw_error(env, "ENOMEM", "out of memory");
+  if (b) batch_free(b);
+  return NULL;
+fail:
+  napi_throw_error(env, NULL, "checkoutFiles: cannot queue the batch");
+  batch_free(b);
+  return NULL;
+}

@@ -1,0 +1,77 @@
+/**
+ * Shared pieces of the per-object hot paths (fsck-fast.ts, pull-local-copy.ts): one reused read
+ * buffer per thread, decoded archive headers and canonical-stream prefixes cached by value (most
+ * files of a tree share a handful of owner/mode combinations), so that each object costs one open
+ * and one read rather than a GVariant decode and encode and two opens.
+ */
+import { readSync } from "node:fs";
+import { contentStreamPrefix, decodeArchiveHeader, type FileHeader } from "../core/content-header.js";
+
+let buf = Buffer.allocUnsafe(1 << 20);
+
+/**
+ * Read `size` bytes from the start of `fd` into this thread's reused buffer (valid until the next
+ * call); null if the file is shorter than that.
+ */
+export function readWhole(fd: number, size: number): Buffer | null {
+  if (buf.length < size) buf = Buffer.allocUnsafe(Math.max(size, buf.length * 2));
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) return null;
+    off += n;
+  }
+  return buf.subarray(0, size);
+}
+
+/** This thread's reused read buffer, at least `size` bytes (valid until the next call). */
+export function scratch(size: number): Buffer {
+  if (buf.length < size) buf = Buffer.allocUnsafe(Math.max(size, buf.length * 2));
+  return buf;
+}
+
+/** Canonical-stream prefixes of recently seen xattr-free headers, keyed by uid:gid:mode. */
+const prefixes = new Map<string, Uint8Array>();
+
+/** The canonical stream's header part for `h` (cached for regular files without xattrs). */
+export function prefixFor(h: FileHeader): Uint8Array {
+  if (h.xattrs.length || h.symlinkTarget !== "") return contentStreamPrefix(h);
+  const key = `${h.uid}:${h.gid}:${h.mode}`;
+  let p = prefixes.get(key);
+  if (!p) {
+    if (prefixes.size > 256) prefixes.clear();
+    p = contentStreamPrefix(h);
+    prefixes.set(key, p);
+  }
+  return p;
+}
+
+/** Decoded archive headers by their bytes after the size field. */
+const archiveHeaders = new Map<string, FileHeader>();
+
+/** An archive object read whole: its header, declared data size, and the deflated data. */
+export interface ArchiveParts {
+  header: FileHeader;
+  size: number;
+  deflated: Buffer;
+}
+
+/**
+ * Split a whole archive object (`b`, as read by {@link readWhole}): framed header, then deflate
+ * data. Null if the framing is implausible (the caller's general path words the error).
+ * @throws Error if the header does not decode.
+ */
+export function splitArchive(b: Buffer): ArchiveParts | null {
+  if (b.length < 8) return null;
+  const len = b.readUInt32BE(0);
+  if (len < 8 || len > b.length - 8) return null;
+  const hb = b.subarray(8, 8 + len);
+  const key = hb.toString("latin1", 8);
+  let h = archiveHeaders.get(key);
+  if (!h) {
+    h = decodeArchiveHeader(new Uint8Array(hb)).header;
+    if (archiveHeaders.size > 256) archiveHeaders.clear();
+    archiveHeaders.set(key, h);
+  }
+  return { header: h, size: Number(hb.readBigUInt64BE(0)), deflated: b.subarray(8 + len) };
+}

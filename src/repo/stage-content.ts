@@ -1,0 +1,132 @@
+/**
+ * The on-disk form of a content object in each repository mode, written synchronously at a
+ * staging path (fact sheet §3.3, §3.4). One writer for every thread that stages content: the
+ * Transaction on the main thread, and the pull-local copy workers (pull-local-worker.ts).
+ *
+ *  - archive: framed header + raw deflate (level 6, as ostree), mode 0644;
+ *  - bare-user: a regular file (symlinks hold "target\0"), owner/mode/xattrs in `user.ostreemeta`,
+ *    on-disk mode limited to safe bits and always owner-readable;
+ *  - bare-user-only: regular file or real symlink, no owner or xattrs (refused otherwise);
+ *  - bare: the real owner, mode and xattrs.
+ * Files are created 0600 and given their final mode only once complete, and their mtime is 0, as
+ * ostree does for bare modes.
+ */
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  lutimesSync,
+  openSync,
+  symlinkSync,
+  writeSync,
+} from "node:fs";
+import { basename } from "node:path";
+import { deflateRawSync } from "node:zlib";
+import { encodeArchiveHeader, encodeUserMeta, type FileHeader } from "../core/content-header.js";
+import { isLnk } from "../core/mode.js";
+import { ArborError } from "../errors.js";
+import { native } from "../io/native.js";
+import type { RepoMode } from "./repo.js";
+
+/** Write all of `b` to `fd`. */
+export function writeAll(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
+
+/**
+ * Set a bare-mode object's metadata through its open descriptor (regular files, and bare-user
+ * symlink files): owner, mode and xattrs as the mode stores them, mtime 0.
+ * @throws Node system errors (EPERM, ENOTSUP…).
+ */
+export function setBareMetadata(mode: RepoMode, fd: number, h: FileHeader): void {
+  if (mode === "bare-user") {
+    // real metadata in user.ostreemeta; on-disk mode keeps only safe bits, always readable
+    fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
+    native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
+  } else if (mode === "bare-user-only") {
+    fchmodSync(fd, h.mode & 0o7777);
+  } else {
+    fchownSync(fd, h.uid, h.gid);
+    fchmodSync(fd, h.mode & 0o7777);
+    for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
+  }
+  futimesSync(fd, 0, 0);
+}
+
+/**
+ * Refuse content a bare-user-only repository cannot hold (owner, xattrs, setuid/setgid/sticky or
+ * world-writable bits), in ostree's words. `p` is the staging path `…/XX/REST.file`.
+ * @throws ArborError UNSUPPORTED
+ */
+export function checkBareUserOnly(p: string, h: FileHeader): void {
+  if (h.uid !== 0 || h.gid !== 0 || h.xattrs.length) {
+    throw new ArborError(
+      "UNSUPPORTED",
+      "Content with owner or xattrs cannot be stored in a bare-user-only repository",
+    );
+  }
+  const bad = isLnk(h.mode) ? 0 : h.mode & 0o7777 & ~0o775;
+  if (bad !== 0) {
+    const cs = basename(p).replace(/\.file$/, ""); // staging/XXREST.file: the full checksum
+    throw new ArborError(
+      "UNSUPPORTED",
+      `Content object ${cs}: invalid mode 0${h.mode.toString(8)} with bits 0${bad.toString(8)} (setuid/setgid/sticky or world-writable cannot be stored in a bare-user-only repository)`,
+    );
+  }
+}
+
+/**
+ * Give a staged bare-mode object its on-disk form. `data` is the regular-file data to write at
+ * `p`, or null when it is already there (streamed objects). Regular files are written and given
+ * their metadata through one file descriptor (one open per object: this is the hot path).
+ * @throws ArborError UNSUPPORTED (bare-user-only); Node system errors.
+ */
+export function writeBareContentSync(
+  mode: RepoMode,
+  p: string,
+  h: FileHeader,
+  data: Uint8Array | null,
+): void {
+  if (mode === "bare-user-only") checkBareUserOnly(p, h);
+  if (isLnk(h.mode) && mode !== "bare-user") {
+    // bare, bare-user-only: a real symlink
+    symlinkSync(h.symlinkTarget, p);
+    if (mode === "bare") {
+      lchownSync(p, h.uid, h.gid);
+      for (const [k, v] of h.xattrs) native().lsetxattr(p, k, v);
+    }
+    lutimesSync(p, 0, 0);
+    return;
+  }
+  // bare-user stores symlinks as regular files holding "target\0"
+  const body = isLnk(h.mode) ? new TextEncoder().encode(`${h.symlinkTarget}\0`) : data;
+  const fd = body ? openSync(p, "w", 0o600) : openSync(p, "r");
+  try {
+    if (body) writeAll(fd, body);
+    setBareMetadata(mode, fd, h);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Write a content object whose data is in memory at staging path `p`, in the form `mode` stores.
+ * @throws ArborError UNSUPPORTED; Node system errors (ENOSPC, EACCES…).
+ */
+export function writeContentSync(mode: RepoMode, p: string, h: FileHeader, data: Uint8Array): void {
+  if (mode !== "archive") {
+    writeBareContentSync(mode, p, h, data);
+    return;
+  }
+  const link = isLnk(h.mode);
+  const fd = openSync(p, "w", 0o644);
+  try {
+    writeAll(fd, encodeArchiveHeader(h, link ? 0 : data.length));
+    if (!link) writeAll(fd, deflateRawSync(data, { level: 6 }));
+  } finally {
+    closeSync(fd);
+  }
+}
