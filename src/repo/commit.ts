@@ -357,10 +357,14 @@ function kernelVersion(root: MutableTree): string {
   throw new ArborError("NOT_FOUND", "No kernel found in /usr/lib/modules");
 }
 
-/** Build the commit's metadata in exactly the order `ostree commit` serializes it. */
+/**
+ * Build the commit's metadata in exactly the order `ostree commit` serializes it. `bindRefs` null
+ * means `--no-bindings`; otherwise ostree writes `ostree.ref-binding` even when it is empty (an
+ * `--orphan` commit carries `@as []`) and, in a repo with a collection ID, the collection binding.
+ */
 export function buildCommitMetadata(opts: {
   user: VarDict;
-  bindRefs: string[];
+  bindRefs: string[] | null;
   collectionId?: string;
   bootable?: { linux: string | null };
 }): VarDict {
@@ -371,10 +375,10 @@ export function buildCommitMetadata(opts: {
     else md.push([k, v]);
   };
   for (const [k, v] of opts.user) put(k, v);
-  if (opts.bindRefs.length) put("ostree.ref-binding", new Variant("as", [...new Set(opts.bindRefs)].sort()));
+  if (opts.bindRefs) put("ostree.ref-binding", new Variant("as", [...new Set(opts.bindRefs)].sort()));
   // as ostree: --add-metadata-string=ostree.collection-binding=… overrides the repo's collection ID
   const userBinding = opts.user.some(([k]) => k === "ostree.collection-binding");
-  if (opts.collectionId && opts.bindRefs.length && !userBinding)
+  if (opts.collectionId && opts.bindRefs && !userBinding)
     put("ostree.collection-binding", new Variant("s", opts.collectionId));
   if (opts.bootable) {
     // insertion order matters for hash collisions: ostree adds ostree.bootable, then ostree.linux
@@ -443,7 +447,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
       }
     }
     user = [...user, ...(opts.metadata ?? [])];
-    const bindRefs = opts.noBindings ? [] : [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])];
+    const bindRefs = opts.noBindings ? null : [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])];
     let metadata = buildCommitMetadata({
       user,
       bindRefs,

@@ -49,6 +49,35 @@ describe.skipIf(!hasOstree)("commit modifiers and consume, against ostree", () =
     });
   }
 
+  it("ref bindings as ostree: --orphan writes an empty ostree.ref-binding, --no-bindings none, a collection ID binds", () => {
+    for (const collection of [null, "org.example.Bindings"]) {
+      const a = join(t.dir, `bind-a-${collection ? "c" : "n"}`);
+      const o = join(t.dir, `bind-o-${collection ? "c" : "n"}`);
+      for (const [tool, repo] of [
+        [arbor, a],
+        [ostree, o],
+      ] as const)
+        ok(
+          tool([
+            "init",
+            `--repo=${repo}`,
+            "--mode=archive",
+            ...(collection ? [`--collection-id=${collection}`] : []),
+          ]),
+        );
+      for (const flags of [
+        ["--orphan"],
+        ["--orphan", "--no-bindings"],
+        ["-b", "r", "--bind-ref=z"],
+        ["-b", "r", "--no-bindings"],
+      ]) {
+        const args = ["commit", "--timestamp=@5", "-s", "s", ...flags, src];
+        const want = ok(ostree([`--repo=${o}`, ...args]));
+        expect(ok(arbor([`--repo=${a}`, ...args])), `${collection} ${flags.join(" ")}`).toBe(want);
+      }
+    }
+  });
+
   for (const [mode, adopts] of [
     ["bare-user-only", true],
     ["bare", true],
