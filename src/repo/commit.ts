@@ -447,7 +447,9 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
       }
     }
     user = [...user, ...(opts.metadata ?? [])];
-    const bindRefs = opts.noBindings ? null : [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])];
+    const bindRefs = opts.noBindings
+      ? null
+      : [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])];
     let metadata = buildCommitMetadata({
       user,
       bindRefs,
