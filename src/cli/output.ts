@@ -212,6 +212,3 @@ export function stderr(): Output {
 export function printJson(kind: string, data: object, out: Output = stdout()): void {
   out.json(kind, data);
 }
-
-/** A byte count as ostree prints it (GLib's `g_format_size`); see core/format-size.ts. */
-export { formatSize } from "../core/format-size.js";

@@ -1,7 +1,8 @@
 /** `show --print-sizes REV`: the commit's `ostree.sizes` totals and what is still to fetch. */
+
+import { formatSize } from "../core/format-size.js";
 import { summarizeCommitSizes } from "../repo/commit-sizes.js";
 import type { Repo } from "../repo/repo.js";
-import { formatSize } from "./output.js";
 
 /**
  * The three lines ostree prints for `show --print-sizes`.

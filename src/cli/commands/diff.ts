@@ -4,8 +4,9 @@
  * compares `REV^` with `REV`. Paths of a stored tree print as `/a/b`, paths of a directory on disk
  * relative to it (`a/b`), as ostree prints them.
  */
+
+import { formatSize } from "../../core/format-size.js";
 import type { CommandSpec } from "../command.js";
-import { formatSize } from "../output.js";
 
 const isDirArg = (s: string): boolean => s.startsWith("/") || s.startsWith("./");
 

@@ -43,7 +43,7 @@ export const command: CommandSpec = {
     const { Repo } = await import("../../repo/repo.js");
     const { pruneRepo } = await import("../../repo/prune.js");
     const { ArborError } = await import("../../errors.js");
-    const { formatSize } = await import("../output.js");
+    const { formatSize } = await import("../../core/format-size.js");
     const repo = Repo.open(ctx.repoPath());
 
     let keepYoungerThan: number | undefined;

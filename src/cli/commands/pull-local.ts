@@ -49,7 +49,7 @@ export const command: CommandSpec = {
   async run(ctx, args) {
     const { Repo } = await import("../../repo/repo.js");
     const { pullLocal } = await import("../../repo/pull-local.js");
-    const { formatSize } = await import("../output.js");
+    const { formatSize } = await import("../../core/format-size.js");
     const { resolve } = await import("node:path");
     const dst = Repo.open(ctx.repoPath());
     const [srcArg, ...refs] = args.positional as [string, ...string[]];

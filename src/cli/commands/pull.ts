@@ -138,7 +138,7 @@ export const command: CommandSpec = {
       const d = result.deltas;
       if (d?.parts) {
         // static deltas: ostree's wording (src/pull/delta-pull.ts)
-        const { formatSize } = await import("../output.js");
+        const { formatSize } = await import("../../core/format-size.js");
         ctx.out.line(
           `Delta update: 0/${d.parts} parts, ${formatSize(0)}/${formatSize(d.size)}, ${formatSize(d.usize)} total uncompressed`,
         );

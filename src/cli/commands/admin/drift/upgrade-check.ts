@@ -1,7 +1,8 @@
 /** `admin upgrade --check`: print what an upgrade would change (docs/managed.md, "Upgrade check"). */
+
+import { formatSize } from "../../../../core/format-size.js";
 import type { ParsedArgs } from "../../../command.js";
 import type { Context } from "../../../context.js";
-import { formatSize } from "../../../output.js";
 import { withSysroot } from "../common.js";
 
 /** Run the check; exit 0 (nothing to do or a plan printed). */
