@@ -124,16 +124,18 @@ describe("concurrent writers", () => {
     for (let round = 0; round < 3; round++) {
       const repo = join(t.dir, `concurrent-${round}`);
       ok(arbor(["init", `--repo=${repo}`, "--mode=archive"]));
+      // ref names that are not hex: "a" would also be a checksum prefix, which rev-parse (as
+      // ostree) tries first and finds "not unique" when two of the commits start with "a"
       const jobs = [
-        run(ARBOR, ["commit", `--repo=${repo}`, "-b", "a", tree]),
-        run(ARBOR, ["commit", `--repo=${repo}`, "-b", "b", tree]),
+        run(ARBOR, ["commit", `--repo=${repo}`, "-b", "ref-a", tree]),
+        run(ARBOR, ["commit", `--repo=${repo}`, "-b", "ref-b", tree]),
       ];
-      if (hasOstree) jobs.push(run("ostree", ["commit", `--repo=${repo}`, "-b", "c", tree]));
+      if (hasOstree) jobs.push(run("ostree", ["commit", `--repo=${repo}`, "-b", "ref-c", tree]));
       const results = await Promise.all(jobs);
       expect(results).toEqual(jobs.map(() => ({ code: 0, err: "" })));
-      const a = ok(arbor(["rev-parse", `--repo=${repo}`, "a"]));
+      const a = ok(arbor(["rev-parse", `--repo=${repo}`, "ref-a"]));
       expect(ok(arbor(["ls", `--repo=${repo}`, "-R", a])).split("\n").length).toBeGreaterThan(400);
-      assertRepoValid(repo, "a");
+      assertRepoValid(repo, "ref-a");
       // nothing left behind: no staging dir, no lock file
       expect(readdirSync(join(repo, "tmp")).filter((n) => n.startsWith("staging-"))).toEqual([]);
     }
