@@ -33,10 +33,14 @@ export function encodeOff(n: number): Uint8Array {
 
 /**
  * Apply `patch` to `old`, producing exactly `newSize` bytes.
- * @throws ArborError OBJECT_CORRUPT when the patch is truncated, negative lengths, or writes past
- *   `newSize`.
+ * Every new byte comes from a diff or extra byte of the patch, so a `newSize` larger than the
+ * patch is refused before anything is allocated (it comes from hostile delta operations).
+ * @throws ArborError OBJECT_CORRUPT when the patch is truncated, negative lengths, writes past
+ *   `newSize`, or is too short to produce `newSize` bytes.
  */
 export function bspatch(old: Uint8Array, patch: Uint8Array, newSize: number): Uint8Array {
+  if (!Number.isSafeInteger(newSize) || newSize < 0 || newSize > patch.length)
+    throw corrupt(`of ${patch.length} bytes cannot produce ${newSize} bytes`);
   const out = new Uint8Array(newSize);
   let oldPos = 0;
   let newPos = 0;

@@ -152,6 +152,12 @@ describe("bspatch", () => {
       /past the end/,
     );
   });
+  it("refuses a new size the patch cannot produce before allocating it", () => {
+    const patch = Buffer.concat([encodeOff(0), encodeOff(4), encodeOff(0), Buffer.alloc(4)]);
+    expect([...bspatch(new Uint8Array(0), patch, 4)]).toEqual([0, 0, 0, 0]);
+    expect(() => bspatch(new Uint8Array(0), patch, 2 ** 40)).toThrow(/cannot produce 1099511627776 bytes/);
+    expect(() => bspatch(new Uint8Array(0), patch, patch.length + 1)).toThrow(/cannot produce/);
+  });
 });
 
 function sampleCommit(): Uint8Array {

@@ -133,6 +133,20 @@ describe("executePart()", () => {
     expect(await run([tail], payload(srcCs, o3))).toBe(1);
   });
 
+  it("refuses a bspatch into a huge declared size without allocating it, storing nothing", async () => {
+    const tx = await Transaction.begin(repo);
+    await tx.writeContent(REG, data, fileObj.checksum);
+    await tx.commit();
+    const before = storedObjects();
+    const patch = bsdiff(data, enc.encode("file CONTENT\n"));
+    const b = Buffer.concat([Buffer.from(fileObj.checksum, "hex"), patch]);
+    const o = ops(OP.setReadSource, [0], OP.open, [0, 0, 2 ** 50], OP.bspatch, [32, patch.length]);
+    await expect(run([{ type: "file", checksum: "1".repeat(64) }], payload(b, o))).rejects.toThrow(
+      /bsdiff patch of \d+ bytes cannot produce 1125899906842624 bytes/,
+    );
+    expect(storedObjects()).toBe(before);
+  });
+
   const hostile: Array<[string, DeltaObject[], Uint8Array, RegExp]> = [
     [
       "an offset past the blob",
