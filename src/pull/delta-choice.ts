@@ -26,9 +26,14 @@ import {
 import { decodeDeltaIndex, decodeDeltaMap, STATIC_DELTAS_KEY } from "../repo/delta-store.js";
 import type { Repo } from "../repo/repo.js";
 import type { Summary } from "../repo/summary.js";
+import { MAX_FETCHED_METADATA_SIZE } from "./objects.js";
 
-/** Reads a file of the remote repository by relative path; null when it does not exist. */
-export type DeltaAccess = (path: string) => Promise<Uint8Array | null>;
+/**
+ * Reads a file of the remote repository by relative path; null when it does not exist. A file
+ * larger than `maxBytes` is refused (ArborError OBJECT_CORRUPT) without being read whole:
+ * superblocks and delta indexes are bounded as metadata, parts by their size in the superblock.
+ */
+export type DeltaAccess = (path: string, maxBytes: number) => Promise<Uint8Array | null>;
 
 /** A chosen delta with its fetched, checked superblock. */
 export interface ChosenDelta {
@@ -58,7 +63,7 @@ async function candidates(
   }
   const indexed = summary === "indexed" ? null : lookup(summary.metadata, "ostree.summary.indexed-deltas");
   if (summary === "indexed" || (indexed?.type === "b" && indexed.value === true)) {
-    const idx = await access(deltaIndexPath(to));
+    const idx = await access(deltaIndexPath(to), MAX_FETCHED_METADATA_SIZE);
     if (idx) for (const [n, h] of decodeDeltaIndex(idx)) out.set(n, h);
   }
   if (summary === "indexed") return out;
@@ -94,7 +99,7 @@ export async function chooseDelta(
   const rank = (d: DeltaEndpoints): number => (d.from === null ? 2 : d.from === localFrom ? 0 : 1);
   ranked.sort((a, b) => rank(a[0]) - rank(b[0]));
   for (const [d, digest] of ranked) {
-    const file = await access(`${deltaDir(d)}/superblock`);
+    const file = await access(`${deltaDir(d)}/superblock`, MAX_FETCHED_METADATA_SIZE);
     if (!file) {
       if (digest === null) continue; // blind probe: no such delta
       throw new ArborError("NOT_FOUND", `Cannot fetch static delta ${deltaName(d)}: superblock not found`);

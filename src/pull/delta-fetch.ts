@@ -28,7 +28,7 @@ export async function applyChosenDelta(
     async (i) => {
       const inl = inlinePart(sb, i);
       if (inl) return inl;
-      const file = await access(`${deltaDir(chosen.delta)}/${i}`);
+      const file = await access(`${deltaDir(chosen.delta)}/${i}`, sb.parts[i]!.compressedSize);
       if (!file)
         throw new ArborError(
           "NOT_FOUND",

@@ -5,7 +5,7 @@
  * ordinary pull-local then copies the commit and whatever the deltas did not carry (fallbacks),
  * verifying the whole tree as usual.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
@@ -15,12 +15,25 @@ import { decodeSummary, type Summary } from "../repo/summary.js";
 import { Transaction } from "../repo/transaction.js";
 import { chooseDelta, type DeltaAccess, noDeltaError } from "./delta-choice.js";
 import { applyChosenDelta } from "./delta-fetch.js";
+import { MAX_FETCHED_METADATA_SIZE } from "./objects.js";
 
-function readMaybe(p: string): Uint8Array | null {
+/** The file at `p`, or null when it does not exist. @throws ArborError OBJECT_CORRUPT (over `maxBytes`), IO */
+function readMaybe(p: string, maxBytes: number): Uint8Array | null {
+  let size: number;
+  try {
+    size = statSync(p).size;
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return null;
+    throw fromSystemError(`Cannot read "${p}"`, e);
+  }
+  if (size > maxBytes)
+    throw new ArborError(
+      "OBJECT_CORRUPT",
+      `File "${p}" is ${size} bytes, more than the ${maxBytes} it may hold`,
+    );
   try {
     return readFileSync(p);
   } catch (e) {
-    if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return null;
     throw fromSystemError(`Cannot read "${p}"`, e);
   }
 }
@@ -37,9 +50,9 @@ export async function applyLocalDeltas(
   o: { remote?: string; signal?: AbortSignal } = {},
 ): Promise<number> {
   if (dst.archive) throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
-  const sumBytes = readMaybe(join(src.path, "summary"));
+  const sumBytes = readMaybe(join(src.path, "summary"), MAX_FETCHED_METADATA_SIZE);
   const summary: Summary | null = sumBytes ? decodeSummary(sumBytes) : null;
-  const access: DeltaAccess = async (p) => readMaybe(join(src.path, p));
+  const access: DeltaAccess = async (p, maxBytes) => readMaybe(join(src.path, p), maxBytes);
   const targets: Array<{ ref: string | null; commit: string }> = [];
   if (refs?.length) {
     for (const r of refs) {

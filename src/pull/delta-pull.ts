@@ -46,9 +46,10 @@ export interface DeltaPlanOptions {
   signal?: AbortSignal;
 }
 
-/** Reads remote files for delta-choice.ts through a pull's fetcher (404 → null). */
+/** Reads remote files for delta-choice.ts through a pull's fetcher (404 → null), size-bounded. */
 export function fetcherAccess(fetcher: Fetcher, signal?: AbortSignal): DeltaAccess {
-  return async (path) => (await fetcher.get("content", path, { optional: true, signal }))?.data ?? null;
+  return async (path, maxBytes) =>
+    (await fetcher.get("content", path, { optional: true, maxBytes, signal }))?.data ?? null;
 }
 
 /**
