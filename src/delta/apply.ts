@@ -12,12 +12,12 @@ import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { commitmetaKey, inlinePartKey } from "../repo/delta-naming.js";
 import type { Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
-import { type ExecuteResult, executePart } from "./execute.js";
+import { executePart } from "./execute.js";
 import { openPart } from "./part.js";
 import { type KeyInput, verifySuperblockSignature } from "./sign.js";
 import { decodeSuperblock, type Superblock } from "./superblock.js";
 
-/** Where the bytes of part `i` come from (a file, an HTTP fetch…). */
+/** Where the bytes of part `i` come from when it is not inline (a file, an HTTP fetch…). */
 export type PartReader = (index: number) => Promise<Uint8Array>;
 
 /** Counts from applying a delta. */
@@ -50,14 +50,15 @@ export function superblockCommitmeta(sb: Superblock): VarDict | null {
 }
 
 /**
- * Execute every part of `sb` into `tx` (not the commit itself: callers store it).
+ * Execute every part of `sb` into `tx` (not the commit itself: callers store it). A part is taken
+ * from the superblock when it is inline there, else from `readPart`.
  * @throws ArborError OBJECT_CORRUPT, OBJECT_NOT_FOUND (read source missing), NETWORK/IO from `readPart`
  */
 export async function applyDeltaParts(
   tx: Transaction,
   sb: Superblock,
   readPart: PartReader,
-  o: { signal?: AbortSignal; onPart?: (i: number, r: ExecuteResult | null) => void } = {},
+  o: { signal?: AbortSignal } = {},
 ): Promise<ApplyStats> {
   const stats: ApplyStats = { partsApplied: 0, partsSkipped: 0, objectsWritten: 0 };
   for (let i = 0; i < sb.parts.length; i++) {
@@ -65,14 +66,12 @@ export async function applyDeltaParts(
     const h = sb.parts[i]!;
     if (h.objects.length > 0 && h.objects.every((x) => tx.has(x.type, x.checksum))) {
       stats.partsSkipped++;
-      o.onPart?.(i, null);
       continue;
     }
-    const payload = await openPart(await readPart(i), h, i);
+    const payload = await openPart(inlinePart(sb, i) ?? (await readPart(i)), h, i);
     const r = await executePart(tx, h.objects, payload, i);
     stats.partsApplied++;
     stats.objectsWritten += r.written;
-    o.onPart?.(i, r);
   }
   return stats;
 }
@@ -134,8 +133,6 @@ export async function applyDeltaOffline(
       tx,
       sb,
       async (i) => {
-        const inl = inlinePart(sb, i);
-        if (inl) return inl;
         if (!isDir) throw new ArborError("OBJECT_CORRUPT", `Invalid static delta: part ${i} is not inline`);
         const p = join(path, String(i));
         if (!existsSync(p))

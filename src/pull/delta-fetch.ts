@@ -5,7 +5,7 @@
  * Fallback objects are not fetched here: the pull's ordinary tree walk finds them missing and
  * fetches them loose.
  */
-import { type ApplyStats, applyDeltaParts, inlinePart } from "../delta/apply.js";
+import { type ApplyStats, applyDeltaParts } from "../delta/apply.js";
 import { ArborError } from "../errors.js";
 import { deltaDir, deltaName } from "../repo/delta-naming.js";
 import type { Transaction } from "../repo/transaction.js";
@@ -19,22 +19,19 @@ export async function applyChosenDelta(
   tx: Transaction,
   access: DeltaAccess,
   chosen: ChosenDelta,
-  o: { signal?: AbortSignal; onPart?: (i: number) => void } = {},
+  o: { signal?: AbortSignal } = {},
 ): Promise<ApplyStats> {
   const sb = chosen.superblock;
   return applyDeltaParts(
     tx,
     sb,
     async (i) => {
-      const inl = inlinePart(sb, i);
-      if (inl) return inl;
       const file = await access(`${deltaDir(chosen.delta)}/${i}`, sb.parts[i]!.compressedSize);
       if (!file)
         throw new ArborError(
           "NOT_FOUND",
           `Cannot fetch static delta ${deltaName(chosen.delta)}: part ${i} not found`,
         );
-      o.onPart?.(i);
       return file;
     },
     { signal: o.signal },

@@ -112,6 +112,18 @@ describe.runIf(hasOstree)("static deltas: arbor reads ostree's", () => {
     );
   });
 
+  it("applies ostree's single-file delta (parts inline in the superblock) offline", () => {
+    const file = join(t.dir, "ostree-one.delta");
+    const gen = ["static-delta", "generate", `--repo=${osrc}`, "--empty", `--to=${c.v2}`];
+    ok(ostree([...gen, "--inline", `--filename=${file}`]));
+    const one = newRepo(arbor, "apply-inline");
+    ok(arbor(["static-delta", "apply-offline", `--repo=${one}`, file]));
+    fsckBoth(one);
+    expect(ok(arbor(["ls", `--repo=${one}`, "-R", c.v2!]))).toBe(
+      ok(ostree(["ls", `--repo=${osrc}`, "-R", c.v2!])),
+    );
+  });
+
   it("pulls them over nginx: superblock and part fetched, not the objects", async () => {
     const srv: RunningServer = await startNginx({ root: osrc, dir: join(t.dir, "nginx-o") });
     try {
