@@ -5,7 +5,7 @@
  * file. Clients of a summary with `ostree.summary.indexed-deltas` fetch the index of the commit
  * they want instead of scanning the summary.
  */
-import { mkdirSync, opendirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, opendirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checksumFromBytes, checksumToBytes, compareNames, sha256Hex } from "../core/checksum.js";
 import { decodeVarDict, encodeVarDict, lookup, type VarDict } from "../core/metadata.js";
@@ -98,13 +98,17 @@ export function parseDeltaArg(name: string): DeltaEndpoints {
 }
 
 /**
- * Delete a stored delta.
+ * Delete a stored delta: its directory, whatever it holds (as ostree, an empty one too).
  * @throws ArborError NOT_FOUND `Can't find delta NAME`, IO
  */
 export function deleteDelta(repo: Repo, d: DeltaEndpoints): void {
   const dir = join(repo.path, deltaDir(d));
-  if (ls(dir).length === 0 && readSuperblockFileMaybe(repo, d) === null)
-    throw new ArborError("NOT_FOUND", `Can't find delta ${deltaName(d)}`);
+  try {
+    lstatSync(dir);
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") throw new ArborError("NOT_FOUND", `Can't find delta ${deltaName(d)}`);
+    throw fromSystemError(`Cannot delete static delta ${deltaName(d)}`, e);
+  }
   try {
     rmSync(dir, { recursive: true, force: true });
   } catch (e) {
