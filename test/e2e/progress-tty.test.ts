@@ -4,7 +4,7 @@
  * real pseudo-terminal from util-linux `script`.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ARBOR, arbor, ok, tempDir } from "../helpers/cli.js";
@@ -51,6 +51,22 @@ describe.skipIf(!hasScript)("progress on a terminal", () => {
     const pulled = onTty(["pull-local", `--repo=${dst}`, repo, "main"]);
     expect(pulled).toMatch(/\rReceiving objects: \d+% \(\d+\/\d+\)/);
     expect(pulled).toMatch(/content objects imported/);
+  });
+
+  it("pull over HTTP draws its receiving line", () => {
+    // served by arbor's own trivial-httpd, which exits when the served folder goes (afterAll)
+    const served = join(t.dir, "served");
+    ok(arbor(["init", `--repo=${served}`, "--mode=archive"]));
+    ok(arbor(["pull-local", `--repo=${served}`, repo, "main"]));
+    ok(arbor(["summary", "-u", `--repo=${served}`]));
+    ok(arbor(["trivial-httpd", "--autoexit", "--daemonize", "-p", join(t.dir, "port"), served]));
+    const port = readFileSync(join(t.dir, "port"), "utf8").trim();
+    const client = join(t.dir, "client");
+    ok(arbor(["init", `--repo=${client}`, "--mode=bare-user"]));
+    ok(arbor(["remote", "add", `--repo=${client}`, "--no-gpg-verify", "o", `http://127.0.0.1:${port}`]));
+    const text = onTty(["pull", `--repo=${client}`, "o", "main"]);
+    expect(text).toMatch(/\rReceiving (metadata )?objects: /);
+    expect(text).toMatch(/content objects fetched; \d+ KiB transferred/);
   });
 
   it("prints no progress when stderr is not a terminal", () => {
