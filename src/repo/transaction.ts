@@ -393,27 +393,6 @@ export class Transaction {
     return true;
   }
 
-  /**
-   * Where a content object is staged, for another thread that writes it there itself (pull-local's
-   * copy workers, with stage-content.ts); its directory exists once this returns. The object joins
-   * the transaction through {@link Transaction.addStagedContent} once written.
-   */
-  contentStagingPath(checksum: string): string {
-    this.ensureOpen();
-    return this.stagePath(objectRelPath(checksum, "file", this.repo.archive));
-  }
-
-  /** Add a content object written at its {@link Transaction.contentStagingPath} (`size`: data bytes). */
-  addStagedContent(checksum: string, size: number): void {
-    this.ensureOpen();
-    const rel = objectRelPath(checksum, "file", this.repo.archive);
-    this.stats.contentTotal++;
-    if (this.staged.has(rel)) return;
-    this.staged.set(rel, { type: "file", rel });
-    this.stats.contentWritten++;
-    this.stats.contentBytesWritten += size;
-  }
-
   /** Queue a ref update (null deletes); applied after all objects are durable. */
   setRef(ref: string, checksum: string | null, remote: string | null = null): void {
     this.ensureOpen();
