@@ -75,43 +75,47 @@ function members(b: Buffer, start: number, end: number, n: number, out: number[]
   return true;
 }
 
-function files(b: Buffer, start: number, end: number): DirtreeFile[] | null {
+/**
+ * The entries of a dirtree array in b[start, end): each a tuple of a name and `n - 1` checksums
+ * (32 bytes each), names strictly ascending; `make` builds an entry from its name and the member
+ * ends `m`. Null if anything is not so.
+ */
+function entries<T extends { name: string }>(
+  b: Buffer,
+  start: number,
+  end: number,
+  n: number,
+  make: (name: string, m: number[]) => T,
+): T[] | null {
   if (start === end) return [];
   const ends = elements(b, start, end);
   if (!ends) return null;
-  const out: DirtreeFile[] = [];
-  const m = [0, 0];
+  const out: T[] = [];
+  const m = new Array<number>(n).fill(0);
   let s = start;
   for (const e of ends) {
-    if (!members(b, s, e, 2, m)) return null;
+    if (!members(b, s, e, n, m)) return null;
     const name = nameAt(b, s, m[0]!);
-    if (name === null || m[1]! - m[0]! !== 32) return null;
+    if (name === null) return null;
+    for (let k = 1; k < n; k++) if (m[k]! - m[k - 1]! !== 32) return null;
     const prev = out[out.length - 1];
     if (prev && compareNames(prev.name, name) >= 0) return null;
-    out.push({ name, checksum: b.toString("hex", m[0]!, m[1]!) });
+    out.push(make(name, m));
     s = e;
   }
   return out;
 }
 
-function dirs(b: Buffer, start: number, end: number): DirtreeDir[] | null {
-  if (start === end) return [];
-  const ends = elements(b, start, end);
-  if (!ends) return null;
-  const out: DirtreeDir[] = [];
-  const m = [0, 0, 0];
-  let s = start;
-  for (const e of ends) {
-    if (!members(b, s, e, 3, m)) return null;
-    const name = nameAt(b, s, m[0]!);
-    if (name === null || m[1]! - m[0]! !== 32 || m[2]! - m[1]! !== 32) return null;
-    const prev = out[out.length - 1];
-    if (prev && compareNames(prev.name, name) >= 0) return null;
-    out.push({ name, tree: b.toString("hex", m[0]!, m[1]!), meta: b.toString("hex", m[1]!, m[2]!) });
-    s = e;
-  }
-  return out;
-}
+const file = (name: string, m: number[], b: Buffer): DirtreeFile => ({
+  name,
+  checksum: b.toString("hex", m[0]!, m[1]!),
+});
+
+const dir = (name: string, m: number[], b: Buffer): DirtreeDir => ({
+  name,
+  tree: b.toString("hex", m[0]!, m[1]!),
+  meta: b.toString("hex", m[1]!, m[2]!),
+});
 
 /**
  * Read a dirtree that is well-formed and valid, as `decodeDirtree()` would; null for anything
@@ -121,8 +125,8 @@ export function decodeDirtreeFast(bytes: Uint8Array): Dirtree | null {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const m = [0, 0];
   if (b.length === 0 || !members(b, 0, b.length, 2, m)) return null;
-  const f = files(b, 0, m[0]!);
-  const d = f && dirs(b, m[0]!, m[1]!);
+  const f = entries(b, 0, m[0]!, 2, (name, e) => file(name, e, b));
+  const d = f && entries(b, m[0]!, m[1]!, 3, (name, e) => dir(name, e, b));
   if (!f || !d) return null;
   if (f.length && d.length) {
     const names = new Set(f.map((x) => x.name));

@@ -42,8 +42,6 @@ class Checkout {
   readonly overwrite: Overwrite;
   private readonly repoDev: number;
   private bigFiles: Array<{ obj: FileObject; path: string; unreadable: boolean }> = [];
-  /** Dirmeta objects by checksum: a tree has a handful, shared by hundreds of directories. */
-  private readonly dirmetas = new Map<string, Dirmeta>();
   /** Where uncompressed copies of archive objects are kept for user-mode checkouts, or null. */
   private readonly cacheDir: string | null;
   /** Plain files checked out in bulk (checkout-bulk.ts), or null: file by file. */
@@ -80,11 +78,7 @@ class Checkout {
   dir(path: string, tree: string, metaCs: string, rel: string): void {
     if (rel && this.o.skipList?.has(rel)) return;
     const dt = this.repo.loadDirtree(tree);
-    let meta = this.dirmetas.get(metaCs);
-    if (!meta) {
-      meta = this.repo.loadDirmeta(metaCs);
-      this.dirmetas.set(metaCs, meta);
-    }
+    const meta = this.repo.loadDirmeta(metaCs);
     if (this.o.whiteouts && dt.files.some((f) => f.name === OPAQUE_WHITEOUT))
       fs.rmSync(path, { recursive: true, force: true });
     let didExist = false;

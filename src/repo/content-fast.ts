@@ -1,8 +1,8 @@
 /**
- * Shared pieces of the per-object hot paths (fsck-fast.ts, pull-local-copy.ts): one reused read
- * buffer per thread, decoded archive headers and canonical-stream prefixes cached by value (most
- * files of a tree share a handful of owner/mode combinations), so that each object costs one open
- * and one read rather than a GVariant decode and encode and two opens.
+ * Pieces of fsck's per-object hot path (fsck-fast.ts, on the main thread and on fsck's workers):
+ * one reused read buffer per thread, decoded archive headers and canonical-stream prefixes cached
+ * by value (most files of a tree share a handful of owner/mode combinations), so that each object
+ * costs one open and one read rather than a GVariant decode and encode and two opens.
  */
 import { readSync } from "node:fs";
 import { contentStreamPrefix, decodeArchiveHeader, type FileHeader } from "../core/content-header.js";

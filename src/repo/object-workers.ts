@@ -1,5 +1,5 @@
 /**
- * Worker threads for per-object CPU work (fsck's verification, pull-local's copies).
+ * Worker threads for per-object CPU work (fsck's verification).
  *
  * Hashing, inflating and compressing are CPU work that Node does on the thread that asks for it
  * (the synchronous zlib API) or bounces through libuv's pool in 16 KiB pieces (the asynchronous

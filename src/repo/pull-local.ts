@@ -25,7 +25,6 @@
  */
 import { lstatSync, mkdirSync, type Stats, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import type { Worker } from "node:worker_threads";
 import { checksumMismatch, sha256Hex } from "../core/checksum.js";
 import { contentHasher } from "../core/content-header.js";
 import { type Commit, decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict } from "../core/metadata.js";
@@ -36,8 +35,6 @@ import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.j
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { Pool } from "../io/pool.js";
 import { verifyBindings } from "./fsck-bindings.js";
-import { stopWorkers } from "./object-workers.js";
-import { copyContentParallel, PARALLEL_MIN_OBJECTS, startCopyWorkers } from "./pull-local-copy.js";
 import { copySummary, readData, type SourceObject, sameFile } from "./pull-local-source.js";
 import { verifyCommitGpg, verifySummaryGpg } from "./pull-local-verify.js";
 import { type FileObject, fileDataStream, statFileObject } from "./read-object.js";
@@ -74,12 +71,6 @@ export interface PullLocalOptions {
   gpgVerifySummary?: boolean;
   /** Content objects in flight on the main thread (default 8). */
   concurrency?: number;
-  /**
-   * Worker threads copying content between repositories of different modes (pull-local-copy.ts;
-   * default 0: all on the main thread). Off by default: on the shared 2-core machine, under load,
-   * the main thread's pipeline (several objects in flight on libuv's pool) measured faster.
-   */
-  workers?: number;
   onProgress?: (p: PullLocalProgress) => void;
   signal?: AbortSignal;
 }
@@ -103,8 +94,6 @@ export interface PullLocalResult {
   contentLinked: number;
   /** Uncompressed bytes of content written (linked objects write none). */
   contentBytesWritten: number;
-  /** Worker threads that copied content (0: all of it on the main thread). */
-  workers: number;
 }
 
 interface Target {
@@ -149,10 +138,6 @@ class LocalPuller {
   private contentTotal = 0;
   private contentDone = 0;
   private canLink: boolean;
-  /** Copy workers, once started. */
-  workers: Promise<Worker[]> | null = null;
-  /** How many of them copied content. */
-  workersUsed = 0;
   private linkMetadata: boolean;
   /** Re-hash what is copied (`untrusted`, the library default); false trusts the source as ostree. */
   private readonly verify: boolean;
@@ -303,56 +288,16 @@ class LocalPuller {
         if (this.seenContent.has(f.checksum)) continue;
         this.seenContent.add(f.checksum);
         if (!this.tx.has("file", f.checksum)) this.queue.push(f.checksum);
-        if (this.queue.length === PARALLEL_MIN_OBJECTS) this.startWorkers();
       }
       for (const d of dt.dirs) stack.push([d.tree, d.meta]);
       if (this.seenTrees.size % 256 === 0) this.progress("metadata");
     }
   }
 
-  /**
-   * Start the copy workers (pull-local-copy.ts) when objects will be copied rather than linked:
-   * early, as soon as the walk has found enough work, so that they load while it goes on.
-   */
-  startWorkers(): void {
-    if (this.workers || this.canLink || !this.opts.workers || this.opts.workers < 1) return;
-    const data = {
-      srcPath: this.src.path,
-      dstMode: this.dst.mode,
-      streamThreshold: STREAM_THRESHOLD,
-      bareUserOnlyFiles: this.opts.bareUserOnlyFiles ?? false,
-    };
-    this.workers = startCopyWorkers(data, this.opts.workers);
-  }
-
-  /** Stop the copy workers if they run (before the staging dir they write into goes). */
-  async stopWorkers(): Promise<void> {
-    if (this.workers) await stopWorkers(await this.workers);
-  }
-
-  /** Copy every queued content object: on worker threads when worth it, else several in flight here. */
+  /** Copy every queued content object, several in flight. */
   async copyContent(): Promise<void> {
     this.contentTotal = this.queue.length;
-    let rest = this.queue;
-    this.startWorkers();
-    if (this.workers) {
-      const left = await copyContentParallel({
-        workers: this.workers,
-        src: this.src,
-        tx: this.tx,
-        checksums: rest,
-        signal: this.opts.signal,
-        onCopied: () => {
-          this.contentDone++;
-          if (this.contentDone % 64 === 0) this.progress("content");
-        },
-      });
-      if (left !== null) {
-        rest = left;
-        this.workersUsed = (await this.workers).length;
-      }
-    }
-    for (const cs of rest) {
+    for (const cs of this.queue) {
       await this.pool.run(async () => {
         await this.copyOne(cs);
         this.contentDone++;
@@ -442,7 +387,6 @@ export async function pullLocal(src: Repo, dst: Repo, opts: PullLocalOptions = {
     for (const t of targets) if (t.ref !== null) tx.setRef(t.ref, t.commit, remote);
     await tx.commit();
   } catch (e) {
-    await puller.stopWorkers();
     tx.abort();
     for (const cs of puller.createdMarkers) if (!dst.hasObject("commit", cs)) removeMarker(dst, cs);
     throw e;
@@ -460,6 +404,5 @@ export async function pullLocal(src: Repo, dst: Repo, opts: PullLocalOptions = {
     contentImported: tx.stats.contentWritten,
     contentLinked: puller.contentLinked,
     contentBytesWritten: tx.stats.contentBytesWritten,
-    workers: puller.workersUsed,
   };
 }

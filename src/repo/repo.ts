@@ -33,6 +33,9 @@ export type RepoMode = "bare" | "bare-user" | "bare-user-only" | "archive";
 /** Largest metadata object we accept (OSTree: OSTREE_MAX_METADATA_SIZE, 128 MiB). */
 export const MAX_METADATA_SIZE = 128 * 1024 * 1024;
 
+/** Decoded dirmetas a {@link Repo} keeps (then it starts afresh): far more than a tree has. */
+const DIRMETA_CACHE_MAX = 4096;
+
 /** Parse a mode name as `ostree init --mode` and `core.mode` accept it. */
 export function parseRepoMode(s: string): RepoMode {
   switch (s) {
@@ -292,9 +295,25 @@ export class Repo {
     return dt;
   }
 
-  /** @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT */
+  /**
+   * Decoded dirmetas by checksum, always on: a tree has a handful, shared by hundreds of
+   * directories (checkout, ls, diff, export read each once), and each is a few bytes. Bounded by
+   * starting afresh past {@link DIRMETA_CACHE_MAX} entries.
+   */
+  private readonly dirmetas = new Map<string, Dirmeta>();
+
+  /**
+   * A dirmeta, decoded once per repo object (callers must not modify what this returns).
+   * @throws ArborError OBJECT_NOT_FOUND, OBJECT_CORRUPT
+   */
   loadDirmeta(checksum: string): Dirmeta {
-    return decodeDirmeta(this.readMetadata("dirmeta", checksum), `dirmeta ${checksum}`);
+    let m = this.dirmetas.get(checksum);
+    if (!m) {
+      m = decodeDirmeta(this.readMetadata("dirmeta", checksum), `dirmeta ${checksum}`);
+      if (this.dirmetas.size >= DIRMETA_CACHE_MAX) this.dirmetas.clear();
+      this.dirmetas.set(checksum, m);
+    }
+    return m;
   }
 
   /** Detached metadata of a commit, or null if there is none. */

@@ -1,9 +1,7 @@
 /**
- * The on-disk form of a content object in each repository mode, written synchronously at a
- * staging path (fact sheet §3.3, §3.4). One writer for every thread that stages content: the
- * Transaction on the main thread, and the pull-local copy workers (pull-local-worker.ts).
+ * The on-disk form of a bare-mode content object, written synchronously at a staging path by the
+ * Transaction (fact sheet §3.3, §3.4):
  *
- *  - archive: framed header + raw deflate (level 6, as ostree), mode 0644;
  *  - bare-user: a regular file (symlinks hold "target\0"), owner/mode/xattrs in `user.ostreemeta`,
  *    on-disk mode limited to safe bits and always owner-readable;
  *  - bare-user-only: regular file or real symlink, no owner or xattrs (refused otherwise);
@@ -23,8 +21,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename } from "node:path";
-import { deflateRawSync } from "node:zlib";
-import { encodeArchiveHeader, encodeUserMeta, type FileHeader } from "../core/content-header.js";
+import { encodeUserMeta, type FileHeader } from "../core/content-header.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError } from "../errors.js";
 import { native } from "../io/native.js";
@@ -107,25 +104,6 @@ export function writeBareContentSync(
   try {
     if (body) writeAll(fd, body);
     setBareMetadata(mode, fd, h);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Write a content object whose data is in memory at staging path `p`, in the form `mode` stores.
- * @throws ArborError UNSUPPORTED; Node system errors (ENOSPC, EACCES…).
- */
-export function writeContentSync(mode: RepoMode, p: string, h: FileHeader, data: Uint8Array): void {
-  if (mode !== "archive") {
-    writeBareContentSync(mode, p, h, data);
-    return;
-  }
-  const link = isLnk(h.mode);
-  const fd = openSync(p, "w", 0o644);
-  try {
-    writeAll(fd, encodeArchiveHeader(h, link ? 0 : data.length));
-    if (!link) writeAll(fd, deflateRawSync(data, { level: 6 }));
   } finally {
     closeSync(fd);
   }

@@ -1,15 +1,13 @@
-import {
-  chmodSync,
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-} from "node:fs";
+/**
+ * A repository write transaction. Objects are written under their final names into one flat
+ * staging directory of the repo's `tmp/` (claimed per transaction, staging.ts) while a shared repo
+ * lock is held; {@link Transaction.commit} makes them durable, renames them into `objects/` in
+ * groups — content and dirtree/dirmeta first, then commitmeta, then commits, each group durable
+ * before the next (publish-staged.ts) — and only then writes the refs, so a crash at any point
+ * leaves no ref to a commit whose objects are missing. {@link Transaction.abort} (or a failure)
+ * removes the staging dir and moves no ref.
+ */
+import { chmodSync, closeSync, fchmodSync, linkSync, openSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
@@ -21,9 +19,8 @@ import type { ObjectType } from "../core/object-type.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { faultPoint } from "../io/fs.js";
 import { acquireLock, type LockHandle } from "../io/lock.js";
-import { native } from "../io/native.js";
-import { createFileOffThread, fsyncPathOffThread, renameOffThread } from "../io/off-thread.js";
-import { mapLimit } from "../io/pool.js";
+import { createFileOffThread } from "../io/off-thread.js";
+import { publishStaged, type Staged, syncStaged } from "./publish-staged.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
 import { setBareMetadata, writeAll, writeBareContentSync } from "./stage-content.js";
@@ -31,9 +28,6 @@ import { claimStagingDir } from "./staging.js";
 import { maybeAutoUpdateSummary } from "./summary.js";
 
 const deflateRaw = promisify(deflateRawCb);
-
-/** Renames and directory fsyncs in flight while publishing (libuv has 4 threads; more only queue). */
-const PUBLISH_CONCURRENCY = 8;
 
 /** Files at or above this size are streamed rather than held in memory. */
 export const STREAM_THRESHOLD = 8 * 1024 * 1024;
@@ -46,11 +40,6 @@ export interface TransactionStats {
   metadataWritten: number;
   contentWritten: number;
   contentBytesWritten: number;
-}
-
-interface Staged {
-  type: ObjectType;
-  rel: string;
 }
 
 export class Transaction {
@@ -393,27 +382,6 @@ export class Transaction {
     return true;
   }
 
-  /**
-   * Where a content object is staged, for another thread that writes it there itself (pull-local's
-   * copy workers, with stage-content.ts); its directory exists once this returns. The object joins
-   * the transaction through {@link Transaction.addStagedContent} once written.
-   */
-  contentStagingPath(checksum: string): string {
-    this.ensureOpen();
-    return this.stagePath(objectRelPath(checksum, "file", this.repo.archive));
-  }
-
-  /** Add a content object written at its {@link Transaction.contentStagingPath} (`size`: data bytes). */
-  addStagedContent(checksum: string, size: number): void {
-    this.ensureOpen();
-    const rel = objectRelPath(checksum, "file", this.repo.archive);
-    this.stats.contentTotal++;
-    if (this.staged.has(rel)) return;
-    this.staged.set(rel, { type: "file", rel });
-    this.stats.contentWritten++;
-    this.stats.contentBytesWritten += size;
-  }
-
   /** Queue a ref update (null deletes); applied after all objects are durable. */
   setRef(ref: string, checksum: string | null, remote: string | null = null): void {
     this.ensureOpen();
@@ -426,7 +394,7 @@ export class Transaction {
   }
 
   /**
-   * Make everything durable and visible, then move the refs. See the essay at the top.
+   * Make everything durable and visible, then move the refs (see the file comment).
    * @throws ArborError NO_SPACE, IO
    */
   async commit(): Promise<TransactionStats> {
@@ -443,14 +411,25 @@ export class Transaction {
     }
     try {
       if (this.staged.size) {
-        this.syncStaging();
+        syncStaged(this.repo, this.stagingDir, () =>
+          [...this.staged.values()].map((s) => this.stagePath(s.rel)),
+        );
         const first: Staged[] = [];
         const last: Staged[] = [];
         for (const s of this.staged.values())
           (s.type === "commit" || s.type === "commitmeta" ? last : first).push(s);
-        await this.publish(first);
-        await this.publish(last.filter((s) => s.type === "commitmeta"));
-        await this.publish(last.filter((s) => s.type === "commit"));
+        const at = (rel: string) => this.stagePath(rel);
+        await publishStaged(this.repo, first, at);
+        await publishStaged(
+          this.repo,
+          last.filter((s) => s.type === "commitmeta"),
+          at,
+        );
+        await publishStaged(
+          this.repo,
+          last.filter((s) => s.type === "commit"),
+          at,
+        );
       }
       for (const u of this.refUpdates) {
         faultPoint("write-ref");
@@ -464,51 +443,6 @@ export class Transaction {
     // -- core.auto-update-summary: a transaction that moved refs regenerates the summary (ostree)
     if (this.refUpdates.length) await maybeAutoUpdateSummary(this.repo);
     return this.stats;
-  }
-
-  private syncStaging(): void {
-    if (!this.repo.config.getBool("core", "fsync", true)) return;
-    const fd = openSync(this.stagingDir, "r");
-    try {
-      native().syncfs(fd);
-    } catch {
-      // no syncfs: fsync each staged file
-      for (const s of this.staged.values()) fsyncFile(this.stagePath(s.rel));
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /**
-   * Rename a group of staged objects into `objects/`, several at a time off the main thread, then
-   * fsync every directory that gained a name (likewise in parallel), before the next group starts.
-   */
-  private async publish(items: Staged[]): Promise<void> {
-    if (!items.length) return;
-    const dirs = new Set<string>();
-    let newDir = false;
-    for (const s of items) {
-      const dir = s.rel.slice(0, "objects/XX".length);
-      if (dirs.has(dir)) continue;
-      try {
-        mkdirSync(join(this.repo.path, dir), { mode: 0o775 });
-        newDir = true;
-      } catch (e) {
-        if (errnoCode(e) !== "EEXIST") throw e;
-      }
-      dirs.add(dir);
-    }
-    await mapLimit(items, PUBLISH_CONCURRENCY, async (s) => {
-      faultPoint("publish-object");
-      await renameOffThread(this.stagePath(s.rel), join(this.repo.path, s.rel));
-      // A commit written again (pulled back after `prune --delete-commit`) is no longer deleted:
-      // drop its tombstone, as ostree does (made durable by the directory fsync below).
-      if (s.type === "commit")
-        removeIfPresent(join(this.repo.path, s.rel.replace(/\.commit$/, ".tombstone-commit")));
-    });
-    if (!this.repo.config.getBool("core", "fsync", true)) return;
-    await mapLimit(dirs, PUBLISH_CONCURRENCY, (d) => fsyncPathOffThread(join(this.repo.path, d)));
-    if (newDir) fsyncFile(join(this.repo.path, "objects"));
   }
 
   /** Discard everything staged; refs are not touched. */
@@ -529,23 +463,6 @@ function writeWhole(p: string, b: Uint8Array, mode: number): void {
   const fd = openSync(p, "w", mode);
   try {
     writeAll(fd, b);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function removeIfPresent(p: string): void {
-  try {
-    unlinkSync(p);
-  } catch (e) {
-    if (errnoCode(e) !== "ENOENT") throw e;
-  }
-}
-
-function fsyncFile(p: string): void {
-  const fd = openSync(p, "r");
-  try {
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -1,0 +1,87 @@
+/**
+ * The last step of a {@link Transaction} commit: make the staged objects durable, then move them
+ * into `objects/` in groups (each group's renames made durable before the next group starts), so
+ * that a crash never leaves a commit whose objects are missing (transaction.ts).
+ */
+import { closeSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { ObjectType } from "../core/object-type.js";
+import { errnoCode } from "../errors.js";
+import { faultPoint, fsyncPathSync } from "../io/fs.js";
+import { native } from "../io/native.js";
+import { fsyncPathOffThread, renameOffThread } from "../io/off-thread.js";
+import { mapLimit } from "../io/pool.js";
+import type { Repo } from "./repo.js";
+
+/** Renames and directory fsyncs in flight while publishing (libuv has 4 threads; more only queue). */
+const PUBLISH_CONCURRENCY = 8;
+
+/** A staged object: its type and its path relative to the repository (`objects/XX/REST.type`). */
+export interface Staged {
+  type: ObjectType;
+  rel: string;
+}
+
+/**
+ * Make every staged file durable (one syncfs of the staging dir's filesystem, or an fsync per file
+ * where syncfs is missing). Nothing to do when the repository's `core.fsync` is false.
+ * @throws Node system errors; ArborError IO (an fsync that failed).
+ */
+export function syncStaged(repo: Repo, stagingDir: string, stagedPaths: () => Iterable<string>): void {
+  if (!repo.config.getBool("core", "fsync", true)) return;
+  const fd = openSync(stagingDir, "r");
+  try {
+    native().syncfs(fd);
+  } catch {
+    // no syncfs: fsync each staged file
+    for (const p of stagedPaths()) fsyncPathSync(p);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Rename a group of staged objects (`stagePath` says where each one is) into `objects/`, several
+ * at a time off the main thread, then fsync every directory that gained a name (likewise in
+ * parallel), before the caller starts the next group.
+ * @throws Node system errors; ArborError IO (an fsync that failed).
+ */
+export async function publishStaged(
+  repo: Repo,
+  items: Staged[],
+  stagePath: (rel: string) => string,
+): Promise<void> {
+  if (!items.length) return;
+  const dirs = new Set<string>();
+  let newDir = false;
+  for (const s of items) {
+    const dir = s.rel.slice(0, "objects/XX".length);
+    if (dirs.has(dir)) continue;
+    try {
+      mkdirSync(join(repo.path, dir), { mode: 0o775 });
+      newDir = true;
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST") throw e;
+    }
+    dirs.add(dir);
+  }
+  await mapLimit(items, PUBLISH_CONCURRENCY, async (s) => {
+    faultPoint("publish-object");
+    await renameOffThread(stagePath(s.rel), join(repo.path, s.rel));
+    // A commit written again (pulled back after `prune --delete-commit`) is no longer deleted:
+    // drop its tombstone, as ostree does (made durable by the directory fsync below).
+    if (s.type === "commit")
+      removeIfPresent(join(repo.path, s.rel.replace(/\.commit$/, ".tombstone-commit")));
+  });
+  if (!repo.config.getBool("core", "fsync", true)) return;
+  await mapLimit(dirs, PUBLISH_CONCURRENCY, (d) => fsyncPathOffThread(join(repo.path, d)));
+  if (newDir) fsyncPathSync(join(repo.path, "objects"));
+}
+
+function removeIfPresent(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw e;
+  }
+}
