@@ -185,13 +185,16 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
   if (argc < 6) return type_error(env, "scanDir needs 6 arguments");
   char dir[SCAN_NAME_MAX], suffix[64], name[SCAN_NAME_MAX], cs[80];
   size_t len;
-  if (napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &len) != napi_ok || len >= sizeof dir - 1)
-    return type_error(env, "dir must be a string (shorter than 4096 bytes)");
+  /* strlen() == len: a NUL inside would make open() and the object paths name something else */
+  if (napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &len) != napi_ok || len >= sizeof dir - 1 ||
+      strlen(dir) != len)
+    return type_error(env, "dir must be a string without NUL (shorter than 4096 bytes)");
   int32_t ofd = -1;
   if (napi_get_value_int32(env, argv[3], &ofd) != napi_ok || ofd < 0)
     return type_error(env, "objectsFd must be an open directory's file descriptor");
-  if (napi_get_value_string_utf8(env, argv[4], suffix, sizeof suffix, &len) != napi_ok || len >= sizeof suffix - 1)
-    return type_error(env, "objectSuffix must be a short string");
+  if (napi_get_value_string_utf8(env, argv[4], suffix, sizeof suffix, &len) != napi_ok || len >= sizeof suffix - 1 ||
+      strlen(suffix) != len || memchr(suffix, '/', len))
+    return type_error(env, "objectSuffix must be a short string without NUL or '/'");
   bool is_arr = false;
   uint32_t nfiles = 0, ndirs = 0;
   if (napi_is_array(env, argv[1], &is_arr) != napi_ok || !is_arr) return type_error(env, "files must be an array");
