@@ -188,6 +188,21 @@ export function fsyncPathSync(path: string): void {
   }
 }
 
+/**
+ * Remove the file (or symlink) at `path` if it is there: an absent one (ENOENT) is not an error.
+ * @returns true if something was removed.
+ * @throws ArborError `IO` (`Cannot remove "PATH": …`) for any other failure (EISDIR, EACCES…).
+ */
+export function unlinkIfExistsSync(path: string): boolean {
+  try {
+    fs.unlinkSync(path);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return false;
+    throw fromSystemError(`Cannot remove "${path}"`, e);
+  }
+}
+
 function isAbsent(e: unknown): boolean {
   const c = errnoCode(e);
   return c === "ENOENT" || c === "ENOTDIR";
