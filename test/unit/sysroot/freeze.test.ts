@@ -11,11 +11,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { native } from "../../../src/io/native.js";
 import { fullSystemSync, shouldFreezeBoot } from "../../../src/sysroot/bootswap.js";
 import { cleanupSysroot } from "../../../src/sysroot/cleanup.js";
-import { deployTree } from "../../../src/sysroot/deploy.js";
-import { originFromRefspec } from "../../../src/sysroot/origin.js";
 import { parseDebugFlags, Sysroot } from "../../../src/sysroot/sysroot.js";
-import { simpleWriteDeployment } from "../../../src/sysroot/write-list.js";
-import { commitOs, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
+import { commitOs, deployFirst, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
 
 const ADDON = new URL("../../../native/build/Release/arbor_native.node", import.meta.url).pathname;
 
@@ -143,13 +140,7 @@ describe("when the boot switch freezes /boot", () => {
         const debug = parseDebugFlags("mutable-deployments");
         const s = Sysroot.load(path, { debug });
         fullSystemSync(s);
-        const d = await deployTree(s, {
-          osname: "testos",
-          revision: rev,
-          origin: originFromRefspec("testos/stable"),
-          merge: null,
-        });
-        await simpleWriteDeployment(s, "testos", d, null, { noClean: true });
+        await deployFirst(s, rev, { noClean: true });
         await cleanupSysroot(s, { prune: false });
         expect(readlinkSync(join(path, "boot/loader"))).toBe("loader.1");
         writeFileSync(join(bootMnt, "still-writable"), "y");
