@@ -136,6 +136,25 @@ describe("bootloader backends", () => {
       expect(readFileSync(join(efi, "grub.cfg"), "utf8")).toBe("previous\n");
     });
 
+    it("a generator that cannot run, or exits 0 without writing its file, is an error naming it", () => {
+      mkdirSync(join(path, "boot/grub2"), { recursive: true });
+      writeFileSync(join(path, "boot/grub2/grub.cfg"), "static\n");
+      const missing = join(t.dir, "no-such-generator");
+      let s = Sysroot.unloaded(path, {
+        env: { ...process.env, OSTREE_GRUB2_EXEC: missing } as Record<string, string>,
+      });
+      expect(() => queryBootloader(s)?.writeConfig(s, 1, [])).toThrow(new RegExp(`^${missing}: .*ENOENT`));
+      const silent = join(t.dir, "silent.sh");
+      writeFileSync(silent, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      s = Sysroot.unloaded(path, {
+        env: { ...process.env, OSTREE_GRUB2_EXEC: silent } as Record<string, string>,
+      });
+      expect(() => queryBootloader(s)?.writeConfig(s, 1, [])).toThrow(
+        `Cannot open "${join(path, "boot/loader.1/grub.cfg")}" written by ${silent}`,
+      );
+      expect(readFileSync(join(path, "boot/grub2/grub.cfg"), "utf8")).toBe("static\n");
+    });
+
     it("sysroot.bootloader=grub2 means the BIOS layout even with an EFI config (as ostree)", () => {
       mkdirSync(join(path, "boot/efi/EFI/debian"), { recursive: true });
       writeFileSync(join(path, "boot/efi/EFI/debian/grub.cfg"), "previous\n");
