@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { grub2MenuEntries, shellQuote } from "../../../src/sysroot/bootloader/grub2-generate.js";
 import { joinLines, queryBootloader } from "../../../src/sysroot/bootloader/index.js";
 import { syslinuxBootloader } from "../../../src/sysroot/bootloader/syslinux.js";
 import { ubootBootloader } from "../../../src/sysroot/bootloader/uboot.js";
@@ -167,6 +168,33 @@ describe("bootloader backends", () => {
       const s = Sysroot.unloaded(path);
       s.repo().config.set("sysroot", "bootloader", "zipl");
       expect(() => queryBootloader(s)).toThrow("Cannot use bootloader 'zipl': not supported by arbor");
+    });
+  });
+
+  describe("instutil grub2-generate (the entries 15_ostree prints)", () => {
+    const env = { GRUB2_BOOT_DEVICE_ID: "dev'1", GRUB2_PREPARE_ROOT_CACHE: "search --set=root x" };
+
+    it("one menuentry per BLS entry, in entry order, titles and ids shell-quoted", () => {
+      const out = grub2MenuEntries(Sysroot.unloaded(path), 1, env);
+      const heads = out.split("\n").filter((l) => l.startsWith("menuentry "));
+      expect(heads).toEqual([
+        "menuentry 'OS A (ostree:0)' --class gnu-linux --class gnu --class os --unrestricted 'ostree-0-dev'\\''1' {",
+        "menuentry 'OS B (ostree:1)' --class gnu-linux --class gnu --class os --unrestricted 'ostree-1-dev'\\''1' {",
+      ]);
+      expect(out).toContain(
+        "search --set=root x\nlinux /ostree/os-c/vmlinuz-1 root=x ostree=/ostree/boot.1/os/c/2\n",
+      );
+      expect(grub2MenuEntries(Sysroot.unloaded(path), 0, env)).toBe(""); // no loader.0 entries
+      expect(shellQuote("it's")).toBe("'it'\\''s'");
+    });
+
+    it("refuses without 15_ostree's environment, and an entry without linux", () => {
+      const s = Sysroot.unloaded(path);
+      expect(() => grub2MenuEntries(s, 1, { GRUB2_BOOT_DEVICE_ID: "x" })).toThrow(
+        /GRUB2_BOOT_DEVICE_ID and GRUB2_PREPARE_ROOT_CACHE must be set/,
+      );
+      writeFileSync(join(path, "boot/loader.1/entries/ostree-3-os.conf"), "title no kernel\nversion 3\n");
+      expect(() => grub2MenuEntries(s, 1, env)).toThrow('No "linux" key in bootloader config');
     });
   });
 
