@@ -85,15 +85,20 @@ describe("native freezeThaw", () => {
   it.skipIf(!mounted)("a kill -9 while frozen: the watchdog thaws at once", async () => {
     const script = `const n=require(${JSON.stringify(ADDON)});const fd=require("fs").openSync(${JSON.stringify(mnt)},"r");process.stdout.write("go\\n");n.freezeThaw(fd,60000,60000);`;
     const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
-    await new Promise((r) => setTimeout(r, 300)); // now inside the stall, frozen
-    const write = timedWrite(mnt, 10_000); // blocks while frozen
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill("SIGKILL");
-    // 60 s watchdog timeout and 60 s stall: only the hang-up can explain a quick thaw.
-    const ms = await write;
-    expect(ms).toBeGreaterThanOrEqual(0);
-    expect(ms).toBeLessThan(10_000);
+    try {
+      await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+      await new Promise((r) => setTimeout(r, 300)); // now inside the stall, frozen
+      const write = timedWrite(mnt, 10_000); // blocks while frozen
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill("SIGKILL");
+      // 60 s watchdog timeout and 60 s stall: only the hang-up can explain a quick thaw.
+      const ms = await write;
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      // on an early failure, still stop the child by its pid (its watchdog then thaws)
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
   });
 
   it.skipIf(!mounted)(
