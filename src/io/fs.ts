@@ -14,11 +14,11 @@
  * neither is set a fault point costs one comparison.
  */
 
-import type * as fspTypes from "node:fs/promises";
 import { join } from "node:path";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { FS_APPEND_FL, FS_IMMUTABLE_FL, native } from "./native.js";
 import { fs } from "./node-builtins.js";
+import { fsyncPathOffThread } from "./off-thread.js";
 
 /**
  * True if something exists at `path`. A final symlink is not followed, so a dangling symlink
@@ -164,14 +164,10 @@ export function clearImmutableTree(path: string): number {
  * @throws ArborError `NOT_FOUND`, `IO`.
  */
 export async function fsyncPath(path: string): Promise<void> {
-  let fh: fspTypes.FileHandle | undefined;
   try {
-    fh = await fs.promises.open(path, fs.constants.O_RDONLY);
-    await fh.sync();
+    await fsyncPathOffThread(path);
   } catch (e) {
     throw fromSystemError(`Cannot fsync "${path}"`, e);
-  } finally {
-    await fh?.close();
   }
 }
 
