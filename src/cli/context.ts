@@ -161,13 +161,14 @@ class CliContext implements Context {
     this.help = init.helpText ?? (() => "");
   }
 
-  // Asked lazily: checking a terminal loads node:tty (see isTerminal).
+  // Asked lazily: checking a terminal loads node:tty (see isTerminal). Only the process's own
+  // stdout/stderr (whether passed in or defaulted) can be a terminal.
   get stdoutIsTTY(): boolean {
-    return this.init.stdoutIsTTY ?? (this.init.out === undefined && isTerminal(1));
+    return this.init.stdoutIsTTY ?? (this.out === stdout() && isTerminal(1));
   }
 
   get stderrIsTTY(): boolean {
-    return this.init.stderrIsTTY ?? (this.init.err === undefined && isTerminal(2));
+    return this.init.stderrIsTTY ?? (this.err === stderr() && isTerminal(2));
   }
 
   get signal(): AbortSignal {
