@@ -18,6 +18,9 @@ export { LIBOSTREE_COMPAT_VERSION };
 /** The `User-Agent` of pulls, as libostree's (`--append-user-agent` adds to it). */
 export const DEFAULT_USER_AGENT = `libostree/${LIBOSTREE_COMPAT_VERSION}`;
 
+/** Largest remote `config` read (it is a few lines; anything bigger is not a repo config). */
+export const MAX_REMOTE_CONFIG_SIZE = 64 * 1024;
+
 /** Which base URL a path is relative to. */
 export type FetchBase = "url" | "content";
 

@@ -9,6 +9,10 @@
  * hash (SHA-512 when given, else SHA-256) or they are refused. Errors are ostree's words, e.g.
  * `Exhausted 3 metalink targets, last error: Expected checksum is … but actual is …`.
  *
+ * Hostile metalinks are bounded: the document is capped by the caller, a declared size larger than
+ * the cap is refused before any target is fetched, and at most {@link MAX_METALINK_TARGETS} targets
+ * are tried (ostree tries every one; a list of thousands of dead hosts would take hours).
+ *
  * Only the subset ostree reads is interpreted (metalink/files/file[name]/size, verification/hash
  * [type], resources/url[protocol]); other elements are skipped whatever their content. Parsing is
  * done by xml-events.ts (no DTDs or external entities).
@@ -17,6 +21,9 @@
 import { ArborError, isArborError } from "../errors.js";
 import { crypto } from "../io/node-builtins.js";
 import { parseXml } from "./xml-events.js";
+
+/** Targets tried before giving up (the rest of a longer list is ignored). */
+export const MAX_METALINK_TARGETS = 16;
 
 /** What a metalink says about one file. */
 export interface MetalinkFile {
@@ -171,9 +178,11 @@ export interface MetalinkResult {
 }
 
 /**
- * Fetch `wanted` through the metalink at `url`: parse it, then try each target in order.
+ * Fetch `wanted` through the metalink at `url`: parse it, then try each target in order (at most
+ * {@link MAX_METALINK_TARGETS}).
  * @throws ArborError OBJECT_CORRUPT / NOT_FOUND (see {@link parseMetalink}), NETWORK (the
- *   metalink itself), OBJECT_CORRUPT `Exhausted N metalink targets, last error: …`.
+ *   metalink itself), OBJECT_CORRUPT `Invalid metalink "URL": summary size N is larger than the
+ *   limit of M bytes`, `Exhausted N metalink targets, last error: …`.
  */
 export async function fetchViaMetalink(
   get: UrlGetter,
@@ -189,8 +198,11 @@ export async function fetchViaMetalink(
     return fail(`Invalid metalink "${url}": not valid UTF-8`);
   }
   const f = parseMetalink(xml, wanted);
+  if (f.size > maxBytes)
+    fail(`Invalid metalink "${url}": ${wanted} size ${f.size} is larger than the limit of ${maxBytes} bytes`);
+  const targets = f.urls.slice(0, MAX_METALINK_TARGETS);
   let last = "";
-  for (const target of f.urls) {
+  for (const target of targets) {
     try {
       const data = await get(target, maxBytes);
       checkMetalinkTarget(f, data);
@@ -204,5 +216,5 @@ export async function fetchViaMetalink(
       last = e instanceof Error ? e.message : String(e);
     }
   }
-  return fail(`Exhausted ${f.urls.length} metalink targets, last error: ${last}`);
+  return fail(`Exhausted ${targets.length} metalink targets, last error: ${last}`);
 }

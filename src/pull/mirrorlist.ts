@@ -10,6 +10,7 @@
  * {@link MAX_PROBES} mirrors are probed and {@link MAX_MIRRORS} kept.
  */
 import { ArborError, isArborError } from "../errors.js";
+import { MAX_REMOTE_CONFIG_SIZE } from "./fetcher.js";
 import type { UrlGetter } from "./metalink.js";
 
 /** Largest mirror list read (ostree caps metadata at 10 MiB). */
@@ -55,7 +56,7 @@ export async function resolveMirrorlist(get: UrlGetter, url: string): Promise<st
   for (let i = 0; i < candidates.length && probes < MAX_PROBES; i++) {
     probes++;
     try {
-      await get(`${candidates[i]!.replace(/\/+$/, "")}/config`, 64 * 1024);
+      await get(`${candidates[i]!.replace(/\/+$/, "")}/config`, MAX_REMOTE_CONFIG_SIZE);
     } catch (e) {
       if (isArborError(e, "ABORTED")) throw e;
       continue; // this mirror does not work: try the next

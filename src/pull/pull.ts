@@ -15,6 +15,7 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Commit, decodeCommit, type VarDict } from "../core/metadata.js";
 import { ArborError, isArborError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
@@ -198,7 +199,7 @@ function bindingCollectionId(remote: Remote, url: string | undefined): string | 
   const u = url ?? remote.url;
   if (u?.startsWith("file://")) {
     try {
-      return Repo.open(decodeURIComponent(new URL(u).pathname)).collectionId || undefined;
+      return Repo.open(fileURLToPath(u)).collectionId || undefined;
     } catch {
       // not a repository we can open: the fetch will say so
     }

@@ -76,12 +76,18 @@ function splitUrl(url: string): { base: string; leaf: string } {
   return { base: u.toString(), leaf };
 }
 
-/** A getter for absolute URLs with the remote's HTTP settings (one connection pool per origin). */
-function urlGetter(settings: Omit<HttpFetcherOptions, "url">, opened: Fetcher[]): UrlGetter {
+/**
+ * A getter for absolute URLs with the remote's HTTP settings: one fetcher (connection pool) per
+ * directory URL, kept in `opened` for the caller to close.
+ */
+function urlGetter(settings: Omit<HttpFetcherOptions, "url">, opened: Map<string, Fetcher>): UrlGetter {
   return async (url, maxBytes) => {
     const { base, leaf } = splitUrl(url);
-    const f = new HttpFetcher({ ...settings, url: base, partialDir: undefined });
-    opened.push(f);
+    let f = opened.get(base);
+    if (!f) {
+      f = new HttpFetcher({ ...settings, url: base, partialDir: undefined });
+      opened.set(base, f);
+    }
     return (await f.get("url", leaf, { maxBytes }))!.data;
   };
 }
@@ -109,7 +115,7 @@ export async function openRemoteFetcher(
   if (metalink === undefined && !url!.startsWith(MIRRORLIST) && !contentUrl?.startsWith(MIRRORLIST))
     return new HttpFetcher({ ...settings, url: url!, contentUrl });
 
-  const helpers: Fetcher[] = [];
+  const helpers = new Map<string, Fetcher>();
   const get = urlGetter(settings, helpers);
   try {
     const preloaded = new Map<string, Uint8Array>();
@@ -142,6 +148,6 @@ export async function openRemoteFetcher(
       preloaded,
     });
   } finally {
-    await Promise.all(helpers.map((f) => f.close()));
+    await Promise.all([...helpers.values()].map((f) => f.close()));
   }
 }

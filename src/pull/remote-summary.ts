@@ -38,8 +38,6 @@ interface CacheEntry {
   lastModified?: string;
 }
 
-const cacheDir = summaryCacheDir;
-
 function readCache(dir: string, name: string): CacheEntry | null {
   const p = join(dir, name);
   let data: Uint8Array;
@@ -127,7 +125,7 @@ export async function fetchRemoteSummary(
     });
 
   // `pull --cache-dir=DIR` keeps the summaries in DIR/summaries instead of the repo's cache
-  const dir = opts.cacheDir ? join(opts.cacheDir, "summaries") : cacheDir(repo);
+  const dir = opts.cacheDir ? join(opts.cacheDir, "summaries") : summaryCacheDir(repo);
   const cachedSig = name ? readCache(dir, `${name}.sig`) : null;
   const cachedSummary = name ? readCache(dir, name) : null;
   let sigF = await get("summary.sig", cachedSig);
@@ -201,5 +199,3 @@ export async function fetchRemoteSummary(
   }
   return { bytes: sumF?.data ?? null, sigBytes: sigF?.data ?? null, summary, sig, fromCache };
 }
-
-export { pruneSummaryCache } from "../repo/summary-cache.js";

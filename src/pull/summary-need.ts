@@ -10,10 +10,7 @@ import { isChecksum } from "../core/validate.js";
 import { isArborError } from "../errors.js";
 import { KeyFile } from "../repo/config.js";
 import type { Remote } from "../repo/remotes.js";
-import type { Fetcher } from "./fetcher.js";
-
-/** Largest remote `config` read (it is a few lines; anything bigger is not a repo config). */
-const MAX_REMOTE_CONFIG = 64 * 1024;
+import { type Fetcher, MAX_REMOTE_CONFIG_SIZE } from "./fetcher.js";
 
 /**
  * What the pull needs: the summary; or no summary, with deltas looked up in the remote's delta
@@ -52,7 +49,7 @@ export async function summaryNeed(
   if (o.deltasOff) return "none";
   const r = await fetcher.get("url", "config", {
     optional: true,
-    maxBytes: MAX_REMOTE_CONFIG,
+    maxBytes: MAX_REMOTE_CONFIG_SIZE,
     signal: o.signal,
   });
   if (!r) return "summary";

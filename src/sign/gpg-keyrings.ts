@@ -11,6 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { findRemote, type RemotesOptions, remoteKeyringPath } from "../repo/remotes.js";
 import type { Repo } from "../repo/repo.js";
 import { type GpgKeyring, parseKeyrings } from "./gpg-verify.js";
@@ -65,7 +66,7 @@ export function keyringsInHomedir(dir: string): Uint8Array[] {
  * before the last) fails with ostree's words, `opendir(PATH): No such file or directory`.
  * @throws ArborError NOT_FOUND for a missing entry, IO when one cannot be read.
  */
-async function gpgkeypathSources(paths: string[]): Promise<Uint8Array[]> {
+function gpgkeypathSources(paths: string[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const p of paths) {
     let names: string[];
@@ -76,7 +77,6 @@ async function gpgkeypathSources(paths: string[]): Promise<Uint8Array[]> {
       }
       names = readdirSync(p).sort();
     } catch (e) {
-      const { ArborError, errnoCode, fromSystemError } = await import("../errors.js");
       const code = errnoCode(e);
       if (code === "ENOENT" || p === "")
         throw new ArborError("NOT_FOUND", `opendir(${p}): No such file or directory`, { cause: e });
@@ -96,10 +96,9 @@ async function gpgkeypathSources(paths: string[]): Promise<Uint8Array[]> {
  * adds no entry.
  * @throws ArborError BAD_CONFIG when both separators are used (ostree's words).
  */
-export async function splitGpgkeypath(value: string): Promise<string[]> {
+export function splitGpgkeypath(value: string): string[] {
   if (value === "") return [];
   if (value.includes(";") && value.includes(",")) {
-    const { ArborError } = await import("../errors.js");
     throw new ArborError("BAD_CONFIG", "key value list contains more than one separator");
   }
   const parts = value.split(/[;,]/);
@@ -131,7 +130,6 @@ export async function keyringFor(
   } else {
     const r = findRemote(repo, remote, opts);
     if (!r) {
-      const { ArborError } = await import("../errors.js");
       throw new ArborError("NOT_FOUND", `Remote "${remote}" not found`, { data: { remote } });
     }
     const ring = readIfFile(remoteKeyringPath(repo, r, opts));
@@ -139,7 +137,7 @@ export async function keyringFor(
       sources.push(ring);
       global = false;
     }
-    sources.push(...(await gpgkeypathSources(await splitGpgkeypath(r.get("gpgkeypath") ?? ""))));
+    sources.push(...gpgkeypathSources(splitGpgkeypath(r.get("gpgkeypath") ?? "")));
   }
   if (global) for (const d of globalKeyringDirs(opts.env)) sources.push(...keyringsInDir(d));
   if (opts.homedir) sources.push(...keyringsInHomedir(opts.homedir));

@@ -211,11 +211,8 @@ async function checkOne(
     // only the newest, which may postdate the signature when an expiry changed since), and does
     // the signature verify with it? Time checks are off for the signature itself (date null).
     const at = keyStateDate(key, signing, now);
-    if (signing === key) await key.verifyPrimaryKey(at);
-    else {
-      await key.verifyPrimaryKey(at);
-      await (signing as Subkey).verify(at);
-    }
+    await key.verifyPrimaryKey(at);
+    if (signing !== key) await (signing as Subkey).verify(at);
     const message = await pgp.createMessage({ binary: data });
     const literal = message.packets.findPacket(pgp.enums.packet.literalData);
     if (!literal) throw new Error("no literal data");

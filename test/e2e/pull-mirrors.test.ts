@@ -198,3 +198,32 @@ describe("remotes pull refuses, and pulls without the summary", () => {
     }
   });
 });
+
+describe("file:// remotes", () => {
+  it("commits are bound to the source repository's collection ID, not the remote's (as ostree); %-encoded paths", () => {
+    const src = join(t.dir, "src with space");
+    const tree = join(t.dir, "coll-tree");
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, "f"), "bound\n");
+    ok(arbor(["init", `--repo=${src}`, "--mode=archive", "--collection-id=org.example.Src"]));
+    const bound = ok(arbor(["commit", `--repo=${src}`, "-b", "main", "-s", "x", tree]));
+    const url = `file://${src.replace(/ /g, "%20")}`;
+    for (const tool of [arbor, ostree]) {
+      const repo = join(t.dir, `client-${n++}`);
+      ok(tool(["init", `--repo=${repo}`, "--mode=bare-user"]));
+      ok(
+        tool([
+          "remote",
+          "add",
+          `--repo=${repo}`,
+          "--no-gpg-verify",
+          "--collection-id=org.example.Other",
+          "origin",
+          url,
+        ]),
+      );
+      ok(tool(["pull", `--repo=${repo}`, "origin", "main"]), "pull");
+      expect(ok(arbor(["rev-parse", `--repo=${repo}`, "origin:main"]))).toBe(bound);
+    }
+  });
+});

@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ArborError } from "../../../src/errors.js";
-import { checkMetalinkTarget, fetchViaMetalink, parseMetalink } from "../../../src/pull/metalink.js";
+import {
+  checkMetalinkTarget,
+  fetchViaMetalink,
+  MAX_METALINK_TARGETS,
+  parseMetalink,
+} from "../../../src/pull/metalink.js";
 
 const summary = Buffer.from("pretend this is a summary\n");
 const sha256 = createHash("sha256").update(summary).digest("hex");
@@ -176,5 +181,34 @@ describe("fetchViaMetalink", () => {
     await expect(
       fetchViaMetalink(getter({ [ML]: Buffer.from([0x3c, 0xff, 0xfe]) }), ML, "summary", 1 << 20),
     ).rejects.toThrow("not valid UTF-8");
+  });
+
+  it(`tries at most ${MAX_METALINK_TARGETS} targets of a hostile list`, async () => {
+    const urls = Array.from(
+      { length: 1000 },
+      (_, i) => `<url protocol="http">http://m${i}.example/repo/summary</url>`,
+    ).join("");
+    const log: string[] = [];
+    await expect(
+      fetchViaMetalink(getter({ [ML]: metalink({ urls }) }, log), ML, "summary", 1 << 20),
+    ).rejects.toThrow(`Exhausted ${MAX_METALINK_TARGETS} metalink targets, last error: Cannot fetch`);
+    expect(log).toHaveLength(1 + MAX_METALINK_TARGETS);
+    expect(log.at(-1)).toBe(`http://m${MAX_METALINK_TARGETS - 1}.example/repo/summary`);
+  });
+
+  it("a declared size above the limit is refused before any target is fetched", async () => {
+    const log: string[] = [];
+    const err = await fetchViaMetalink(
+      getter({ [ML]: metalink({ size: "<size>2000000</size>" }) }, log),
+      ML,
+      "summary",
+      1 << 20,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArborError);
+    expect((err as ArborError).code).toBe("OBJECT_CORRUPT");
+    expect((err as ArborError).message).toBe(
+      `Invalid metalink "${ML}": summary size 2000000 is larger than the limit of ${1 << 20} bytes`,
+    );
+    expect(log).toEqual([ML]);
   });
 });

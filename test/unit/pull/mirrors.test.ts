@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ArborError } from "../../../src/errors.js";
 import { MirroredFetcher } from "../../../src/pull/fetcher-mirrored.js";
-import { MAX_PROBES, parseMirrorlist, resolveMirrorlist } from "../../../src/pull/mirrorlist.js";
+import {
+  MAX_MIRRORLIST_SIZE,
+  MAX_MIRRORS,
+  MAX_PROBES,
+  parseMirrorlist,
+  resolveMirrorlist,
+} from "../../../src/pull/mirrorlist.js";
 import { MemoryFetcher } from "./_fetcher.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -57,6 +63,20 @@ describe("resolveMirrorlist", () => {
       "No valid mirrors",
     );
     expect(log).toHaveLength(1 + MAX_PROBES);
+  });
+
+  it(`keeps at most ${MAX_MIRRORS} mirrors, and reads the list with a ${MAX_MIRRORLIST_SIZE}-byte cap`, async () => {
+    const caps: Array<[string, number]> = [];
+    const list = Array.from({ length: 1000 }, (_, i) => `http://m${i}/repo`).join("\n");
+    const got = await resolveMirrorlist(async (url, maxBytes) => {
+      caps.push([url, maxBytes]);
+      return enc(url === "http://list/mirrors" ? list : "[core]\n");
+    }, "http://list/mirrors");
+    expect(got).toHaveLength(MAX_MIRRORS);
+    expect(got[0]).toBe("http://m0/repo");
+    expect(got.at(-1)).toBe(`http://m${MAX_MIRRORS - 1}/repo`);
+    expect(caps[0]).toEqual(["http://list/mirrors", MAX_MIRRORLIST_SIZE]);
+    expect(caps).toHaveLength(2); // the list, then the first mirror's config
   });
 });
 

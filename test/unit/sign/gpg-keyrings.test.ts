@@ -23,12 +23,12 @@ const withPath = (name: string, gpgkeypath: string) => {
 
 describe("gpgkeypath", () => {
   it("splitGpgkeypath() splits on one separator; a trailing one adds no entry, others make empty entries", async () => {
-    expect(await splitGpgkeypath("")).toEqual([]);
-    expect(await splitGpgkeypath("a,b")).toEqual(["a", "b"]);
-    expect(await splitGpgkeypath("a;b;")).toEqual(["a", "b"]);
-    expect(await splitGpgkeypath(",a")).toEqual(["", "a"]);
-    expect(await splitGpgkeypath("a;;b")).toEqual(["a", "", "b"]);
-    await expect(splitGpgkeypath("a,b;c")).rejects.toThrow("key value list contains more than one separator");
+    expect(splitGpgkeypath("")).toEqual([]);
+    expect(splitGpgkeypath("a,b")).toEqual(["a", "b"]);
+    expect(splitGpgkeypath("a;b;")).toEqual(["a", "b"]);
+    expect(splitGpgkeypath(",a")).toEqual(["", "a"]);
+    expect(splitGpgkeypath("a;;b")).toEqual(["a", "", "b"]);
+    expect(() => splitGpgkeypath("a,b;c")).toThrow("key value list contains more than one separator");
   });
 
   it("reads existing files and directories (unparsable keys are skipped)", async () => {
