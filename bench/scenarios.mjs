@@ -84,17 +84,7 @@ export function makePrep({ ostree, work, treePath }) {
       mkdirSync(r, { recursive: true });
       const t0 = Date.now();
       sh([ostree, "init", `--repo=${r}`, `--mode=${mode}`]);
-      sh([
-        ostree,
-        "commit",
-        `--repo=${r}`,
-        "-b",
-        "bench",
-        "-s",
-        "bench",
-        `--timestamp=${TIMESTAMP}`,
-        treePath(kind),
-      ]);
+      sh([ostree, ...benchCommitArgs(r, treePath(kind))]);
       console.error(
         `bench: prepared ${mode} repo of ${kind} with ostree (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
       );

@@ -154,6 +154,16 @@ static void stat_entry(int dfd, dirlist *l, const char *name, double *o) {
   else o[0] = (errno == ENOENT || errno == ENOTDIR) ? -1 : -2;
 }
 
+/* Zero the entry's numbers and read element `i` of `list` and its name; false (with -2 in o[0],
+ * "the caller decides") if the element or its name is unusable. */
+static bool start_entry(napi_env env, napi_value list, uint32_t i, napi_value k_name, napi_value *elem, char *name,
+                        size_t size, double *o) {
+  memset(o, 0, SCAN_FIELDS * sizeof *o);
+  if (napi_get_element(env, list, i, elem) == napi_ok && get_str_prop(env, *elem, k_name, name, size)) return true;
+  o[0] = -2;
+  return false;
+}
+
 static bool is_hex64(const char *s) {
   for (int i = 0; i < 64; i++) {
     char c = s[i];
@@ -185,13 +195,16 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
   if (argc < 6) return type_error(env, "scanDir needs 6 arguments");
   char dir[SCAN_NAME_MAX], suffix[64], name[SCAN_NAME_MAX], cs[80];
   size_t len;
-  if (napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &len) != napi_ok || len >= sizeof dir - 1)
-    return type_error(env, "dir must be a string (shorter than 4096 bytes)");
+  /* strlen() == len: a NUL inside would make open() and the object paths name something else */
+  if (napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &len) != napi_ok || len >= sizeof dir - 1 ||
+      strlen(dir) != len)
+    return type_error(env, "dir must be a string without NUL (shorter than 4096 bytes)");
   int32_t ofd = -1;
   if (napi_get_value_int32(env, argv[3], &ofd) != napi_ok || ofd < 0)
     return type_error(env, "objectsFd must be an open directory's file descriptor");
-  if (napi_get_value_string_utf8(env, argv[4], suffix, sizeof suffix, &len) != napi_ok || len >= sizeof suffix - 1)
-    return type_error(env, "objectSuffix must be a short string");
+  if (napi_get_value_string_utf8(env, argv[4], suffix, sizeof suffix, &len) != napi_ok || len >= sizeof suffix - 1 ||
+      strlen(suffix) != len || memchr(suffix, '/', len))
+    return type_error(env, "objectSuffix must be a short string without NUL or '/'");
   bool is_arr = false;
   uint32_t nfiles = 0, ndirs = 0;
   if (napi_is_array(env, argv[1], &is_arr) != napi_ok || !is_arr) return type_error(env, "files must be an array");
@@ -231,12 +244,8 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
   char obj[160]; /* "xx/" + 62 + suffix (< 64) + NUL */
   for (uint32_t i = 0; i < nfiles; i++) {
     double *o = out + (size_t)i * SCAN_FIELDS;
-    memset(o, 0, SCAN_FIELDS * sizeof *o);
     napi_value f;
-    if (napi_get_element(env, argv[1], i, &f) != napi_ok || !get_str_prop(env, f, k_name, name, sizeof name)) {
-      o[0] = -2;
-      continue;
-    }
+    if (!start_entry(env, argv[1], i, k_name, &f, name, sizeof name, o)) continue;
     stat_entry(dfd, &l, name, o);
     if (o[0] < 0) continue;
     struct stat st;
@@ -258,13 +267,8 @@ napi_value ScanDir(napi_env env, napi_callback_info info) {
   }
   for (uint32_t j = 0; j < ndirs; j++) {
     double *o = out + ((size_t)nfiles + j) * SCAN_FIELDS;
-    memset(o, 0, SCAN_FIELDS * sizeof *o);
     napi_value d;
-    if (napi_get_element(env, argv[2], j, &d) != napi_ok || !get_str_prop(env, d, k_name, name, sizeof name)) {
-      o[0] = -2;
-      continue;
-    }
-    stat_entry(dfd, &l, name, o);
+    if (start_entry(env, argv[2], j, k_name, &d, name, sizeof name, o)) stat_entry(dfd, &l, name, o);
   }
   close(dfd);
 

@@ -14,11 +14,11 @@
  * neither is set a fault point costs one comparison.
  */
 
-import type * as fspTypes from "node:fs/promises";
 import { join } from "node:path";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { FS_APPEND_FL, FS_IMMUTABLE_FL, native } from "./native.js";
 import { fs } from "./node-builtins.js";
+import { fsyncPathOffThread } from "./off-thread.js";
 
 /**
  * True if something exists at `path`. A final symlink is not followed, so a dangling symlink
@@ -164,14 +164,10 @@ export function clearImmutableTree(path: string): number {
  * @throws ArborError `NOT_FOUND`, `IO`.
  */
 export async function fsyncPath(path: string): Promise<void> {
-  let fh: fspTypes.FileHandle | undefined;
   try {
-    fh = await fs.promises.open(path, fs.constants.O_RDONLY);
-    await fh.sync();
+    await fsyncPathOffThread(path);
   } catch (e) {
     throw fromSystemError(`Cannot fsync "${path}"`, e);
-  } finally {
-    await fh?.close();
   }
 }
 
@@ -185,6 +181,21 @@ export function fsyncPathSync(path: string): void {
     throw fromSystemError(`Cannot fsync "${path}"`, e);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Remove the file (or symlink) at `path` if it is there: an absent one (ENOENT) is not an error.
+ * @returns true if something was removed.
+ * @throws ArborError `IO` (`Cannot remove "PATH": …`) for any other failure (EISDIR, EACCES…).
+ */
+export function unlinkIfExistsSync(path: string): boolean {
+  try {
+    fs.unlinkSync(path);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return false;
+    throw fromSystemError(`Cannot remove "${path}"`, e);
   }
 }
 

@@ -9,13 +9,13 @@
  * objects carry no mtime, and dirtrees are sorted by name), so the walk order of the inputs and
  * their timestamps cannot change a checksum.
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import { sha256Hex } from "../core/checksum.js";
 import { contentHasher, type FileHeader, type Xattrs } from "../core/content-header.js";
 import { type Dirmeta, decodeDirmeta, encodeDirmeta } from "../core/metadata.js";
 import { S_IFDIR, S_IFLNK, S_IFMT } from "../core/mode.js";
 import { ArborError } from "../errors.js";
 import { Pool } from "../io/pool.js";
+import { readSizedChunks, readSizedSync } from "../io/read-sized.js";
 import { MutableTree } from "../repo/mutable-tree.js";
 import { statFileObject } from "../repo/read-object.js";
 import type { Repo } from "../repo/repo.js";
@@ -95,10 +95,10 @@ export class TreeBuilder {
     let cs: string;
     if (size >= STREAM_THRESHOLD) {
       cs = this.tx
-        ? await this.tx.writeContentStream(h, size, readChunks(path, size))
-        : await hashStream(h, readChunks(path, size));
+        ? await this.tx.writeContentStream(h, size, readSizedChunks(path, size))
+        : await hashStream(h, readSizedChunks(path, size));
     } else {
-      const data = readWhole(path, size);
+      const data = readSizedSync(path, size);
       cs = this.tx ? await this.tx.writeContent(h, data) : contentHasher(h).update(data).digest("hex");
     }
     this.headers.set(cs, h);
@@ -155,37 +155,4 @@ async function hashStream(h: FileHeader, data: AsyncIterable<Uint8Array>): Promi
   const hash = contentHasher(h);
   for await (const c of data) hash.update(c);
   return hash.digest("hex");
-}
-
-async function* readChunks(path: string, size: number): AsyncGenerator<Uint8Array> {
-  const { open } = await import("node:fs/promises");
-  const fh = await open(path, "r");
-  try {
-    let pos = 0;
-    while (pos < size) {
-      const buf = Buffer.allocUnsafe(Math.min(4 << 20, size - pos));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) throw new ArborError("IO", `File "${path}" shrank while being read`);
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-function readWhole(path: string, size: number): Uint8Array {
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) throw new ArborError("IO", `File "${path}" shrank while being read`);
-      off += n;
-    }
-    return buf;
-  } finally {
-    closeSync(fd);
-  }
 }

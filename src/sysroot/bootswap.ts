@@ -39,7 +39,6 @@
  */
 import {
   closeSync,
-  fsyncSync,
   mkdirSync,
   openSync,
   renameSync,
@@ -50,7 +49,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
-import { faultPoint } from "../io/fs.js";
+import { faultPoint, fsyncPathSync } from "../io/fs.js";
 import { native } from "../io/native.js";
 import { type Bootloader, queryBootloader } from "./bootloader/index.js";
 import type { Deployment } from "./deployment.js";
@@ -77,15 +76,6 @@ function symlinkReplace(target: string, newpath: string): void {
     renameSync(tmp, newpath);
   } catch (e) {
     throw fromSystemError(`Cannot point "${newpath}" at "${target}"`, e);
-  }
-}
-
-function fsyncDir(p: string): void {
-  const fd = openSync(p, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -128,23 +118,21 @@ export function shouldFreezeBoot(sysrootPath: string, bootPath: string): boolean
 }
 
 function freezeThawPath(p: string): void {
-  const fd = openSync(p, "r");
-  try {
-    native().freezeThaw(fd);
-  } catch (e) {
-    throw fromSystemError(`During fsfreeze-thaw of "${p}"`, e);
-  } finally {
-    closeSync(fd);
-  }
+  onFilesystemOf(p, `During fsfreeze-thaw of "${p}"`, (fd) => native().freezeThaw(fd));
 }
 // --- end FIFREEZE ---
 
 function syncfsPath(p: string): void {
+  onFilesystemOf(p, `syncfs(${p})`, (fd) => native().syncfs(fd));
+}
+
+/** Run `op` on an fd of directory `p`, its failure reported as `what`; the fd is always closed. */
+function onFilesystemOf(p: string, what: string, op: (fd: number) => void): void {
   const fd = openSync(p, "r");
   try {
-    native().syncfs(fd);
+    op(fd);
   } catch (e) {
-    throw fromSystemError(`syncfs(${p})`, e);
+    throw fromSystemError(what, e);
   } finally {
     closeSync(fd);
   }
@@ -241,7 +229,7 @@ function writeBootswap(
     throw fromSystemError("Final bootloader swap", e);
   }
   faultPoint("bootswap.after-swap");
-  fsyncDir(sysroot.abs("boot"));
+  fsyncPathSync(sysroot.abs("boot"));
   return subdir;
 }
 

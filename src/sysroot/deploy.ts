@@ -21,7 +21,7 @@ import {
 import { join } from "node:path";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
-import { faultPoint, rmrf } from "../io/fs.js";
+import { faultPoint, rmrf, unlinkIfExistsSync } from "../io/fs.js";
 import { FS_IMMUTABLE_FL, native } from "../io/native.js";
 import { checkoutTree } from "../repo/checkout.js";
 import type { KeyFile } from "../repo/config.js";
@@ -276,13 +276,7 @@ export function finalizeDeployment(
   } catch (e) {
     throw fromSystemError(`Cannot open "${varDir}"`, e);
   }
-  for (const p of [join(root, "etc/.updated"), join(varDir, ".updated")]) {
-    try {
-      unlinkSync(p);
-    } catch (e) {
-      if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot remove "${p}"`, e);
-    }
-  }
+  for (const p of [join(root, "etc/.updated"), join(varDir, ".updated")]) unlinkIfExistsSync(p);
   const stamp = sysroot.abs(`ostree/deploy/${d.osname}/var/.ostree-selabeled`);
   if (!existsNoFollow(stamp)) {
     o.onMessage?.("Relabeling /var (no stamp file 'var/.ostree-selabeled' found)");

@@ -11,6 +11,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:f
 import { dirname } from "node:path";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
+import { unlinkIfExistsSync } from "../io/fs.js";
 import { cleanupSysroot, removeDeploymentDir } from "./cleanup.js";
 import {
   type DeployTreeOptions,
@@ -61,11 +62,7 @@ export async function stageTree(sysroot: Sysroot, o: StageOptions): Promise<Depl
 export async function removeStagedState(sysroot: Sysroot): Promise<void> {
   const staged = sysroot.staged;
   if (!staged) return;
-  try {
-    unlinkSync(sysroot.run.staged);
-  } catch (e) {
-    if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot remove "${sysroot.run.staged}"`, e);
-  }
+  unlinkIfExistsSync(sysroot.run.staged);
   await removeDeploymentDir(sysroot, staged);
   try {
     unlinkSync(sysroot.run.stagedLocked);

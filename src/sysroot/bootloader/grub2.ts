@@ -22,10 +22,10 @@ import {
   openSync,
   readdirSync,
   renameSync,
-  unlinkSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { ArborError, errnoCode, fromSystemError } from "../../errors.js";
+import { ArborError, fromSystemError } from "../../errors.js";
+import { unlinkIfExistsSync } from "../../io/fs.js";
 import { exists } from "../install-kernel.js";
 import type { Sysroot } from "../sysroot.js";
 import type { Bootloader } from "./index.js";
@@ -91,14 +91,6 @@ function generate(sysroot: Sysroot, bootversion: number, out: string, efi: boole
   }
 }
 
-function unlinkIfExists(p: string): void {
-  try {
-    unlinkSync(p);
-  } catch (e) {
-    if (errnoCode(e) !== "ENOENT") throw fromSystemError(`Cannot remove "${p}"`, e);
-  }
-}
-
 /** The GRUB 2 backend, BIOS layout. */
 export const grub2Bootloader: Bootloader = {
   name: "grub2",
@@ -116,14 +108,14 @@ export function grub2EfiBootloader(config: string): Bootloader {
     writeConfig(sysroot, bootversion) {
       const dir = dirname(config);
       const fresh = join(dir, "grub.cfg.new");
-      unlinkIfExists(fresh);
+      unlinkIfExistsSync(fresh);
       generate(sysroot, bootversion, fresh, true);
       const old = join(dir, "grub.cfg.old");
       try {
-        unlinkIfExists(old);
+        unlinkIfExistsSync(old);
         copyFileSync(config, old);
         // FAT has no atomic replace: ostree unlinks, then renames (a crash here leaves .new/.old).
-        unlinkIfExists(config);
+        unlinkIfExistsSync(config);
         renameSync(fresh, config);
       } catch (e) {
         if (e instanceof ArborError) throw e;

@@ -14,6 +14,7 @@ import {
   readFileMaybeSync,
   resetFaultPoints,
   rmrf,
+  unlinkIfExistsSync,
 } from "../../../src/io/fs.js";
 import { native } from "../../../src/io/native.js";
 import { collect, makeTmpDir, probeImmutable, spawnTs, srcModule } from "./_helpers.js";
@@ -171,6 +172,37 @@ describe("fsyncPath()", () => {
         "NOT_FOUND",
       ),
     ).toBe(true);
+  });
+});
+
+describe("unlinkIfExistsSync()", () => {
+  it("removes a file or a dangling symlink, and is quiet about an absent one", () => {
+    const f = join(dir, "unlink-me");
+    fs.writeFileSync(f, "x");
+    expect(unlinkIfExistsSync(f)).toBe(true);
+    expect(fs.existsSync(f)).toBe(false);
+    expect(unlinkIfExistsSync(f)).toBe(false);
+    const l = join(dir, "unlink-link");
+    fs.symlinkSync("no-such-target", l);
+    expect(unlinkIfExistsSync(l)).toBe(true);
+    expect(() => fs.lstatSync(l)).toThrow(/ENOENT/);
+  });
+
+  it("reports other failures as an ArborError naming the path, and leaves a directory alone", () => {
+    const d = join(dir, "unlink-dir");
+    fs.mkdirSync(d);
+    let err: unknown;
+    try {
+      unlinkIfExistsSync(d);
+    } catch (e) {
+      err = e;
+    }
+    expect(isArborError(err)).toBe(true);
+    expect((err as Error).message).toMatch(new RegExp(`^Cannot remove "${d}": `));
+    expect(fs.statSync(d).isDirectory()).toBe(true);
+    const f = join(dir, "unlink-file");
+    fs.writeFileSync(f, "x");
+    expect(() => unlinkIfExistsSync(join(f, "child"))).toThrow(/ENOTDIR|not a directory/i);
   });
 });
 

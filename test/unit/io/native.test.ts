@@ -50,6 +50,10 @@ describe("native addon loading", () => {
       "syncfs",
       "renameNoReplace",
       "renameExchange",
+      "mknodWhiteout",
+      "freezeThaw",
+      "checkoutFiles",
+      "scanDir",
     ] as const) {
       expect(typeof n[f], f).toBe("function");
     }
@@ -201,6 +205,40 @@ describe("inode flags", () => {
     expect(n.getInodeFlags(f) & n.FS_IMMUTABLE_FL).toBe(0);
     fs.unlinkSync(f);
     fs.rmdirSync(d);
+  });
+});
+
+describe("mknodWhiteout", () => {
+  it("makes a 0:0 character device with the permission bits of mode only", (ctx) => {
+    const p = join(dir, "wh");
+    try {
+      native().mknodWhiteout(p, 0o100644 | 0o4000);
+    } catch (e) {
+      ctx.skip(true, `mknod: ${(e as Error).message}`);
+    }
+    const st = fs.lstatSync(p);
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(0);
+    expect(st.mode & 0o7777).toBe(0o4644 & ~process.umask() & 0o7777);
+  });
+
+  it("throws the system error, naming the path, when the name is taken or the parent is missing", () => {
+    const p = file("wh-taken");
+    const e = thrown(() => native().mknodWhiteout(p, 0o644));
+    expect(e.code).toBe("EEXIST");
+    expect(e.syscall).toBe("mknod");
+    expect(e.path).toBe(p);
+    expect(fs.lstatSync(p).isFile()).toBe(true);
+    expect(thrown(() => native().mknodWhiteout(join(dir, "no-dir/wh"), 0o644)).code).toBe("ENOENT");
+  });
+
+  it("rejects bad arguments (TypeError; RangeError for a mode that is not a u32)", () => {
+    const bad = native().mknodWhiteout as unknown as (...a: unknown[]) => unknown;
+    expect(() => bad(join(dir, "wh-bad"))).toThrow(TypeError);
+    expect(() => bad(join(dir, "wh-bad"), "644")).toThrow(RangeError);
+    expect(() => bad(join(dir, "wh-bad"), -1)).toThrow(RangeError);
+    expect(() => bad(`${join(dir, "wh-bad")}\0x`, 0o644)).toThrow(TypeError);
+    expect(fs.existsSync(join(dir, "wh-bad"))).toBe(false);
   });
 });
 

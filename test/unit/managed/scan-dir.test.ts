@@ -127,6 +127,11 @@ describe("scanDir (drift's per-directory lstats)", () => {
     expect(() => bad(dir, [], [], "objects/", ".file", r)).toThrow(TypeError);
     expect(() => bad(dir, [], [], -1, ".file", r)).toThrow(TypeError);
     expect(() => bad(dir, [], [])).toThrow(TypeError);
+    // a NUL would make the C side open (or lstat objects under) another path than the one given
+    expect(() => bad(`${dir}\0/../..`, [], [], ofd, ".file", r)).toThrow(/without NUL/);
+    expect(() => bad(dir, [], [], ofd, ".file\0x", r)).toThrow(/without NUL/);
+    expect(() => bad(dir, [], [], ofd, "/../../x", r)).toThrow(/objectSuffix/);
+    expect(() => bad(dir, [], [], ofd, "x".repeat(64), r)).toThrow(/objectSuffix/);
     // entries that are not {name: string} are reported as errors, not crashes
     const out = new Float64Array(2 * SCAN_FIELDS);
     expect(bad(dir, [{ name: 5 }], [null], ofd, ".file", out)).toBeInstanceOf(Array);

@@ -9,7 +9,12 @@ import { Variant } from "../../../src/gvariant/index.js";
 import { rmrf } from "../../../src/io/fs.js";
 import { commitTree } from "../../../src/repo/commit.js";
 import { Repo } from "../../../src/repo/repo.js";
+import { deployTree } from "../../../src/sysroot/deploy.js";
+import type { Deployment } from "../../../src/sysroot/deployment.js";
 import { initFs, initOsname } from "../../../src/sysroot/init.js";
+import { originFromRefspec } from "../../../src/sysroot/origin.js";
+import type { Sysroot } from "../../../src/sysroot/sysroot.js";
+import { simpleWriteDeployment } from "../../../src/sysroot/write-list.js";
 
 /** Options for {@link makeOsTree}. */
 export interface OsTreeOptions {
@@ -82,6 +87,26 @@ export async function commitOs(
     metadata: o.version !== undefined ? [["version", new Variant("s", o.version)]] : [],
   });
   return r.commit;
+}
+
+/**
+ * The first deployment of `testos` in `s`: `revision` checked out (no merge deployment) with an
+ * origin following `refspec` (default `testos/stable`), then written as the boot list.
+ */
+export async function deployFirst(
+  s: Sysroot,
+  revision: string,
+  o: { refspec?: string; kargs?: string[]; noClean?: boolean } = {},
+): Promise<Deployment> {
+  const d = await deployTree(s, {
+    osname: "testos",
+    revision,
+    origin: originFromRefspec(o.refspec ?? "testos/stable"),
+    merge: null,
+    ...(o.kargs ? { overrideKargs: o.kargs } : {}),
+  });
+  await simpleWriteDeployment(s, "testos", d, null, o.noClean ? { noClean: true } : {});
+  return d;
 }
 
 /** Environment for tests that must be able to delete what they deploy without root tricks. */

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { grub2MenuEntries, shellQuote } from "../../../src/sysroot/bootloader/grub2-generate.js";
 import { joinLines, queryBootloader } from "../../../src/sysroot/bootloader/index.js";
 import { syslinuxBootloader } from "../../../src/sysroot/bootloader/syslinux.js";
 import { ubootBootloader } from "../../../src/sysroot/bootloader/uboot.js";
@@ -136,6 +137,25 @@ describe("bootloader backends", () => {
       expect(readFileSync(join(efi, "grub.cfg"), "utf8")).toBe("previous\n");
     });
 
+    it("a generator that cannot run, or exits 0 without writing its file, is an error naming it", () => {
+      mkdirSync(join(path, "boot/grub2"), { recursive: true });
+      writeFileSync(join(path, "boot/grub2/grub.cfg"), "static\n");
+      const missing = join(t.dir, "no-such-generator");
+      let s = Sysroot.unloaded(path, {
+        env: { ...process.env, OSTREE_GRUB2_EXEC: missing } as Record<string, string>,
+      });
+      expect(() => queryBootloader(s)?.writeConfig(s, 1, [])).toThrow(new RegExp(`^${missing}: .*ENOENT`));
+      const silent = join(t.dir, "silent.sh");
+      writeFileSync(silent, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      s = Sysroot.unloaded(path, {
+        env: { ...process.env, OSTREE_GRUB2_EXEC: silent } as Record<string, string>,
+      });
+      expect(() => queryBootloader(s)?.writeConfig(s, 1, [])).toThrow(
+        `Cannot open "${join(path, "boot/loader.1/grub.cfg")}" written by ${silent}`,
+      );
+      expect(readFileSync(join(path, "boot/grub2/grub.cfg"), "utf8")).toBe("static\n");
+    });
+
     it("sysroot.bootloader=grub2 means the BIOS layout even with an EFI config (as ostree)", () => {
       mkdirSync(join(path, "boot/efi/EFI/debian"), { recursive: true });
       writeFileSync(join(path, "boot/efi/EFI/debian/grub.cfg"), "previous\n");
@@ -148,6 +168,33 @@ describe("bootloader backends", () => {
       const s = Sysroot.unloaded(path);
       s.repo().config.set("sysroot", "bootloader", "zipl");
       expect(() => queryBootloader(s)).toThrow("Cannot use bootloader 'zipl': not supported by arbor");
+    });
+  });
+
+  describe("instutil grub2-generate (the entries 15_ostree prints)", () => {
+    const env = { GRUB2_BOOT_DEVICE_ID: "dev'1", GRUB2_PREPARE_ROOT_CACHE: "search --set=root x" };
+
+    it("one menuentry per BLS entry, in entry order, titles and ids shell-quoted", () => {
+      const out = grub2MenuEntries(Sysroot.unloaded(path), 1, env);
+      const heads = out.split("\n").filter((l) => l.startsWith("menuentry "));
+      expect(heads).toEqual([
+        "menuentry 'OS A (ostree:0)' --class gnu-linux --class gnu --class os --unrestricted 'ostree-0-dev'\\''1' {",
+        "menuentry 'OS B (ostree:1)' --class gnu-linux --class gnu --class os --unrestricted 'ostree-1-dev'\\''1' {",
+      ]);
+      expect(out).toContain(
+        "search --set=root x\nlinux /ostree/os-c/vmlinuz-1 root=x ostree=/ostree/boot.1/os/c/2\n",
+      );
+      expect(grub2MenuEntries(Sysroot.unloaded(path), 0, env)).toBe(""); // no loader.0 entries
+      expect(shellQuote("it's")).toBe("'it'\\''s'");
+    });
+
+    it("refuses without 15_ostree's environment, and an entry without linux", () => {
+      const s = Sysroot.unloaded(path);
+      expect(() => grub2MenuEntries(s, 1, { GRUB2_BOOT_DEVICE_ID: "x" })).toThrow(
+        /GRUB2_BOOT_DEVICE_ID and GRUB2_PREPARE_ROOT_CACHE must be set/,
+      );
+      writeFileSync(join(path, "boot/loader.1/entries/ostree-3-os.conf"), "title no kernel\nversion 3\n");
+      expect(() => grub2MenuEntries(s, 1, env)).toThrow('No "linux" key in bootloader config');
     });
   });
 

@@ -3,11 +3,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { native } from "../../../src/io/native.js";
 import { cleanupSysroot } from "../../../src/sysroot/cleanup.js";
-import { deployTree } from "../../../src/sysroot/deploy.js";
-import { originFromRefspec } from "../../../src/sysroot/origin.js";
 import { Sysroot } from "../../../src/sysroot/sysroot.js";
-import { simpleWriteDeployment } from "../../../src/sysroot/write-list.js";
-import { commitOs, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
+import { commitOs, deployFirst, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
 
 describe("cleanupSysroot()", () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
@@ -19,13 +16,7 @@ describe("cleanupSysroot()", () => {
     makeOsTree(join(t.dir, "tree"));
     rev = await commitOs(join(path, "ostree/repo"), join(t.dir, "tree"));
     const s = Sysroot.load(path);
-    const d = await deployTree(s, {
-      osname: "testos",
-      revision: rev,
-      origin: originFromRefspec("testos/stable"),
-      merge: null,
-    });
-    await simpleWriteDeployment(s, "testos", d, null, {});
+    await deployFirst(s, rev);
   });
   afterEach(() => t.cleanup());
 

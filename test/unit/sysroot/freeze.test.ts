@@ -11,11 +11,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { native } from "../../../src/io/native.js";
 import { fullSystemSync, shouldFreezeBoot } from "../../../src/sysroot/bootswap.js";
 import { cleanupSysroot } from "../../../src/sysroot/cleanup.js";
-import { deployTree } from "../../../src/sysroot/deploy.js";
-import { originFromRefspec } from "../../../src/sysroot/origin.js";
 import { parseDebugFlags, Sysroot } from "../../../src/sysroot/sysroot.js";
-import { simpleWriteDeployment } from "../../../src/sysroot/write-list.js";
-import { commitOs, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
+import { commitOs, deployFirst, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
 
 const ADDON = new URL("../../../native/build/Release/arbor_native.node", import.meta.url).pathname;
 
@@ -88,15 +85,20 @@ describe("native freezeThaw", () => {
   it.skipIf(!mounted)("a kill -9 while frozen: the watchdog thaws at once", async () => {
     const script = `const n=require(${JSON.stringify(ADDON)});const fd=require("fs").openSync(${JSON.stringify(mnt)},"r");process.stdout.write("go\\n");n.freezeThaw(fd,60000,60000);`;
     const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
-    await new Promise((r) => setTimeout(r, 300)); // now inside the stall, frozen
-    const write = timedWrite(mnt, 10_000); // blocks while frozen
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill("SIGKILL");
-    // 60 s watchdog timeout and 60 s stall: only the hang-up can explain a quick thaw.
-    const ms = await write;
-    expect(ms).toBeGreaterThanOrEqual(0);
-    expect(ms).toBeLessThan(10_000);
+    try {
+      await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+      await new Promise((r) => setTimeout(r, 300)); // now inside the stall, frozen
+      const write = timedWrite(mnt, 10_000); // blocks while frozen
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill("SIGKILL");
+      // 60 s watchdog timeout and 60 s stall: only the hang-up can explain a quick thaw.
+      const ms = await write;
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      // on an early failure, still stop the child by its pid (its watchdog then thaws)
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
   });
 
   it.skipIf(!mounted)(
@@ -143,13 +145,7 @@ describe("when the boot switch freezes /boot", () => {
         const debug = parseDebugFlags("mutable-deployments");
         const s = Sysroot.load(path, { debug });
         fullSystemSync(s);
-        const d = await deployTree(s, {
-          osname: "testos",
-          revision: rev,
-          origin: originFromRefspec("testos/stable"),
-          merge: null,
-        });
-        await simpleWriteDeployment(s, "testos", d, null, { noClean: true });
+        await deployFirst(s, rev, { noClean: true });
         await cleanupSysroot(s, { prune: false });
         expect(readlinkSync(join(path, "boot/loader"))).toBe("loader.1");
         writeFileSync(join(bootMnt, "still-writable"), "y");

@@ -12,7 +12,7 @@ import {
 import { deploymentStatuses } from "../../../src/sysroot/status.js";
 import { parseDebugFlags, Sysroot } from "../../../src/sysroot/sysroot.js";
 import { simpleWriteDeployment } from "../../../src/sysroot/write-list.js";
-import { commitOs, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
+import { commitOs, deployFirst, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
 
 const MUTABLE = parseDebugFlags("mutable-deployments");
 
@@ -36,14 +36,7 @@ describe("staged deployments on a (simulated) booted system", () => {
     v1 = await commitOs(join(path, "ostree/repo"), join(t.dir, "t1"), { timestamp: 1 });
     v2 = await commitOs(join(path, "ostree/repo"), join(t.dir, "t2"), { timestamp: 2 });
     const s = Sysroot.load(path, { debug: MUTABLE });
-    const d = await deployTree(s, {
-      osname: "testos",
-      revision: v1,
-      origin: originFromRefspec("testos/stable"),
-      merge: null,
-      overrideKargs: ["root=x"],
-    });
-    await simpleWriteDeployment(s, "testos", d, null, {});
+    await deployFirst(s, v1, { kargs: ["root=x"] });
     bootedRoot = s.deploymentPath(Sysroot.load(path).deployments[0]!);
   });
   afterEach(() => t.cleanup());

@@ -3,12 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readRef, writeRefFile } from "../../../src/repo/refs.js";
 import { Repo } from "../../../src/repo/repo.js";
 import { cleanupSysroot } from "../../../src/sysroot/cleanup.js";
-import { deployTree } from "../../../src/sysroot/deploy.js";
-import { originFromRefspec } from "../../../src/sysroot/origin.js";
 import { parseDebugFlags, Sysroot } from "../../../src/sysroot/sysroot.js";
 import { checkTimestamps, type Puller, Upgrader } from "../../../src/sysroot/upgrade.js";
-import { simpleWriteDeployment } from "../../../src/sysroot/write-list.js";
-import { commitOs, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
+import { commitOs, deployFirst, makeOsTree, makeSysroot, tempDir } from "./_fixtures.js";
 
 const MUTABLE = parseDebugFlags("mutable-deployments");
 const load = (p: string): Sysroot => Sysroot.load(p, { debug: MUTABLE });
@@ -33,13 +30,7 @@ describe("Upgrader", () => {
     // the deployed origin follows remote "origin", ref "os/stable" (no network: refs set by hand)
     writeRefFile(repo, "os/stable", v1, "origin");
     const s = load(path);
-    const d = await deployTree(s, {
-      osname: "testos",
-      revision: v1,
-      origin: originFromRefspec("origin:os/stable"),
-      merge: null,
-    });
-    await simpleWriteDeployment(s, "testos", d, null, { noClean: true });
+    await deployFirst(s, v1, { refspec: "origin:os/stable", noClean: true });
   });
   afterEach(() => t.cleanup());
 
