@@ -137,10 +137,13 @@ export class Pool {
   /**
    * Start `fn` once a slot is free. Resolves when it has started, not when it finishes.
    * @throws the first error of an earlier task (the pool stops accepting work after one fails);
-   *   ArborError `ABORTED` if the signal aborted.
+   *   ArborError `ABORTED` if the signal aborted. Either is thrown only once every task already
+   *   started has settled, so the caller can clean up (abort a transaction, remove a temp dir)
+   *   without a task still writing behind its back.
    */
   async run(fn: () => Promise<unknown>): Promise<void> {
     for (;;) {
+      if (this.stopped()) await this.settle();
       this.check();
       if (this.running.size < this.limit) break;
       await Promise.race(this.running);
@@ -167,8 +170,17 @@ export class Pool {
    * @throws the first error any task threw; ArborError `ABORTED` if the signal aborted.
    */
   async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running);
+    await this.settle();
     this.check();
+  }
+
+  /** Wait until no task is running (tasks never reject: their errors are recorded). */
+  private async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+  }
+
+  private stopped(): boolean {
+    return this.failed || this.signal?.aborted === true;
   }
 
   private check(): void {

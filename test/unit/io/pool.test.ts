@@ -160,6 +160,34 @@ describe("Pool", () => {
     expect(pool.active).toBe(0);
   });
 
+  it("run() throws an earlier failure or an abort only after every started task has settled", async () => {
+    const pool = new Pool(3);
+    let slowDone = false;
+    await pool.run(async () => {
+      await tick(2);
+      throw new Error("first");
+    });
+    await pool.run(async () => {
+      await tick(30);
+      slowDone = true;
+    });
+    await tick(5);
+    expect(((await rejection(pool.run(async () => {}))) as Error).message).toBe("first");
+    expect(slowDone).toBe(true);
+    expect(pool.active).toBe(0);
+
+    const ac = new AbortController();
+    const aborted = new Pool(2, ac.signal);
+    let running = true;
+    await aborted.run(async () => {
+      await tick(30);
+      running = false;
+    });
+    ac.abort();
+    expect(isArborError(await rejection(aborted.run(async () => {})), "ABORTED")).toBe(true);
+    expect(running).toBe(false);
+  });
+
   it("aborts with ABORTED", async () => {
     const ac = new AbortController();
     const pool = new Pool(1, ac.signal);
