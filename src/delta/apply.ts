@@ -146,7 +146,7 @@ export async function applyDeltaOffline(
     tx.writeMetadata("commit", sb.commit, sb.to);
     await tx.commit();
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     throw e instanceof ArborError || errnoCode(e) === undefined
       ? e
       : fromSystemError("Cannot apply static delta", e);

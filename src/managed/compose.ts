@@ -180,7 +180,7 @@ export async function composeImage(repo: Repo, m: Manifest, o: ComposeOptions = 
       postprocess: post,
     };
   } catch (e) {
-    tx?.abort();
+    await tx?.abort();
     throw e;
   }
 }

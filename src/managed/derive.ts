@@ -193,7 +193,7 @@ export async function deriveDeploymentCommit(
     } else cs = sha256Hex(bytes);
     return { commit: cs, base, layers: refs, conflicts, written: tx !== null, tree: baseTree };
   } catch (e) {
-    tx?.abort();
+    await tx?.abort();
     throw e;
   }
 }

@@ -155,7 +155,7 @@ export async function storeLayer(
     await tx.commit();
     return { commit, previous };
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     throw e;
   }
 }

@@ -78,7 +78,7 @@ export async function applyLocalDeltas(
       await applyChosenDelta(tx, access, chosen, { signal: o.signal });
       await tx.commit();
     } catch (e) {
-      tx.abort();
+      await tx.abort();
       throw e;
     }
     applied++;

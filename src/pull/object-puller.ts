@@ -268,8 +268,8 @@ export class ObjectPuller {
     this.o.stats.contentBytesWritten = this.writtenBefore;
   }
 
-  /** Drop what is staged (on failure). */
-  abort(): void {
-    this.tx.abort();
+  /** Drop what is staged (on failure), once the writes under way have finished. */
+  async abort(): Promise<void> {
+    await this.tx.abort();
   }
 }

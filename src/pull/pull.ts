@@ -322,7 +322,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       await run.puller.drain();
       await run.puller.finish();
     } catch (e) {
-      run.puller.abort();
+      await run.puller.abort();
       throw e;
     }
     run.clearPartial();

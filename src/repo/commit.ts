@@ -433,7 +433,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     if (opts.skipIfUnchanged && parent) {
       const pc = repo.loadCommit(parent);
       if (pc.rootTree === rootCs.tree && pc.rootMeta === rootCs.meta) {
-        tx?.abort();
+        await tx?.abort();
         return { commit: parent, written: false, stats: statsOf(imp, tx) };
       }
     }
@@ -482,7 +482,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
     await tx.commit();
     return { commit: cs, written: true, stats: statsOf(imp, tx) };
   } catch (e) {
-    tx?.abort();
+    await tx?.abort();
     throw e;
   }
 }

@@ -70,7 +70,7 @@ export async function writeMetadataCommit(repo: Repo, opts: MetadataCommitOption
     await tx.commit();
     return cs;
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     throw e;
   }
 }

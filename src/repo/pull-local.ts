@@ -387,7 +387,7 @@ export async function pullLocal(src: Repo, dst: Repo, opts: PullLocalOptions = {
     for (const t of targets) if (t.ref !== null) tx.setRef(t.ref, t.commit, remote);
     await tx.commit();
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     for (const cs of puller.createdMarkers) if (!dst.hasObject("commit", cs)) removeMarker(dst, cs);
     throw e;
   } finally {

@@ -57,6 +57,9 @@ export class Transaction {
   private lock: LockHandle | null;
   private done = false;
   private tmpCounter = 0;
+  /** Async writes in flight, and who waits for there to be none ({@link abort}). */
+  private writing = 0;
+  private readonly whenIdle: Array<() => void> = [];
 
   private stagingLock: LockHandle | null;
 
@@ -67,9 +70,17 @@ export class Transaction {
     this.stagingLock = staging.lock;
   }
 
-  /** Remove the staging dir, then give up its claim and the repo lock (in that order). */
+  /**
+   * Remove the staging dir, then give up its claim and the repo lock (in that order). A staging
+   * dir that cannot be removed is left, unclaimed, for the next transaction to empty and reuse
+   * (staging.ts): the locks are released whatever happens.
+   */
   private releaseAll(): void {
-    rmSync(this.stagingDir, { recursive: true, force: true });
+    try {
+      rmSync(this.stagingDir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // nothing published depends on it; see above
+    }
     this.stagingLock?.release();
     this.stagingLock = null;
     this.lock?.release();
@@ -134,6 +145,15 @@ export class Transaction {
     if (this.done) throw new ArborError("USAGE", "Transaction already committed or aborted");
   }
 
+  /** Enter an async write (the transaction must be open); call the returned function on leaving. */
+  private enterWrite(): () => void {
+    this.ensureOpen();
+    this.writing++;
+    return () => {
+      if (--this.writing === 0) for (const wake of this.whenIdle.splice(0)) wake();
+    };
+  }
+
   /**
    * Store a metadata object; returns its checksum. With `expected`, the bytes must hash to it.
    * @throws ArborError OBJECT_CORRUPT if `expected` does not match.
@@ -171,32 +191,36 @@ export class Transaction {
     expected?: string,
     trusted = false,
   ): Promise<string> {
-    this.ensureOpen();
-    const checksum =
-      trusted && expected !== undefined ? expected : contentHasher(header).update(data).digest("hex");
-    if (expected !== undefined && expected !== checksum) throw checksumMismatch("file", expected, checksum);
-    const rel = objectRelPath(checksum, "file", this.repo.archive);
-    this.stats.contentTotal++;
-    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
-    this.staged.set(rel, { type: "file", rel }); // reserve before any await so concurrent writers dedupe
+    const leave = this.enterWrite();
     try {
-      const p = this.stagePath(rel);
-      if (this.repo.archive) {
-        const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
-        faultPoint("write-object");
-        const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
-        await createFileOffThread(p, concat(hdr, body), 0o644);
-      } else {
-        faultPoint("write-object");
-        await this.writeBareContentAsync(p, header, data);
+      const checksum =
+        trusted && expected !== undefined ? expected : contentHasher(header).update(data).digest("hex");
+      if (expected !== undefined && expected !== checksum) throw checksumMismatch("file", expected, checksum);
+      const rel = objectRelPath(checksum, "file", this.repo.archive);
+      this.stats.contentTotal++;
+      if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
+      this.staged.set(rel, { type: "file", rel }); // reserve before any await so concurrent writers dedupe
+      try {
+        const p = this.stagePath(rel);
+        if (this.repo.archive) {
+          const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
+          faultPoint("write-object");
+          const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
+          await createFileOffThread(p, concat(hdr, body), 0o644);
+        } else {
+          faultPoint("write-object");
+          await this.writeBareContentAsync(p, header, data);
+        }
+      } catch (e) {
+        this.staged.delete(rel);
+        throw fromSystemError(`Cannot write content object ${checksum}`, e);
       }
-    } catch (e) {
-      this.staged.delete(rel);
-      throw fromSystemError(`Cannot write content object ${checksum}`, e);
+      this.stats.contentWritten++;
+      this.stats.contentBytesWritten += data.length;
+      return checksum;
+    } finally {
+      leave();
     }
-    this.stats.contentWritten++;
-    this.stats.contentBytesWritten += data.length;
-    return checksum;
   }
 
   /**
@@ -211,65 +235,69 @@ export class Transaction {
     expected?: string,
     trusted = false,
   ): Promise<string> {
-    this.ensureOpen();
-    if (!isReg(header.mode)) throw new ArborError("USAGE", "Only regular files can be streamed");
-    const tmp = join(this.stagingDir, `tmp-${process.pid}-${this.tmpCounter++}`);
-    const hasher = trusted && expected !== undefined ? null : contentHasher(header);
-    let written = 0;
-    const fd = openSync(tmp, "w", 0o600);
+    const leave = this.enterWrite();
     try {
-      if (this.repo.archive) {
-        writeAll(fd, encodeArchiveHeader(header, size));
-        const { createDeflateRaw } = await import("node:zlib");
-        const z = createDeflateRaw({ level: 6 });
-        const pump = (async () => {
-          for await (const chunk of z as AsyncIterable<Buffer>) writeAll(fd, chunk);
-        })();
-        for await (const chunk of data) {
-          written += chunk.length;
-          if (written > size)
-            throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
-          hasher?.update(chunk);
-          if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
+      if (!isReg(header.mode)) throw new ArborError("USAGE", "Only regular files can be streamed");
+      const tmp = join(this.stagingDir, `tmp-${process.pid}-${this.tmpCounter++}`);
+      const hasher = trusted && expected !== undefined ? null : contentHasher(header);
+      let written = 0;
+      const fd = openSync(tmp, "w", 0o600);
+      try {
+        if (this.repo.archive) {
+          writeAll(fd, encodeArchiveHeader(header, size));
+          const { createDeflateRaw } = await import("node:zlib");
+          const z = createDeflateRaw({ level: 6 });
+          const pump = (async () => {
+            for await (const chunk of z as AsyncIterable<Buffer>) writeAll(fd, chunk);
+          })();
+          for await (const chunk of data) {
+            written += chunk.length;
+            if (written > size)
+              throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
+            hasher?.update(chunk);
+            if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
+          }
+          z.end();
+          await pump;
+        } else {
+          for await (const chunk of data) {
+            written += chunk.length;
+            if (written > size)
+              throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
+            hasher?.update(chunk);
+            writeAll(fd, chunk);
+          }
         }
-        z.end();
-        await pump;
-      } else {
-        for await (const chunk of data) {
-          written += chunk.length;
-          if (written > size)
-            throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
-          hasher?.update(chunk);
-          writeAll(fd, chunk);
-        }
+        if (written !== size)
+          throw new ArborError("OBJECT_CORRUPT", `Content data is ${written} bytes, expected ${size}`);
+      } catch (e) {
+        closeSync(fd);
+        rmSync(tmp, { force: true });
+        throw e instanceof ArborError ? e : fromSystemError("Cannot write content object", e);
       }
-      if (written !== size)
-        throw new ArborError("OBJECT_CORRUPT", `Content data is ${written} bytes, expected ${size}`);
-    } catch (e) {
       closeSync(fd);
-      rmSync(tmp, { force: true });
-      throw e instanceof ArborError ? e : fromSystemError("Cannot write content object", e);
-    }
-    closeSync(fd);
-    const checksum = hasher === null ? expected! : hasher.digest("hex");
-    if (expected !== undefined && expected !== checksum) {
-      rmSync(tmp, { force: true });
-      throw checksumMismatch("file", expected, checksum);
-    }
-    const rel = objectRelPath(checksum, "file", this.repo.archive);
-    this.stats.contentTotal++;
-    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) {
-      rmSync(tmp, { force: true });
+      const checksum = hasher === null ? expected! : hasher.digest("hex");
+      if (expected !== undefined && expected !== checksum) {
+        rmSync(tmp, { force: true });
+        throw checksumMismatch("file", expected, checksum);
+      }
+      const rel = objectRelPath(checksum, "file", this.repo.archive);
+      this.stats.contentTotal++;
+      if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) {
+        rmSync(tmp, { force: true });
+        return checksum;
+      }
+      const p = this.stagePath(rel);
+      renameSync(tmp, p);
+      if (!this.repo.archive) this.writeBareContent(p, header, null);
+      else this.fixupArchive(p);
+      this.staged.set(rel, { type: "file", rel });
+      this.stats.contentWritten++;
+      this.stats.contentBytesWritten += size;
       return checksum;
+    } finally {
+      leave();
     }
-    const p = this.stagePath(rel);
-    renameSync(tmp, p);
-    if (!this.repo.archive) this.writeBareContent(p, header, null);
-    else this.fixupArchive(p);
-    this.staged.set(rel, { type: "file", rel });
-    this.stats.contentWritten++;
-    this.stats.contentBytesWritten += size;
-    return checksum;
   }
 
   private fixupArchive(p: string): void {
@@ -311,38 +339,44 @@ export class Transaction {
    * @throws ArborError IO
    */
   async adoptFile(header: FileHeader, path: string, size: number): Promise<string | null> {
-    this.ensureOpen();
-    if (!isReg(header.mode) || this.repo.archive || this.repo.mode === "bare-user")
-      throw new ArborError("USAGE", `Cannot adopt "${path}" into a ${this.repo.mode} repository`);
-    const hasher = contentHasher(header);
+    const leave = this.enterWrite();
     try {
-      const { createReadStream } = await import("node:fs");
-      let n = 0;
-      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-        n += chunk.length;
-        hasher.update(chunk);
+      if (!isReg(header.mode) || this.repo.archive || this.repo.mode === "bare-user")
+        throw new ArborError("USAGE", `Cannot adopt "${path}" into a ${this.repo.mode} repository`);
+      const hasher = contentHasher(header);
+      try {
+        const { createReadStream } = await import("node:fs");
+        let n = 0;
+        for await (const chunk of createReadStream(path, {
+          highWaterMark: 1 << 20,
+        }) as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          hasher.update(chunk);
+        }
+        if (n !== size) throw new ArborError("IO", `File "${path}" changed size while being committed`);
+      } catch (e) {
+        throw fromSystemError(`Cannot read "${path}"`, e);
       }
-      if (n !== size) throw new ArborError("IO", `File "${path}" changed size while being committed`);
-    } catch (e) {
-      throw fromSystemError(`Cannot read "${path}"`, e);
+      const checksum = hasher.digest("hex");
+      const rel = objectRelPath(checksum, "file", false);
+      this.stats.contentTotal++;
+      if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
+      const p = this.stagePath(rel);
+      try {
+        if (this.repo.mode === "bare-user-only") chmodSync(path, header.mode & 0o755);
+        renameSync(path, p);
+      } catch (e) {
+        this.stats.contentTotal--;
+        if (errnoCode(e) === "EXDEV") return null;
+        throw fromSystemError(`Cannot adopt "${path}" as content object ${checksum}`, e);
+      }
+      this.staged.set(rel, { type: "file", rel });
+      this.stats.contentWritten++;
+      this.stats.contentBytesWritten += size;
+      return checksum;
+    } finally {
+      leave();
     }
-    const checksum = hasher.digest("hex");
-    const rel = objectRelPath(checksum, "file", false);
-    this.stats.contentTotal++;
-    if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return checksum;
-    const p = this.stagePath(rel);
-    try {
-      if (this.repo.mode === "bare-user-only") chmodSync(path, header.mode & 0o755);
-      renameSync(path, p);
-    } catch (e) {
-      this.stats.contentTotal--;
-      if (errnoCode(e) === "EXDEV") return null;
-      throw fromSystemError(`Cannot adopt "${path}" as content object ${checksum}`, e);
-    }
-    this.staged.set(rel, { type: "file", rel });
-    this.stats.contentWritten++;
-    this.stats.contentBytesWritten += size;
-    return checksum;
   }
 
   /**
@@ -445,10 +479,15 @@ export class Transaction {
     return this.stats;
   }
 
-  /** Discard everything staged; refs are not touched. */
-  abort(): void {
+  /**
+   * Discard everything staged; refs are not touched. Writes already under way are let finish
+   * first (new ones are refused), so none lands in the staging dir after it is removed.
+   * Never throws: it runs on failure paths, whose error is the one to report.
+   */
+  async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    while (this.writing > 0) await new Promise<void>((wake) => this.whenIdle.push(wake));
     this.releaseAll();
   }
 }

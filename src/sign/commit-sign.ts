@@ -27,7 +27,7 @@ export async function writeDetachedMetadata(repo: Repo, commit: string, meta: Va
     tx.writeMetadataNamed("commitmeta", commit, encodeVarDict(meta), true);
     await tx.commit();
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     throw e;
   }
 }

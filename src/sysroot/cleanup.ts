@@ -207,7 +207,7 @@ async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
     for (const [ref, cs] of updates) tx.setRef(ref, cs);
     await tx.commit();
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     throw e;
   }
 }

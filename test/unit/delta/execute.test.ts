@@ -56,7 +56,7 @@ async function run(objects: DeltaObject[], p: PartPayload): Promise<number> {
     await tx.commit();
     return r.written;
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     throw e;
   }
 }

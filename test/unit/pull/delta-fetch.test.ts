@@ -78,7 +78,7 @@ describe("delta fetch size bounds", () => {
         applyChosenDelta(tx, r.access, { delta: { from: null, to: TO }, superblock: sb }),
       ).rejects.toThrow(/part 0 not found/);
     } finally {
-      tx.abort();
+      await tx.abort();
     }
     expect(r.calls).toEqual([[`${deltaDir({ from: null, to: TO })}/0`, 1234]]);
   });

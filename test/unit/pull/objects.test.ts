@@ -35,7 +35,7 @@ async function fetchOne(files: Map<string, Uint8Array>, cs: string): Promise<Tra
   try {
     await fetchContentInto(new MemoryFetcher(files), tx, cs);
   } catch (e) {
-    tx.abort();
+    await tx.abort();
     throw e;
   }
   return tx;

@@ -2,7 +2,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isArborError } from "../../../src/errors.js";
 import { acquireLock } from "../../../src/io/lock.js";
+import { FS_IMMUTABLE_FL, native } from "../../../src/io/native.js";
 import { Repo } from "../../../src/repo/repo.js";
 import { cleanStaleStaging, getBootId } from "../../../src/repo/staging.js";
 import { Transaction } from "../../../src/repo/transaction.js";
@@ -86,5 +88,43 @@ describe("staging dirs", () => {
     }
     expect(await cleanStaleStaging(repo, -1)).toBe(1);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it("abort lets writes under way finish, refuses new ones, then removes the staging dir", async () => {
+    const tx = await Transaction.begin(repo);
+    const header = { uid: 0, gid: 0, mode: 0o100644, symlinkTarget: "", xattrs: [] };
+    // archive: each write deflates off the main thread, so all are still under way here
+    const writes = Array.from({ length: 16 }, (_, i) =>
+      tx.writeContent(header, Buffer.alloc(256 * 1024, i + 1)),
+    );
+    await tx.abort();
+    const settled = await Promise.allSettled(writes);
+    expect(settled.filter((r) => r.status === "rejected")).toEqual([]);
+    expect(staging()).toEqual([]);
+    const late = await tx.writeContent(header, Buffer.from("late")).catch((e: unknown) => e);
+    expect(isArborError(late, "USAGE")).toBe(true);
+  });
+
+  it("abort never throws and releases the repo lock when the staging dir cannot be removed", async () => {
+    const tx = await Transaction.begin(repo);
+    const stuck = join(tx.stagingDir, "stuck");
+    writeFileSync(stuck, "");
+    try {
+      native().setInodeFlags(stuck, native().getInodeFlags(stuck) | FS_IMMUTABLE_FL);
+    } catch {
+      await tx.abort();
+      return; // no inode flags here (or not root): nothing to make the removal fail with
+    }
+    try {
+      await expect(tx.abort()).resolves.toBeUndefined();
+      expect(existsSync(stuck)).toBe(true);
+      const exclusive = await acquireLock(repo.lockPath, "exclusive", { timeoutMs: 0 });
+      exclusive.release();
+    } finally {
+      native().setInodeFlags(stuck, native().getInodeFlags(stuck) & ~FS_IMMUTABLE_FL);
+    }
+    // the next transaction empties the unclaimed dir and reuses it
+    await commitOne("e");
+    expect(existsSync(stuck)).toBe(false);
   });
 });
