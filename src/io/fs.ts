@@ -88,11 +88,10 @@ export async function mkdirp(path: string, mode?: number): Promise<void> {
  * never followed. If removal fails with EPERM/EACCES because something below is immutable or
  * append-only (`chattr +i` deployment roots), those flags are cleared (needs root and the native
  * addon) and removal is retried once.
- * @throws ArborError `IO` if removal still fails (the message names the first error), `NOT_FOUND`
- *   never.
+ * @throws ArborError `IO` if removal still fails: the message names the error and what clearing
+ *   the flags did. `NOT_FOUND` never.
  */
 export async function rmrf(path: string): Promise<void> {
-  let first: unknown;
   try {
     await fs.promises.rm(path, { recursive: true, force: true });
     return;
@@ -102,20 +101,21 @@ export async function rmrf(path: string): Promise<void> {
     // from scandir: after unlink fails with EPERM it retries the file as a directory.
     if (c !== "EPERM" && c !== "EACCES" && c !== "ENOTDIR")
       throw fromSystemError(`Cannot remove "${path}"`, e);
-    first = e;
   }
-  let cleared: number;
+  let cleared: { count: number; error?: unknown };
   try {
-    cleared = clearImmutableTree(path);
-  } catch {
-    // Not root, no addon, or no inode flags here: the original error says more.
-    throw fromSystemError(`Cannot remove "${path}"`, first);
+    cleared = clearImmutableFlags(path);
+  } catch (e) {
+    cleared = { count: 0, error: e }; // no addon: the retry below fails the same way and says so
   }
-  if (cleared === 0) throw fromSystemError(`Cannot remove "${path}"`, first);
   try {
     await fs.promises.rm(path, { recursive: true, force: true });
   } catch (e) {
-    throw fromSystemError(`Cannot remove "${path}" (after clearing immutable flags)`, e);
+    const how = cleared.error
+      ? `; clearing immutable flags failed: ${cleared.error instanceof Error ? cleared.error.message : String(cleared.error)}`
+      : `; ${cleared.count} immutable or append-only flag(s) were cleared`;
+    const base = fromSystemError(`Cannot remove "${path}"`, e);
+    throw new ArborError(base.code, `${base.message}${how}`, { cause: e, data: base.data });
   }
 }
 
@@ -127,35 +127,44 @@ export async function rmrf(path: string): Promise<void> {
  *   without the native addon.
  */
 export function clearImmutableTree(path: string): number {
+  const r = clearImmutableFlags(path);
+  if (r.error !== undefined) throw r.error;
+  return r.count;
+}
+
+/**
+ * {@link clearImmutableTree}, going on past an inode it cannot read or change (the first such
+ * error is returned), so one odd file does not keep the flags of the rest from being cleared.
+ * @throws ArborError `UNSUPPORTED` without the native addon.
+ */
+function clearImmutableFlags(path: string): { count: number; error?: unknown } {
   const n = native();
   const mask = FS_IMMUTABLE_FL | FS_APPEND_FL;
-  let cleared = 0;
+  let count = 0;
+  let error: unknown;
   const stack = [path];
   while (stack.length > 0) {
     const p = stack.pop()!;
-    let st: import("node:fs").Stats;
     try {
-      st = fs.lstatSync(p);
+      const st = fs.lstatSync(p);
+      if (!st.isDirectory() && !st.isFile()) continue;
+      let flags = 0;
+      try {
+        flags = n.getInodeFlags(p);
+      } catch (e) {
+        // Filesystems without inode flags cannot have set them.
+        if (errnoCode(e) !== "ENOTSUP" && errnoCode(e) !== "ENOTTY") throw e;
+      }
+      if (flags & mask) {
+        n.setInodeFlags(p, flags & ~mask);
+        count++;
+      }
+      if (st.isDirectory()) for (const name of fs.readdirSync(p)) stack.push(join(p, name));
     } catch (e) {
-      if (isAbsent(e)) continue;
-      throw e;
+      if (!isAbsent(e)) error ??= e;
     }
-    if (!st.isDirectory() && !st.isFile()) continue;
-    let flags: number;
-    try {
-      flags = n.getInodeFlags(p);
-    } catch (e) {
-      // Filesystems without inode flags cannot have set them.
-      if (errnoCode(e) === "ENOTSUP" || errnoCode(e) === "ENOTTY") continue;
-      throw e;
-    }
-    if (flags & mask) {
-      n.setInodeFlags(p, flags & ~mask);
-      cleared++;
-    }
-    if (st.isDirectory()) for (const name of fs.readdirSync(p)) stack.push(join(p, name));
   }
-  return cleared;
+  return { count, ...(error !== undefined ? { error } : {}) };
 }
 
 /**
