@@ -34,7 +34,18 @@ export function settle({ dropCaches }) {
 const CAP = 1 << 20; // keep at most 1 MiB of each output stream
 
 /**
- * Runs argv under GNU time.
+ * The environment timed commands run in: `env` without NODE_EXTRA_CA_CERTS. Some sandboxes set
+ * it for their TLS proxy, and Node then parses the whole CA bundle at every start-up (50 ms on
+ * the 2-core VM of the README's tables), a cost a Debian machine running arbor does not have and
+ * that `ostree` never pays. Nothing timed here uses TLS (nginx serves plain HTTP on 127.0.0.1).
+ */
+export function timedEnv(env) {
+  const { NODE_EXTRA_CA_CERTS: _, ...rest } = env;
+  return rest;
+}
+
+/**
+ * Runs argv under GNU time, in {@link timedEnv}(env ?? process.env).
  * @returns {Promise<{ok:boolean, code:number|null, signal:string|null, wallS:number,
  *   rssKB:number|null, stdout:string, stderr:string, timedOut:boolean}>}
  */
@@ -44,7 +55,7 @@ export function runMeasured(argv, { cwd, env, timeoutS = 1800, scratch }) {
     const t0 = process.hrtime.bigint();
     const child = spawn(TIME_BIN, ["-f", "%e %M", "-o", tf, ...argv], {
       cwd,
-      env: env ?? process.env,
+      env: timedEnv(env ?? process.env),
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // own process group, so a timeout kills the tool too, not just `time`
     });
