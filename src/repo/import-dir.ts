@@ -147,7 +147,12 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
       let symlinkTarget: string | null = null;
       let objXattrs: Xattrs | null = null;
       if (hit && imp.repo.mode === "bare-user") {
-        const h = statFileObject(hit.repo, hit.checksum).header;
+        let h: FileHeader;
+        try {
+          h = statFileObject(hit.repo, hit.checksum).header;
+        } catch (e) {
+          throw withContext(`Cannot commit "${childAbs}"`, e);
+        }
         ({ uid, gid, mode } = h);
         isLink = isLnk(mode);
         symlinkTarget = h.symlinkTarget;

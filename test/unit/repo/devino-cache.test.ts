@@ -6,6 +6,7 @@ import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { native } from "../../../src/io/native.js";
 import { commitTree } from "../../../src/repo/commit.js";
 import { scanHardlinks } from "../../../src/repo/devino-cache.js";
 import { Repo } from "../../../src/repo/repo.js";
@@ -95,5 +96,20 @@ describe("commit with linkCheckoutSpeedup", () => {
     // the same data, hashed with the inode's owner (gid 0): another object
     expect(files.get("plain")).not.toBe(cs);
     expect(plain.stats.contentCacheHits).toBe(0);
+  });
+
+  it("fails naming the file when a bare-user object it is linked to has no metadata", async () => {
+    const repo = Repo.create(join(dir, "r"), { mode: "bare-user" });
+    const cs = await store(repo, "object\n");
+    const tree = join(dir, "tree");
+    mkdirSync(tree);
+    linkSync(repo.objectPath(cs, "file"), join(tree, "linked"));
+    native().lremovexattr(repo.objectPath(cs, "file"), "user.ostreemeta");
+    await expect(
+      commitTree(repo, { trees: [{ kind: "dir", path: tree }], orphan: true, linkCheckoutSpeedup: true }),
+    ).rejects.toMatchObject({
+      code: "OBJECT_CORRUPT",
+      message: expect.stringContaining(`Cannot commit "${join(tree, "linked")}"`),
+    });
   });
 });
