@@ -3,7 +3,6 @@ import { execFileSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
-import { encodeCommit } from "../../../src/core/metadata.js";
 import { bsdiff } from "../../../src/delta/bsdiff.js";
 import { bspatch, encodeOff } from "../../../src/delta/bspatch.js";
 import { decodePartPayload, encodePartFile, openPart, type PartPayload } from "../../../src/delta/part.js";
@@ -18,6 +17,7 @@ import {
 import { encodeVarint, readVarint } from "../../../src/delta/varint.js";
 import { Variant } from "../../../src/gvariant/index.js";
 import {
+import { sampleCommit } from "./_fixtures.js";
   checksumToMb64,
   deltaDir,
   deltaFromDirName,
@@ -160,18 +160,6 @@ describe("bspatch", () => {
   });
 });
 
-function sampleCommit(): Uint8Array {
-  return encodeCommit({
-    metadata: [],
-    parent: null,
-    related: [],
-    subject: "s",
-    body: "",
-    timestamp: 1700000000,
-    rootTree: "1".repeat(64),
-    rootMeta: "2".repeat(64),
-  });
-}
 
 function sampleSuperblock(bigEndian: boolean): Superblock {
   const commit = sampleCommit();
