@@ -17,7 +17,6 @@ import {
 import { encodeVarint, readVarint } from "../../../src/delta/varint.js";
 import { Variant } from "../../../src/gvariant/index.js";
 import {
-import { sampleCommit } from "./_fixtures.js";
   checksumToMb64,
   deltaDir,
   deltaFromDirName,
@@ -25,6 +24,7 @@ import { sampleCommit } from "./_fixtures.js";
   mb64ToChecksum,
   parseDeltaName,
 } from "../../../src/repo/delta-naming.js";
+import { sampleCommit } from "./_fixtures.js";
 
 const hex = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex"));
 
@@ -159,7 +159,6 @@ describe("bspatch", () => {
     expect(() => bspatch(new Uint8Array(0), patch, patch.length + 1)).toThrow(/cannot produce/);
   });
 });
-
 
 function sampleSuperblock(bigEndian: boolean): Superblock {
   const commit = sampleCommit();
