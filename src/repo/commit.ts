@@ -144,13 +144,52 @@ export class Importer {
   /** Files recorded from {@link devino} without being read. */
   devinoHits = 0;
   private dirmetaCache = new Map<string, string>();
+  /**
+   * Skip-list paths and `+MODE` statoverride paths that no entry has matched yet: ostree refuses a
+   * commit that leaves any (a typo in either file would otherwise be silently ignored).
+   */
+  private readonly unmatchedSkips: Set<string>;
+  private readonly unmatchedAdds: Set<string>;
 
   constructor(
     readonly repo: Repo,
     readonly sink: ContentSink,
     readonly mods: CommitModifiers,
     readonly onProgress?: (p: { files: number; bytes: number }) => void,
-  ) {}
+  ) {
+    this.unmatchedSkips = new Set(mods.skipList ?? []);
+    this.unmatchedAdds = new Set(
+      [...(mods.statOverride ?? [])].filter(([, o]) => o.op === "add").map(([path]) => path),
+    );
+  }
+
+  /**
+   * True if `path` is in the skip list (`--skip-list`); the entry then counts as matched, and so
+   * does a `+MODE` statoverride of the same path (ostree's filter applies those before skipping).
+   */
+  skips(path: string): boolean {
+    if (!this.mods.skipList?.has(path)) return false;
+    this.unmatchedSkips.delete(path);
+    if (this.mods.statOverride?.get(path)?.op === "add") this.unmatchedAdds.delete(path);
+    return true;
+  }
+
+  /**
+   * After every tree is imported: refuse the commit if a `+MODE` statoverride path or a skip-list
+   * path matched nothing, as ostree does (statoverride first). `data.unmatched` holds the lines
+   * ostree prints before the error, one per path.
+   * @throws ArborError NOT_FOUND "Unmatched statoverride paths" / "Unmatched skip-list paths"
+   */
+  checkAllMatched(): void {
+    for (const [set, what] of [
+      [this.unmatchedAdds, "statoverride"],
+      [this.unmatchedSkips, "skip-list"],
+    ] as const) {
+      if (set.size === 0) continue;
+      const unmatched = [...set].map((p) => `Unmatched ${what} path: ${p}`);
+      throw new ArborError("NOT_FOUND", `Unmatched ${what} paths`, { data: { unmatched } });
+    }
+  }
 
   /** Apply --owner-uid/gid, --canonical-permissions, --no-xattrs, --statoverride. */
   modify(
@@ -165,7 +204,10 @@ export class Importer {
     if (m.ownerGid !== undefined) gid = m.ownerGid;
     if (m.modeRoExecutables && (mode & S_IFMT) === S_IFREG && (mode & 0o111) !== 0) mode &= ~0o222;
     const so = m.statOverride?.get(path);
-    if (so) mode = so.op === "set" ? (mode & S_IFMT) | so.mode : mode | so.mode;
+    if (so) {
+      if (so.op === "add") this.unmatchedAdds.delete(path);
+      mode = so.op === "set" ? (mode & S_IFMT) | so.mode : mode | so.mode;
+    }
     if (m.canonicalPermissions || this.repo.mode === "bare-user-only") {
       uid = 0;
       gid = 0;
@@ -312,7 +354,9 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
         await importTar(imp, t.path, root, t);
       }
     }
-    if (!root.meta) root.meta = imp.dirmeta(0, 0, 0o755, []);
+    imp.checkAllMatched();
+    // a root without metadata: only an archive without a `./` entry (ostree's wording)
+    if (!root.meta) throw new ArborError("USAGE", "Can't commit an empty tree");
     const rootCs = tx ? root.write(tx) : root.checksum();
 
     // parent

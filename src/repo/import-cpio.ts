@@ -34,7 +34,7 @@ export async function importCpio(
       continue;
     }
     if (parts.length === 0) throw new ArborError("BAD_NAME", `Invalid path in archive: "${e.path}"`);
-    if (imp.mods.skipList?.has(rel)) continue;
+    if (imp.skips(rel)) continue;
     const name = parts[parts.length - 1]!;
     const dir = dirAt(root, parts.slice(0, -1), imp, opts);
     let cs: string;

@@ -118,13 +118,14 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
         throw new ArborError("BAD_NAME", `Cannot commit "${join(abs, name)}": invalid file name`);
       }
       const childRel = `${rel}/${name}`;
+      // --devino-canonical takes a hardlinked object before the skip list is consulted (as
+      // ostree's commit filter), so such an entry leaves its skip-list path unmatched
       const skipped = imp.mods.skipList?.has(childRel) === true;
-      // --devino-canonical takes a hardlinked object before the skip list (as ostree's filter)
-      if (skipped && !imp.devinoCanonical) continue;
+      if (skipped && !imp.devinoCanonical && imp.skips(childRel)) continue;
       const childAbs = join(abs, name);
       const cst = lstatSync(childAbs);
       if (cst.isDirectory()) {
-        if (!skipped) await walk(childAbs, childRel, dir.ensureDir(name), cst);
+        if (!(skipped && imp.skips(childRel))) await walk(childAbs, childRel, dir.ensureDir(name), cst);
         continue;
       }
       const hit = imp.devino?.lookup(childAbs, cst);
@@ -132,7 +133,7 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
         imp.takeHit(dir, name, hit.checksum, cst.isFile() ? cst.size : 0);
         continue;
       }
-      if (skipped) continue;
+      if (skipped && imp.skips(childRel)) continue;
       let isLink = cst.isSymbolicLink();
       if (!isLink && !cst.isFile()) {
         throw new ArborError(

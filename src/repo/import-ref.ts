@@ -41,7 +41,7 @@ export async function importRefModified(imp: Importer, rev: string, tree: Mutabl
     const dt = repo.loadDirtree(treeCs);
     for (const f of dt.files) {
       const childRel = `${rel}/${f.name}`;
-      if (imp.mods.skipList?.has(childRel)) continue;
+      if (imp.skips(childRel)) continue;
       await imp.pool.run(async () => {
         try {
           const obj = statFileObject(repo, f.checksum);
@@ -61,7 +61,7 @@ export async function importRefModified(imp: Importer, rev: string, tree: Mutabl
     }
     for (const d of dt.dirs) {
       const childRel = `${rel}/${d.name}`;
-      if (imp.mods.skipList?.has(childRel)) continue;
+      if (imp.skips(childRel)) continue;
       await walk(d.tree, d.meta, childRel, dir.ensureDir(d.name));
     }
   };

@@ -94,7 +94,9 @@ export async function importTar(
   root: MutableTree,
   opts: ArchiveImportOptions = {},
 ): Promise<void> {
-  if (!root.meta) root.meta = autoDirmeta(imp, "/");
+  // without --tar-autocreate-parents an archive with no `./` entry leaves the root without
+  // metadata, and the commit then fails "Can't commit an empty tree" (as ostree)
+  if (!root.meta && opts.autocreateParents !== false) root.meta = autoDirmeta(imp, "/");
   const label = path === "-" ? "<stdin>" : path;
   const src = await openArchiveSource(path).catch((e) => {
     throw withContext(`Cannot import archive "${label}"`, e);
@@ -135,7 +137,7 @@ export async function importTar(
     const name = parts[parts.length - 1]!;
     const dir = dirAt(root, parts.slice(0, -1), imp, opts);
     const rel = `/${parts.join("/")}`;
-    if (imp.mods.skipList?.has(rel)) {
+    if (imp.skips(rel)) {
       entry.resume();
       return;
     }

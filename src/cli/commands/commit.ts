@@ -122,13 +122,22 @@ export const command: CommandSpec = {
     const progress = ctx.progress();
     const { commitSignHook } = await import("../commit-sign.js");
     const signDetached = commitSignHook(args);
-    const result = await commitTree(repo, {
-      ...opts,
-      ...(signDetached ? { signDetached } : {}),
-      signal: ctx.signal,
-      onProgress: (p) =>
-        progress.update(`Committing: ${p.files} files, ${(p.bytes / 1048576).toFixed(1)} MB`),
-    });
+    let result: Awaited<ReturnType<typeof commitTree>>;
+    try {
+      result = await commitTree(repo, {
+        ...opts,
+        ...(signDetached ? { signDetached } : {}),
+        signal: ctx.signal,
+        onProgress: (p) =>
+          progress.update(`Committing: ${p.files} files, ${(p.bytes / 1048576).toFixed(1)} MB`),
+      });
+    } catch (e) {
+      progress.done();
+      // skip-list / statoverride paths that matched nothing: one line each, then the error (ostree)
+      const unmatched = (e as { data?: { unmatched?: unknown } }).data?.unmatched;
+      if (Array.isArray(unmatched)) ctx.err.lines(unmatched.map(String));
+      throw e;
+    }
     progress.done();
     if (result.written && args.has("consume")) {
       const { rmSync } = await import("node:fs");
