@@ -68,6 +68,8 @@ export interface FindRemotesOptions {
   cacheDir?: string;
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
+  /** Told of each remote left out because its summary could not be fetched or verified. */
+  onIgnored?: (remote: string, reason: unknown) => void;
 }
 
 const CONFIG_PRIORITY = 100;
@@ -173,9 +175,16 @@ async function configFinder(repo: Repo, refs: CollectionRef[], o: FindRemotesOpt
       summary = await summaryOf(repo, remote, o);
     } catch (e) {
       if (isArborError(e, "ABORTED") || o.signal?.aborted) throw e;
-      continue; // ignored, as ostree does (it only logs a debug message)
+      o.onIgnored?.(name, e); // ignored, as ostree does (it only logs a debug message)
+      continue;
     }
-    if (!summary) continue;
+    if (!summary) {
+      o.onIgnored?.(
+        name,
+        new ArborError("NOT_FOUND", "Remote refs not available; server has no summary file"),
+      );
+      continue;
+    }
     const listed = new Set(summaryEntries(summary).map((e) => `${e.collectionId}\u0000${e.entry.ref}`));
     if (refs.some((r) => r.collectionId === cid && listed.has(keyOf(r)))) out.push({ remote, summary });
   }

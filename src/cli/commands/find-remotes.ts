@@ -70,6 +70,9 @@ export const command: CommandSpec = {
       ...(cacheDir ? { cacheDir } : {}),
       env: ctx.env,
       signal: ctx.signal,
+      // ostree says nothing (a debug message); the exit status stays 0 as in ostree
+      onIgnored: (remote, e) =>
+        ctx.err.line(`warning: Ignoring remote "${remote}": ${e instanceof Error ? e.message : String(e)}`),
     });
     const key = (r: { collectionId: string; ref: string }): string => `${r.collectionId}\u0000${r.ref}`;
     const found = new Set(results.flatMap((r) => r.refs.filter((x) => x.checksum !== null).map(key)));
