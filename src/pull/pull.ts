@@ -20,7 +20,7 @@ import { type Commit, decodeCommit, type VarDict } from "../core/metadata.js";
 import { ArborError, isArborError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { fsyncPathSync } from "../io/fs.js";
-import { readCollectionRef, readRef, resolveRev, writeCollectionRef, writeRefFile } from "../repo/refs.js";
+import { readRef, resolveRev, writeCollectionRef, writeRefFile } from "../repo/refs.js";
 import { getRemote, type Remote } from "../repo/remotes.js";
 import { Repo } from "../repo/repo.js";
 import { maybeAutoUpdateSummary, type Summary } from "../repo/summary.js";
@@ -34,7 +34,7 @@ import { newStats, type PullStats } from "./progress.js";
 import { openRemoteFetcher } from "./remote-fetcher.js";
 import { fetchRemoteSummary, type RemoteSummary } from "./remote-summary.js";
 import { summaryNeed } from "./summary-need.js";
-import { type CollectionRefTarget, type PullTarget, resolvePullTargets } from "./targets.js";
+import { type CollectionRefTarget, readDestination, refDestination, resolvePullTargets } from "./targets.js";
 
 export interface PullOptions {
   /** Remote name (its config gives the URL, keys and TLS settings). */
@@ -243,16 +243,6 @@ function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
   return o.mirror ? readRef(repo, ref) : readRef(repo, ref, o.remote);
 }
 
-/** Where a pulled ref goes: mirror → its collection–ref (or refs/heads), else refs/remotes/REMOTE. */
-function refDestination(o: PullOptions, t: PullTarget): { collectionId?: string; remote: string | null } {
-  if (o.mirror) return t.collectionId ? { collectionId: t.collectionId, remote: null } : { remote: null };
-  return { remote: o.remote };
-}
-
-function readDestination(repo: Repo, ref: string, d: ReturnType<typeof refDestination>): string | null {
-  return d.collectionId ? readCollectionRef(repo, d.collectionId, ref) : readRef(repo, ref, d.remote);
-}
-
 /**
  * Pull. See the file comment for the order of operations.
  * @throws ArborError NOT_FOUND (remote, ref, object), SIGNATURE_MISSING / SIGNATURE_INVALID,
@@ -276,6 +266,8 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
     });
     const need = await summaryNeed(remote, fetcher, {
       ...o,
+      // pinned collection–refs name their commits, as REF@CHECKSUM does
+      ...(o.collectionRefs?.length ? { refs: o.collectionRefs.map((c) => `${c.ref}@${c.commit}`) } : {}),
       deltasOff: !!(repo.archive || o.commitMetadataOnly || o.disableStaticDeltas),
     });
     const rs: RemoteSummary =
@@ -307,7 +299,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
         if (base) checkTimestamps(base, repo.loadCommit(base).timestamp, t.commit, p.commit.timestamp);
       }
       proven.push({ t, p });
-      const dest = refDestination(o, t);
+      const dest = refDestination(o.mirror ? null : o.remote, t);
       result.push({
         ref: t.ref,
         ...(dest.collectionId ? { collectionId: dest.collectionId } : {}),

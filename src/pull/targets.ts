@@ -9,7 +9,9 @@ import { lookup } from "../core/metadata.js";
 import { isChecksum, validateRef } from "../core/validate.js";
 import { ArborError } from "../errors.js";
 import { isCollectionId } from "../repo/ref-listing.js";
+import { readCollectionRef, readRef } from "../repo/refs.js";
 import type { Remote } from "../repo/remotes.js";
+import type { Repo } from "../repo/repo.js";
 import { SUMMARY_KEYS, type Summary, summaryCollectionMap } from "../repo/summary.js";
 import type { Fetcher } from "./fetcher.js";
 
@@ -133,4 +135,23 @@ export async function resolvePullTargets(
     }
   }
   return out;
+}
+
+/** Where a pulled ref is written: a collection–ref, or REF under refs/remotes/REMOTE (refs/heads when null). */
+export interface RefDestination {
+  collectionId?: string;
+  remote: string | null;
+}
+
+/**
+ * Where a pull writes a target's ref: a mirror pull (`remote` null) writes the collection–ref when
+ * the collection is known, else refs/heads; other pulls write refs/remotes/REMOTE.
+ */
+export function refDestination(remote: string | null, t: PullTarget): RefDestination {
+  return remote === null && t.collectionId ? { collectionId: t.collectionId, remote: null } : { remote };
+}
+
+/** The commit a destination holds now, or null. @throws ArborError BAD_REF, BAD_NAME */
+export function readDestination(repo: Repo, ref: string, d: RefDestination): string | null {
+  return d.collectionId ? readCollectionRef(repo, d.collectionId, ref) : readRef(repo, ref, d.remote);
 }
