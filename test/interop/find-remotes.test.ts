@@ -136,6 +136,21 @@ describe.skipIf(!hasOstree)("find-remotes, as ostree prints it", () => {
     );
     const none = expectSame(both(c, ["find-remotes", "org.example.Nobody", "app1"]));
     expect(none.stdout).toBe("No results.\n");
+    const json = JSON.parse(
+      ok(arbor([`--repo=${c.arbor}`, "find-remotes", "--json", APPS, "app1", APPS, "zz"])),
+    );
+    expect(json).toMatchObject({
+      apiVersion: "arbor/v1",
+      kind: "FindRemotes",
+      notFound: [{ collectionId: APPS, ref: "zz" }],
+    });
+    expect(json.results).toHaveLength(1);
+    expect(json.results[0]).toMatchObject({
+      remote: "apps-remote",
+      keyring: "apps-remote.trustedkeys.gpg",
+      priority: 100,
+    });
+    expect(json.results[0].refs).toContainEqual({ collectionId: APPS, ref: "app1", checksum: sums.app1 });
   });
 
   it("an outdated remote is left out; remotes serving the same commit are both listed", () => {
