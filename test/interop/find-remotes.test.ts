@@ -225,6 +225,16 @@ describe.skipIf(!hasOstree)("find-remotes, as ostree prints it", () => {
     }
     expect(refsOf("ostree", own.arbor)).toBe("app1");
     expect(refsOf("ostree", own.ostree)).toBe("app1");
+
+    // no collection-id configured: the summary's collection ID still decides (as ostree)
+    const plain = { ostree: join(dir, "plain-ostree"), arbor: join(dir, "plain-arbor") };
+    for (const t of ["ostree", "arbor"] as const) {
+      O(["init", `--repo=${plain[t]}`, "--mode=bare-user"]);
+      O(["remote", "add", `--repo=${plain[t]}`, "--no-gpg-verify", "apps", `file://${join(dir, "apps")}`]);
+      ok(tools[t]([`--repo=${plain[t]}`, "pull", "--mirror", "apps", "app2"]));
+    }
+    expect(refsOf("ostree", plain.arbor, "--collections")).toBe(`(${APPS}, app2)`);
+    expect(refsOf("ostree", plain.ostree, "--collections")).toBe(`(${APPS}, app2)`);
   });
 });
 
