@@ -28,6 +28,7 @@ function basePath(u: string): string {
 /** A {@link Fetcher} over a local directory. */
 export class FileFetcher implements Fetcher {
   readonly location: string;
+  readonly local = true;
   private readonly bases: Record<FetchBase, string>;
   private transferred = 0;
 

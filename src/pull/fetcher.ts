@@ -55,6 +55,11 @@ export interface FetchedStream {
 export interface Fetcher {
   /** Human-readable location, for messages: the base URL. */
   readonly location: string;
+  /**
+   * True when the remote is a repository on this machine (`file://`): as ostree, `--http-trusted`
+   * does not apply to it (trusted-content.ts).
+   */
+  readonly local?: boolean;
   /** Bytes of response bodies received so far. */
   readonly bytesTransferred: number;
   /** GET a whole file (retried on transient failures). */

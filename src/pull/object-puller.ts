@@ -1,7 +1,8 @@
 /**
  * Walks a commit's tree and fetches every object the repository lacks, several at a time, each
  * verified before it is staged (objects.ts). Metadata is fetched before content so the walk keeps
- * discovering work; dirtrees already in the repository are read locally and still walked (a
+ * discovering work (content is stored unverified only for `--mirror --http-trusted` into an archive
+ * repository, trusted-content.ts); dirtrees already in the repository are read locally and still walked (a
  * partial commit may lack objects below them).
  *
  * Why batches: the staged objects are published (Transaction.commit: syncfs, renames) every few
@@ -19,6 +20,7 @@ import { Transaction } from "../repo/transaction.js";
 import type { Fetcher } from "./fetcher.js";
 import { fetchContentInto, fetchMetadata, verifyMetadata } from "./objects.js";
 import type { PullStats } from "./progress.js";
+import { fetchTrustedContentInto } from "./trusted-content.js";
 
 /** Longest interval between two published batches (ms). */
 const MAX_BATCH_MS = 30_000;
@@ -40,6 +42,11 @@ export interface ObjectPullerOptions {
   concurrency?: number;
   /** Refuse regular files with mode bits outside 0775 (`--bareuseronly-files`). */
   bareUserOnlyFiles?: boolean;
+  /**
+   * Store content objects as fetched, unverified (`--mirror --http-trusted` into an archive
+   * repository; the caller decides with trusted-content.ts's `trustedHttpDirect`).
+   */
+  trustedContent?: boolean;
   /**
    * Publish staged objects after this long (ms, default 5000); each later batch waits twice as long
    * as the one before, up to 30 s, so a long pull pays few publish rounds (syncfs, directory
@@ -176,9 +183,11 @@ export class ObjectPuller {
         s.importedContent++;
         return;
       }
-      await fetchContentInto(this.o.fetcher, this.tx, t.cs, this.o.signal, {
-        bareUserOnlyFiles: this.o.bareUserOnlyFiles ?? false,
-      });
+      if (this.o.trustedContent) await fetchTrustedContentInto(this.o.fetcher, this.tx, t.cs, this.o.signal);
+      else
+        await fetchContentInto(this.o.fetcher, this.tx, t.cs, this.o.signal, {
+          bareUserOnlyFiles: this.o.bareUserOnlyFiles ?? false,
+        });
       s.fetchedContent++;
       return;
     }

@@ -1,6 +1,7 @@
 /**
  * `pull REMOTE [REF…]`: bring commits from a remote archive repository served over HTTP(S) (or a
- * `file://` archive repo) into this repository, every byte verified (fact sheet §5).
+ * `file://` archive repo) into this repository, every byte verified (fact sheet §5) — but for
+ * content objects under `--mirror --http-trusted` into an archive repository (trusted-content.ts).
  *
  * Order, and why:
  *  1. `summary.sig`, then `summary` (remote-summary.ts): refs → commits, verified if required;
@@ -35,6 +36,7 @@ import { openRemoteFetcher } from "./remote-fetcher.js";
 import { fetchRemoteSummary, type RemoteSummary } from "./remote-summary.js";
 import { summaryNeed } from "./summary-need.js";
 import { type CollectionRefTarget, readDestination, refDestination, resolvePullTargets } from "./targets.js";
+import { trustedHttpDirect } from "./trusted-content.js";
 
 export interface PullOptions {
   /** Remote name (its config gives the URL, keys and TLS settings). */
@@ -72,6 +74,12 @@ export interface PullOptions {
   disableStaticDeltas?: boolean;
   /** Refuse regular files with mode bits outside 0775 (`--bareuseronly-files`). */
   bareUserOnlyFiles?: boolean;
+  /**
+   * `--http-trusted`: with `mirror`, into an archive repository, over HTTP(S), without
+   * `bareUserOnlyFiles`, content objects are stored as fetched, unverified (as ostree); otherwise
+   * no effect (trusted-content.ts).
+   */
+  httpTrusted?: boolean;
   /** Skip fsync/syncfs (`--disable-fsync`): faster, not crash-safe. */
   disableFsync?: boolean;
   httpHeaders?: Array<[string, string]>;
@@ -330,6 +338,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       subpaths: o.subpaths?.map((s) => `/${s.replace(/^\/+|\/+$/g, "")}`.replace(/^\/$/, "/")),
       concurrency: o.concurrency,
       bareUserOnlyFiles: o.bareUserOnlyFiles,
+      trustedContent: trustedHttpDirect({ ...o, archive: repo.archive, local: fetcher.local }),
       batchMs: o.batchMs,
       onProgress: o.onProgress,
       signal: o.signal,

@@ -10,7 +10,8 @@
  * local source as ostree does: objects are stored under their names without re-hashing, so a
  * corrupt source object is copied as is and `fsck` finds it. Structure is still checked: metadata
  * is decoded (names validated, nothing written outside its place) and sizes must match. HTTP pulls
- * never take this path (src/pull/ verifies every object, `--http-trusted` included).
+ * never take this path: src/pull/ verifies every object, except that `pull --mirror --http-trusted`
+ * into an archive repository stores content objects as fetched (src/pull/trusted-content.ts).
  *
  * Speed: metadata is small and read synchronously. Content objects are copied with several in
  * flight (compression, hashing and I/O overlap on libuv's thread pool), files over the streaming

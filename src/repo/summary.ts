@@ -340,7 +340,8 @@ export function decodeSignatureDict(b: Uint8Array, what = "summary.sig"): VarDic
  * Regenerate the (unsigned) summary when `core.auto-update-summary` (or its deprecated alias
  * `core.commit-update-summary`) is true, as ostree 2022.7 does after every ref change: a
  * transaction that moved refs (Transaction.commit calls this), and each ref written outside one
- * (`reset`, `refs --create/--delete`, pull's refs). `prune` moves no refs and does not call it.
+ * (ref-immediate.ts for single refs; `refs --create/--delete` and pull's refs once per batch).
+ * `prune` moves no refs and does not call it.
  * @throws ArborError OBJECT_NOT_FOUND (a ref's commit is missing), IO
  */
 export async function maybeAutoUpdateSummary(repo: Repo): Promise<void> {

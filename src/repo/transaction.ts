@@ -16,6 +16,7 @@ import { contentHasher, encodeArchiveHeader, type FileHeader } from "../core/con
 import { isLnk, isReg } from "../core/mode.js";
 import { objectRelPath } from "../core/object-path.js";
 import type { ObjectType } from "../core/object-type.js";
+import { isChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { faultPoint } from "../io/fs.js";
 import { acquireLock, type LockHandle } from "../io/lock.js";
@@ -295,6 +296,52 @@ export class Transaction {
       this.stats.contentWritten++;
       this.stats.contentBytesWritten += size;
       return checksum;
+    } finally {
+      leave();
+    }
+  }
+
+  /**
+   * Stage an archive repository's content object (`.filez`) exactly as `data` gives it, under
+   * `checksum`, neither parsed nor hashed: only `pull --mirror --http-trusted` into an archive
+   * repository does this (as ostree's trusted-HTTP mirror path); a corrupt object is stored as is
+   * and `fsck` reports it. The caller bounds `data` (src/pull/trusted-content.ts). Durability is
+   * every staged object's: synced and renamed into place by {@link commit}. Returns false, reading
+   * nothing, when the object is already stored or staged.
+   * @throws ArborError USAGE (not an archive repository, bad checksum), whatever `data` throws,
+   *   NO_SPACE, IO
+   */
+  async writeTrustedArchiveContent(checksum: string, data: AsyncIterable<Uint8Array>): Promise<boolean> {
+    const leave = this.enterWrite();
+    try {
+      if (!this.repo.archive || !isChecksum(checksum))
+        throw new ArborError(
+          "USAGE",
+          `Cannot store "${checksum}" unverified: only archive content objects can be, by checksum`,
+        );
+      const rel = objectRelPath(checksum, "file", true);
+      this.stats.contentTotal++;
+      if (this.staged.has(rel) || this.repo.hasLooseObject("file", checksum)) return false;
+      this.staged.set(rel, { type: "file", rel }); // reserve before any await, as writeContent
+      const tmp = join(this.stagingDir, `tmp-${process.pid}-${this.tmpCounter++}`);
+      try {
+        const fd = openSync(tmp, "w", 0o600);
+        try {
+          faultPoint("write-object");
+          for await (const chunk of data) writeAll(fd, chunk);
+          fchmodSync(fd, 0o644);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, this.stagePath(rel));
+      } catch (e) {
+        this.staged.delete(rel);
+        rmSync(tmp, { force: true });
+        throw e instanceof ArborError ? e : fromSystemError(`Cannot write content object ${checksum}`, e);
+      }
+      // the uncompressed size is unknown (the header is not read): contentBytesWritten unchanged
+      this.stats.contentWritten++;
+      return true;
     } finally {
       leave();
     }

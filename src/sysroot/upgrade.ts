@@ -14,7 +14,8 @@ import { isChecksum, parseRefspec } from "../core/validate.js";
 import { ArborError } from "../errors.js";
 import { Variant } from "../gvariant/index.js";
 import type { KeyFile } from "../repo/config.js";
-import { resolveRev, writeRefFile } from "../repo/refs.js";
+import { setRefImmediate } from "../repo/ref-immediate.js";
+import { resolveRev } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
 import { deployTree } from "./deploy.js";
 import type { Deployment } from "./deployment.js";
@@ -202,7 +203,7 @@ export class Upgrader {
       this.origin.set("origin", "refspec", this.refspec());
     }
     if (this.overrideCsum !== null) {
-      writeRefFile(repo, this.originRef, this.overrideCsum, this.originRemote);
+      await setRefImmediate(repo, this.originRef, this.overrideCsum, this.originRemote);
       this.newRevision = this.overrideCsum;
     } else {
       this.newRevision = resolveRev(repo, this.refspec())!;

@@ -12,6 +12,8 @@
  * Slow (two bootstraps, a few minutes; needs mmdebstrap, root and the network). Runs only with
  * ARBOR_SLOW_TESTS=1:
  *   npm run build && ARBOR_SLOW_TESTS=1 npx vitest run test/e2e/compose-debian.test.ts
+ * ARBOR_DEBIAN_EXPECT_COMMIT=CHECKSUM also compares the builds with a commit recorded on an earlier
+ * day (docs/managed.md, "`debian:` inputs", lists the recorded ones with the mirror's state then).
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -22,6 +24,7 @@ import { arbor, ok, tempDir } from "../helpers/cli.js";
 const hasMmdebstrap = spawnSync("mmdebstrap", ["--version"]).status === 0;
 const enabled = process.env.ARBOR_SLOW_TESTS === "1" && hasMmdebstrap && process.getuid?.() === 0;
 const MIRROR = process.env.ARBOR_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+const EXPECT = process.env.ARBOR_DEBIAN_EXPECT_COMMIT;
 
 describe.skipIf(!enabled)("compose: debian: inputs (mmdebstrap)", () => {
   let t: ReturnType<typeof tempDir>;
@@ -63,6 +66,7 @@ describe.skipIf(!enabled)("compose: debian: inputs (mmdebstrap)", () => {
     expect(diff.stdout, "files that differ between the builds").toBe("");
     expect(b.rootTree).toBe(a.rootTree);
     expect(b.commit).toBe(a.commit);
+    if (EXPECT) expect(a.commit, "the commit recorded on an earlier day").toBe(EXPECT);
     expect(a.files).toBeGreaterThan(1000);
     const ls = spawnSync("ostree", ["ls", `--repo=${join(t.dir, "repo")}`, a.commit, "/usr/etc"], {
       encoding: "utf8",

@@ -1,6 +1,7 @@
 /**
  * `pull REMOTE [REF…]` / `pull REMOTE:REF` (as `ostree pull`): fetch commits from a remote over
- * HTTP(S) or file://, verifying every object and the signatures the remote requires. Progress on
+ * HTTP(S) or file://, verifying every object and the signatures the remote requires (content
+ * objects excepted under `--mirror --http-trusted` into an archive repository, as ostree). Progress on
  * a terminal; at the end the line ostree prints
  * (`N metadata, N content objects fetched; N KiB transferred in N seconds; N content written`).
  */
@@ -29,7 +30,7 @@ export const command: CommandSpec = {
     { long: "untrusted", help: "Verify checksums of local sources (always enabled for HTTP pulls)" },
     {
       long: "http-trusted",
-      help: "Do not verify checksums of HTTP sources (accepted; arbor always verifies)",
+      help: "Do not verify checksums of HTTP sources (mostly useful when mirroring)",
     },
     {
       long: "bareuseronly-files",
@@ -123,6 +124,7 @@ export const command: CommandSpec = {
       ...(args.str("append-user-agent") ? { appendUserAgent: args.str("append-user-agent") } : {}),
       disableVerifyBindings: args.has("disable-verify-bindings"),
       bareUserOnlyFiles: args.has("bareuseronly-files"),
+      httpTrusted: args.has("http-trusted"),
       disableFsync: args.has("disable-fsync"),
       env: ctx.env,
       signal: ctx.signal,

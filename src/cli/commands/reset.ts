@@ -12,7 +12,7 @@ export const command: CommandSpec = {
   options: [],
   async run(ctx, args) {
     const { Repo } = await import("../../repo/repo.js");
-    const { resolveRev, readRef, writeRefFile } = await import("../../repo/refs.js");
+    const { resolveRev, readRef } = await import("../../repo/refs.js");
     const { parseRefspec } = await import("../../core/validate.js");
     const { ArborError } = await import("../../errors.js");
     const repo = Repo.open(ctx.repoPath());
@@ -21,8 +21,7 @@ export const command: CommandSpec = {
     if (!readRef(repo, ref, remote)) throw new ArborError("NOT_FOUND", `Refspec '${refArg}' not found`);
     const cs = resolveRev(repo, rev)!;
     repo.loadCommit(cs);
-    writeRefFile(repo, ref, cs, remote);
-    const { maybeAutoUpdateSummary } = await import("../../repo/summary.js");
-    await maybeAutoUpdateSummary(repo);
+    const { setRefImmediate } = await import("../../repo/ref-immediate.js");
+    await setRefImmediate(repo, ref, cs, remote);
   },
 };

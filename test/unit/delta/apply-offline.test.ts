@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
-import { encodeCommit } from "../../../src/core/metadata.js";
 import { applyDeltaOffline } from "../../../src/delta/apply.js";
 import { encodeSuperblock, type Superblock, withEndianness } from "../../../src/delta/superblock.js";
 import { Repo } from "../../../src/repo/repo.js";
+import { sampleCommit } from "./_fixtures.js";
 
 let dir: string;
 let repo: Repo;
@@ -19,16 +19,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function superblock(o: Partial<Superblock>): Uint8Array {
-  const commit = encodeCommit({
-    metadata: [],
-    parent: null,
-    related: [],
-    subject: "s",
-    body: "",
-    timestamp: 1700000000,
-    rootTree: "1".repeat(64),
-    rootMeta: "2".repeat(64),
-  });
+  const commit = sampleCommit();
   return encodeSuperblock({
     metadata: withEndianness([], false),
     timestamp: 1,

@@ -3,7 +3,6 @@ import { execFileSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
-import { encodeCommit } from "../../../src/core/metadata.js";
 import { bsdiff } from "../../../src/delta/bsdiff.js";
 import { bspatch, encodeOff } from "../../../src/delta/bspatch.js";
 import { decodePartPayload, encodePartFile, openPart, type PartPayload } from "../../../src/delta/part.js";
@@ -25,6 +24,7 @@ import {
   mb64ToChecksum,
   parseDeltaName,
 } from "../../../src/repo/delta-naming.js";
+import { sampleCommit } from "./_fixtures.js";
 
 const hex = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex"));
 
@@ -159,19 +159,6 @@ describe("bspatch", () => {
     expect(() => bspatch(new Uint8Array(0), patch, patch.length + 1)).toThrow(/cannot produce/);
   });
 });
-
-function sampleCommit(): Uint8Array {
-  return encodeCommit({
-    metadata: [],
-    parent: null,
-    related: [],
-    subject: "s",
-    body: "",
-    timestamp: 1700000000,
-    rootTree: "1".repeat(64),
-    rootMeta: "2".repeat(64),
-  });
-}
 
 function sampleSuperblock(bigEndian: boolean): Superblock {
   const commit = sampleCommit();

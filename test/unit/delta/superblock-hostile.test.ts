@@ -1,7 +1,6 @@
 /** Every field of a hostile superblock that the decoder checks is refused with a clear error. */
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
-import { encodeCommit } from "../../../src/core/metadata.js";
 import { inlinePart, superblockCommitmeta } from "../../../src/delta/apply.js";
 import { openPart } from "../../../src/delta/part.js";
 import {
@@ -13,18 +12,10 @@ import {
 } from "../../../src/delta/superblock.js";
 import { deserialize, type GVValue, serialize, Variant } from "../../../src/gvariant/index.js";
 import { commitmetaKey, inlinePartKey } from "../../../src/repo/delta-naming.js";
+import { sampleCommit } from "./_fixtures.js";
 
 function sample(): Superblock {
-  const commit = encodeCommit({
-    metadata: [],
-    parent: null,
-    related: [],
-    subject: "s",
-    body: "",
-    timestamp: 1700000000,
-    rootTree: "1".repeat(64),
-    rootMeta: "2".repeat(64),
-  });
+  const commit = sampleCommit();
   return {
     metadata: withEndianness([], false),
     timestamp: 1700000123,

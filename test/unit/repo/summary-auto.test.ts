@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { commitTree } from "../../../src/repo/commit.js";
 import { pruneRepo } from "../../../src/repo/prune.js";
+import { setRefImmediate } from "../../../src/repo/ref-immediate.js";
 import { addRemote } from "../../../src/repo/remotes.js";
 import { Repo } from "../../../src/repo/repo.js";
 import { decodeSummary, updateSummary } from "../../../src/repo/summary.js";
@@ -49,6 +50,17 @@ describe("core.auto-update-summary", () => {
     const c2 = await commit("a", "2");
     expect(summaryRefs()).toEqual([`a=${c2}`]);
     expect(existsSync(join(repo.path, "summary.sig"))).toBe(false);
+  });
+
+  it("regenerates it after a ref written outside a transaction (setRefImmediate), set or deleted", async () => {
+    const c1 = await commit("a", "1");
+    await setRefImmediate(repo, "b", c1);
+    expect(existsSync(join(repo.path, "summary"))).toBe(false); // off: nothing written
+    setKey("auto-update-summary", "true");
+    await setRefImmediate(repo, "c", c1);
+    expect(summaryRefs()).toEqual([`a=${c1}`, `b=${c1}`, `c=${c1}`]);
+    await setRefImmediate(repo, "b", null);
+    expect(summaryRefs()).toEqual([`a=${c1}`, `c=${c1}`]);
   });
 
   it("honours the deprecated alias core.commit-update-summary", async () => {

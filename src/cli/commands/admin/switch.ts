@@ -18,7 +18,7 @@ export const command: CommandSpec = {
     const { parseRefspec } = await import("../../../core/validate.js");
     const { Upgrader } = await import("../../../sysroot/upgrade.js");
     const { originFromRefspec } = await import("../../../sysroot/origin.js");
-    const { writeRefFile } = await import("../../../repo/refs.js");
+    const { setRefImmediate } = await import("../../../repo/ref-immediate.js");
     const { cliPuller } = await import("./puller.js");
     const { deriveHook } = await import("../../../managed/derive.js");
     const { readLayerDecl, writeLayerDecl } = await import("../../../managed/layers.js");
@@ -55,7 +55,7 @@ export const command: CommandSpec = {
       await up.pull({ allowOlder: true, puller: await cliPuller(), signal: ctx.signal });
       await up.deploy(messages(ctx));
       ctx.out.write(`Deleting ref '${old.remote}:${old.ref}'\n`);
-      writeRefFile(sysroot.repo(), old.ref, null, old.remote);
+      await setRefImmediate(sysroot.repo(), old.ref, null, old.remote);
       if (args.has("reboot")) {
         const { spawnSync } = await import("node:child_process");
         spawnSync("systemctl", ["reboot"], { stdio: "inherit" });
