@@ -43,6 +43,7 @@ export interface CollectionRef {
 
 /** The repo finders ostree knows; arbor implements `config`. */
 export const FINDER_NAMES = ["config", "lan", "mount"] as const;
+/** A repo finder name accepted by `--finders`. */
 export type FinderName = (typeof FINDER_NAMES)[number];
 
 /** One remote found to serve some of the refs. */
@@ -61,6 +62,7 @@ export interface FinderResult {
   refs: Array<CollectionRef & { checksum: string | null }>;
 }
 
+/** Options of {@link findRemotes}. */
 export interface FindRemotesOptions {
   /** Finders to use (default: `core.default-repo-finders`, else `config`). */
   finders?: string[];
@@ -81,7 +83,7 @@ export function collectionRefHash(r: CollectionRef): number {
 
 const keyOf = (r: CollectionRef): string => `${r.collectionId}\u0000${r.ref}`;
 
-/** Collection–refs in the order a GHashTable keyed by them iterates (duplicates merged). */
+/** Collection–refs in the order a GHashTable keyed by them iterates (a later duplicate replaces the value, not the place). */
 export function inCollectionRefHashOrder<T extends CollectionRef>(items: T[]): T[] {
   const byKey = new Map<string, T>();
   for (const it of items) byKey.set(keyOf(it), it);

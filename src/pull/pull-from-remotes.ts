@@ -11,6 +11,7 @@ import type { Repo } from "../repo/repo.js";
 import { type CollectionRef, type FinderResult, inCollectionRefHashOrder } from "./find-remotes.js";
 import { type PullResult, pull } from "./pull.js";
 
+/** Options of {@link pullFromRemotes}. */
 export interface PullFromRemotesOptions {
   /** Mirror pull: refs go to refs/mirrors/COLLECTION/ (refs/heads for the repo's own collection). */
   mirror?: boolean;
