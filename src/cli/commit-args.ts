@@ -161,6 +161,8 @@ export async function parseCommitArgs(ctx: Context, args: ParsedArgs, repo: Repo
     skipIfUnchanged: args.has("skip-if-unchanged"),
     noBindings: args.has("no-bindings"),
     generateSizes: args.has("generate-sizes"),
+    linkCheckoutSpeedup: args.has("link-checkout-speedup"),
+    devinoCanonical: args.has("devino-canonical"),
     bindRefs: args.list("bind-ref"),
     ...(ownerUid !== undefined ? { ownerUid } : {}),
     ...(ownerGid !== undefined ? { ownerGid } : {}),

@@ -10,8 +10,6 @@
  * that way); hashing runs on the main thread while compression (archive) runs on libuv's thread
  * pool with several files in flight, so both cores work.
  */
-import { closeSync, type Dirent, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
-import { join } from "node:path";
 import { sha256Hex } from "../core/checksum.js";
 import type { FileHeader, Xattrs } from "../core/content-header.js";
 import {
@@ -23,16 +21,19 @@ import {
   type VarDict,
 } from "../core/metadata.js";
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../core/mode.js";
-import { isValidFilename, parseRefspec } from "../core/validate.js";
-import { ArborError, fromSystemError, withContext } from "../errors.js";
+import { parseRefspec } from "../core/validate.js";
+import { ArborError } from "../errors.js";
 import { ghashOrderPairs } from "../gvariant/ghash-order.js";
 import { Variant } from "../gvariant/serialize.js";
-import { native } from "../io/native.js";
 import { Pool } from "../io/pool.js";
+import type { DevinoCache } from "./devino-cache.js";
+import { importDirectory } from "./import-dir.js";
 import { MutableTree } from "./mutable-tree.js";
 import { resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
-import { STREAM_THRESHOLD, Transaction } from "./transaction.js";
+import { Transaction } from "./transaction.js";
+
+export { importDirectory, readXattrsOf } from "./import-dir.js";
 
 /** One layer of input. Later layers overwrite earlier ones path by path. */
 export type TreeSource =
@@ -89,6 +90,13 @@ export interface CommitOptions extends CommitModifiers {
   /** Write nothing; just compute the checksum. */
   dryRun?: boolean;
   /**
+   * `--link-checkout-speedup`: scan the repository's loose content objects first, so that files
+   * of `dir` trees that are hardlinks of objects are recorded as those objects (import-dir.ts).
+   */
+  linkCheckoutSpeedup?: boolean;
+  /** `--devino-canonical`: hardlinked objects are taken as they are, modifiers aside (implies linkCheckoutSpeedup). */
+  devinoCanonical?: boolean;
+  /**
    * Sign the new commit (`--sign`, `--gpg-sign`): given its checksum, exact bytes and detached
    * metadata so far, return the detached metadata to store. Called inside the transaction, so the
    * signatures are durable before the ref moves (as ostree signs before committing its transaction).
@@ -110,6 +118,8 @@ export interface CommitResult {
     /** Objects handed to the transaction, new or not (`--table-output` totals). */
     contentTotal: number;
     metadataTotal: number;
+    /** Files recorded as the object they are a hardlink of (`Content Cache Hits`). */
+    contentCacheHits: number;
   };
 }
 
@@ -127,6 +137,12 @@ export class Importer {
   readonly pool = new Pool(6);
   files = 0;
   bytes = 0;
+  /** (device, inode) → object, when committing with `--link-checkout-speedup`. */
+  devino: DevinoCache | null = null;
+  /** `--devino-canonical`: take every hit of {@link devino} before any modifier. */
+  devinoCanonical = false;
+  /** Files recorded from {@link devino} without being read. */
+  devinoHits = 0;
   private dirmetaCache = new Map<string, string>();
 
   constructor(
@@ -171,149 +187,18 @@ export class Importer {
     return cs;
   }
 
+  /** Record `name` in `dir` as object `checksum` it is a hardlink of (nothing read or written). */
+  takeHit(dir: MutableTree, name: string, checksum: string, size: number): void {
+    dir.replaceFile(name, checksum);
+    this.devinoHits++;
+    this.progress(size);
+  }
+
   progress(size: number): void {
     this.files++;
     this.bytes += size;
     this.onProgress?.({ files: this.files, bytes: this.bytes });
   }
-}
-
-/** The xattrs of a file on disk as ostree records them (sorted; empty values dropped). */
-export function readXattrsOf(path: string): Xattrs {
-  let names: string[];
-  try {
-    names = native().llistxattr(path);
-  } catch (e) {
-    const c = (e as { code?: string }).code;
-    if (c === "ENOTSUP" || c === "EOPNOTSUPP") return [];
-    throw e;
-  }
-  if (!names.length) return [];
-  const out: Xattrs = [];
-  for (const n of names.sort()) {
-    const v = native().lgetxattr(path, n);
-    // ostree drops xattrs with an empty value (when checksumming and committing)
-    if (v && v.length > 0) out.push([n, new Uint8Array(v)]);
-  }
-  return out;
-}
-
-async function* readChunks(path: string, size: number): AsyncGenerator<Uint8Array> {
-  const { open } = await import("node:fs/promises");
-  const fh = await open(path, "r");
-  try {
-    let pos = 0;
-    while (pos < size) {
-      const buf = Buffer.allocUnsafe(Math.min(4 << 20, size - pos));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) throw new ArborError("IO", `File "${path}" shrank while being committed`);
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-function readWhole(path: string, size: number): Uint8Array {
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) throw new ArborError("IO", `File "${path}" shrank while being committed`);
-      off += n;
-    }
-    return buf;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Import a directory from the filesystem into `tree` (merging with what is there). */
-export async function importDirectory(imp: Importer, srcRoot: string, tree: MutableTree): Promise<void> {
-  const useXattrs =
-    !imp.mods.noXattrs && !imp.mods.canonicalPermissions && imp.repo.mode !== "bare-user-only";
-  let rootSt: import("node:fs").Stats;
-  try {
-    rootSt = lstatSync(srcRoot);
-  } catch (e) {
-    throw fromSystemError(`Cannot commit "${srcRoot}"`, e);
-  }
-  if (!rootSt.isDirectory()) throw new ArborError("USAGE", `Cannot commit "${srcRoot}": not a directory`);
-  const walk = async (
-    abs: string,
-    rel: string,
-    dir: MutableTree,
-    st: import("node:fs").Stats,
-  ): Promise<void> => {
-    const m = imp.modify(rel || "/", st.uid, st.gid, st.mode, useXattrs ? readXattrsOf(abs) : []);
-    dir.meta = imp.dirmeta(m.uid, m.gid, m.mode, m.xattrs);
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(abs, { withFileTypes: true });
-    } catch (e) {
-      throw fromSystemError(`Cannot read directory "${abs}"`, e);
-    }
-    for (const ent of entries) {
-      const name = ent.name;
-      if (name.includes("\uFFFD")) {
-        // readdir decoded invalid UTF-8 bytes to U+FFFD; ostree's wording
-        throw new ArborError("BAD_NAME", `Cannot commit "${abs}": Invalid UTF-8 in filename ${name}`);
-      }
-      if (!isValidFilename(name)) {
-        throw new ArborError("BAD_NAME", `Cannot commit "${join(abs, name)}": invalid file name`);
-      }
-      const childRel = `${rel}/${name}`;
-      if (imp.mods.skipList?.has(childRel)) continue;
-      const childAbs = join(abs, name);
-      const cst = lstatSync(childAbs);
-      if (cst.isDirectory()) {
-        await walk(childAbs, childRel, dir.ensureDir(name), cst);
-        continue;
-      }
-      const isLink = cst.isSymbolicLink();
-      if (!isLink && !cst.isFile()) {
-        throw new ArborError(
-          "UNSUPPORTED",
-          `Cannot commit "${childAbs}": not a regular file, symlink or directory`,
-        );
-      }
-      const fm = imp.modify(
-        childRel,
-        cst.uid,
-        cst.gid,
-        isLink ? S_IFLNK | 0o777 : (cst.mode & 0o7777) | S_IFREG,
-        useXattrs ? readXattrsOf(childAbs) : [],
-      );
-      const header: FileHeader = {
-        uid: fm.uid,
-        gid: fm.gid,
-        mode: fm.mode,
-        symlinkTarget: isLink ? readlinkSync(childAbs) : "",
-        xattrs: fm.xattrs,
-      };
-      const size = isLink ? 0 : cst.size;
-      await imp.pool.run(async () => {
-        let cs: string;
-        try {
-          const adopted = !isLink && imp.sink.adopt ? await imp.sink.adopt(header, childAbs, size) : null;
-          if (adopted !== null) cs = adopted;
-          else if (isLink) cs = await imp.sink.content(header, new Uint8Array(0));
-          else if (size >= STREAM_THRESHOLD)
-            cs = await imp.sink.stream(header, size, readChunks(childAbs, size));
-          else cs = await imp.sink.content(header, readWhole(childAbs, size));
-        } catch (e) {
-          throw withContext(`Cannot commit "${childAbs}"`, e);
-        }
-        dir.replaceFile(name, cs);
-        imp.progress(size);
-      });
-    }
-  };
-  await walk(srcRoot, "", tree, rootSt);
-  await imp.pool.drain();
 }
 
 /** Import an existing commit's tree (`--tree=ref=REV`) into `tree`. */
@@ -407,6 +292,12 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
         }
       : await dryRunSink();
     const imp = new Importer(repo, sink, opts, opts.onProgress);
+    if (opts.linkCheckoutSpeedup || opts.devinoCanonical) {
+      // as ostree: scanned once the transaction is open, objects it writes are not in the cache
+      const { scanHardlinks } = await import("./devino-cache.js");
+      imp.devino = scanHardlinks(repo);
+      imp.devinoCanonical = opts.devinoCanonical === true;
+    }
     let root = new MutableTree();
     const trees = opts.trees.length ? opts.trees : [{ kind: "dir" as const, path: "." }];
     for (const t of trees) {
@@ -507,6 +398,7 @@ function statsOf(imp: Importer, tx: Transaction | null): CommitResult["stats"] {
     bytesWritten: tx?.stats.contentBytesWritten ?? 0,
     contentTotal: tx?.stats.contentTotal ?? 0,
     metadataTotal: tx?.stats.metadataTotal ?? 0,
+    contentCacheHits: imp.devinoHits,
   };
 }
 

@@ -1,13 +1,14 @@
 /**
  * Reading the source of a pull-local: object data read (and inflated) off the main thread with
- * sizes checked, the inode check that makes a hard link safe, and the summary copy of a mirror.
+ * sizes checked, which objects may be hard-linked and the inode check that makes a link safe, and
+ * the summary copy of a mirror.
  */
-import { lstatSync, readFileSync, type Stats } from "node:fs";
+import { lstatSync, readFileSync, type Stats, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { inflateRaw, inflateRawSync } from "node:zlib";
-import { isLnk } from "../core/mode.js";
+import { isLnk, isReg } from "../core/mode.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import type { FileObject } from "./read-object.js";
@@ -17,6 +18,36 @@ import type { Repo } from "./repo.js";
 export interface SourceObject {
   bytes: Uint8Array;
   before: Stats;
+}
+
+/**
+ * Whether objects of `src` may be hard-linked into `dst` at all, as ostree decides: both
+ * repository directories owned by the same user (a link shares the inode, so its owner could
+ * still change it), and for content the same storage format: equal modes, or bare-user into
+ * bare-user-only (see {@link linkableContent}). Metadata is stored alike in every mode.
+ * Different filesystems are found out by the link itself (EXDEV).
+ */
+export function linkPolicy(src: Repo, dst: Repo): { metadata: boolean; content: boolean } {
+  if (src.path === dst.path || statSync(src.path).uid !== statSync(dst.path).uid)
+    return { metadata: false, content: false };
+  const content = src.mode === dst.mode || (src.mode === "bare-user" && dst.mode === "bare-user-only");
+  return { metadata: true, content };
+}
+
+/**
+ * Whether content object `obj` of `src` reads back as the same object once linked into `dst`
+ * (given {@link linkPolicy} allows content links). Equal modes: always. bare-user into
+ * bare-user-only (ostree's conversion for flatpak): regular files only (bare-user symlinks are
+ * regular files holding the target), and only objects that are canonical there, owned by 0:0
+ * without xattrs with the inode's mode as recorded; ostree links any regular file, which leaves a
+ * corrupt object when it is not canonical: arbor copies those instead (the copy refuses what a
+ * bare-user-only repository cannot hold).
+ */
+export function linkableContent(src: Repo, dst: Repo, obj: FileObject): boolean {
+  if (src.mode === dst.mode) return true;
+  const h = obj.header;
+  if (!isReg(h.mode) || h.uid !== 0 || h.gid !== 0 || h.xattrs.length > 0) return false;
+  return lstatSync(obj.path).mode === h.mode;
 }
 
 /**

@@ -16,9 +16,11 @@
  * Speed: metadata is small and read synchronously. Content objects are copied with several in
  * flight (compression, hashing and I/O overlap on libuv's thread pool), files over the streaming
  * threshold are streamed. When both repositories store objects in the same format on the same
- * filesystem, a content object is *hard-linked* instead of copied (as ostree does): after its data
- * was verified, unless the caller passed `untrusted: false`. The link is checked to be the inode we
- * verified (same inode, size, mtime), so a file swapped in meanwhile is refused.
+ * filesystem and are owned by the same user (bare-user into bare-user-only included, see
+ * linkPolicy in pull-local-source.ts), a content object is *hard-linked* instead of copied (as
+ * ostree does): after its data was verified, unless the caller passed `untrusted: false`. The link
+ * is checked to be the inode we verified (same inode, size, mtime), so a file swapped in meanwhile
+ * is refused.
  *
  * Partial commits: while a commit's tree is being copied it is marked `state/C.commitpartial`; the
  * marker goes once the transaction (objects, then refs) is durable. `commitMetadataOnly` copies the
@@ -36,7 +38,14 @@ import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.j
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { Pool } from "../io/pool.js";
 import { verifyBindings } from "./fsck-bindings.js";
-import { copySummary, readData, type SourceObject, sameFile } from "./pull-local-source.js";
+import {
+  copySummary,
+  linkableContent,
+  linkPolicy,
+  readData,
+  type SourceObject,
+  sameFile,
+} from "./pull-local-source.js";
 import { verifyCommitGpg, verifySummaryGpg } from "./pull-local-verify.js";
 import { type FileObject, fileDataStream, statFileObject } from "./read-object.js";
 import { listRefs, readRef } from "./refs.js";
@@ -150,8 +159,9 @@ class LocalPuller {
     private readonly opts: PullLocalOptions,
   ) {
     this.pool = new Pool(opts.concurrency ?? 8, opts.signal);
-    this.canLink = src.mode === dst.mode && src.path !== dst.path;
-    this.linkMetadata = src.path !== dst.path;
+    const policy = linkPolicy(src, dst);
+    this.canLink = policy.content;
+    this.linkMetadata = policy.metadata;
     this.verify = opts.untrusted !== false;
   }
 
@@ -320,7 +330,7 @@ class LocalPuller {
           );
         }
       }
-      if (this.canLink && (await this.link(obj))) return;
+      if (this.canLink && linkableContent(this.src, this.dst, obj) && (await this.link(obj))) return;
       const trusted = !this.verify;
       if (obj.size < STREAM_THRESHOLD)
         await this.tx.writeContent(obj.header, await readData(obj), cs, trusted);

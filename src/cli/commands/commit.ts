@@ -70,11 +70,12 @@ export const command: CommandSpec = {
     },
     {
       long: "link-checkout-speedup",
-      help: "Optimize for commits of trees composed of hardlinks into the repository (accepted; arbor hashes content regardless, which is already fast)",
+      help: "Optimize for commits of trees composed of hardlinks into the repository (a file hardlinked to a content object is recorded as that object, with its owner, mode and xattrs, unless a modifier changes them; its data is not read)",
     },
     {
       long: "devino-canonical",
-      help: "Assume hardlinked files are canonical (accepted; no effect)",
+      short: "I",
+      help: "Assume hardlinked objects are unmodified: take them even where modifiers or --skip-list would apply. Implies --link-checkout-speedup",
     },
     {
       long: "tar-autocreate-parents",
@@ -141,7 +142,7 @@ export const command: CommandSpec = {
         `Metadata Written: ${st.metadataWritten}`,
         `Content Total: ${st.contentTotal}`,
         `Content Written: ${st.contentWritten}`,
-        "Content Cache Hits: 0",
+        `Content Cache Hits: ${st.contentCacheHits}`,
         `Content Bytes Written: ${st.bytesWritten}`,
       ]);
       return;
