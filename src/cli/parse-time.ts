@@ -11,7 +11,9 @@
  *    right after a time;
  *  - relative items: `now`, `today`, `yesterday`, `tomorrow`, `[±N|last|this|next] UNIT[s] [ago]`
  *    with UNIT one of year, month, fortnight, week, day, hour, minute/min, second/sec;
- *  - weekday names next to a date (ignored, as they only restate it).
+ *  - weekday names next to a date (ignored, as they only restate it);
+ *  - bare numbers: the year of a date that lacks one, else `YYYYMMDD` (more than four digits) or a
+ *    time of day `H`, `HH`, `HMM`, `HHMM` (`--timestamp=0` is midnight today, as in ostree).
  * A date without a time means midnight; a time without a date means today; neither means now.
  * Without a zone the local time zone applies (`TZ`), as in ostree.
  */
@@ -38,6 +40,8 @@ interface Parsed {
   /** Zone offset east of UTC, in seconds. */
   zone?: number;
   rel: { years: number; months: number; days: number; seconds: number };
+  /** A relative item (`now`, `yesterday`, `3 days ago`…) was read. */
+  relSeen?: boolean;
 }
 
 function monthIndex(name: string): number {
@@ -140,15 +144,6 @@ const RULES: Rule[] = [
       return setDate(p, y, monthIndex(m[2]!), Number(m[1])) ? m[0].length : -1;
     },
   },
-  // a lone four-digit year after a date that lacks one
-  {
-    re: /^(\d{4})\b(?!:)/,
-    take: (m, p) => {
-      if (!p.date || !Number.isNaN(p.date.y)) return -1;
-      p.date.y = Number(m[1]);
-      return m[0].length;
-    },
-  },
   // named zones
   {
     re: /^(utc|gmt|ut|z)(?:([+-])(\d{2}:\d{2}|\d{1,4}))?\b/,
@@ -158,10 +153,17 @@ const RULES: Rule[] = [
       return p.zone === undefined ? -1 : m[0].length;
     },
   },
-  { re: /^(now|today)\b/, take: (m) => m[0].length },
+  {
+    re: /^(now|today)\b/,
+    take: (m, p) => {
+      p.relSeen = true;
+      return m[0].length;
+    },
+  },
   {
     re: /^(yesterday|tomorrow)\b/,
     take: (m, p) => {
+      p.relSeen = true;
       p.rel.days += m[1] === "yesterday" ? -1 : 1;
       return m[0].length;
     },
@@ -172,6 +174,7 @@ const RULES: Rule[] = [
       let n =
         m[1] !== undefined ? Number(m[1].replace(/\s+/g, "")) : m[2] !== undefined ? REL_WORDS[m[2]]! : 1;
       if (m[4]) n = -n;
+      p.relSeen = true;
       const unit = m[3]!;
       if (unit === "year") p.rel.years += n;
       else if (unit === "month") p.rel.months += n;
@@ -182,6 +185,30 @@ const RULES: Rule[] = [
   },
   // weekday names only restate a date
   { re: WEEKDAY_RE, take: (m) => m[0].length },
+  // a bare number, as gnulib reads one: the year of a date that lacks one (after a time, or with
+  // more than two digits, and no relative item yet); else more than four digits are YYYYMMDD and
+  // up to four a time of day: H or HH (whole hours), HMM or HHMM (`0` is midnight today)
+  {
+    re: /^(\d+)\b(?!:)/,
+    take: (m, p) => {
+      const digits = m[1]!;
+      const n = Number(digits);
+      if (p.date && Number.isNaN(p.date.y) && !p.relSeen && (p.time || digits.length > 2)) {
+        p.date.y = digits.length === 2 ? fullYear(digits) : n;
+        return m[0].length;
+      }
+      if (digits.length > 4) {
+        const y = Math.floor(n / 10000);
+        return setDate(p, y, Math.floor(n / 100) % 100, n % 100) ? m[0].length : -1;
+      }
+      if (p.time) return -1;
+      const h = digits.length <= 2 ? n : Math.floor(n / 100);
+      const mi = digits.length <= 2 ? 0 : n % 100;
+      if (h > 23 || mi > 59) return -1;
+      p.time = { h, mi, s: 0 };
+      return m[0].length;
+    },
+  },
 ];
 
 /** Consume one item at the start of `s` into `p`; returns the rest, or null if none is valid. */

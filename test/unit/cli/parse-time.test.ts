@@ -46,12 +46,35 @@ describe("parseTime() accepts what ostree's --timestamp accepts", () => {
     ["1 day ago", NOW / 1000 - 86400],
     ["next week", NOW / 1000 + 7 * 86400],
     ["2 hours ago", NOW / 1000 - 7200],
+    // bare numbers (gnulib's digits_to_date_time)
+    ["0", utc(2026, 11, 26)],
+    ["0000", utc(2026, 11, 26)],
+    ["5", utc(2026, 11, 26, 5)],
+    ["12", utc(2026, 11, 26, 12)],
+    ["123", utc(2026, 11, 26, 1, 23)],
+    ["1234", utc(2026, 11, 26, 12, 34)],
+    ["20240101", utc(2024, 1, 1)],
+    ["19991231", utc(1999, 12, 31)],
+    ["Jan 5 10:00 2024", utc(2024, 1, 5, 10)],
+    ["Jan 5 10:00 24", utc(2024, 1, 5, 10)],
+    ["Thu Nov 26 07:06:06 UTC 2026", utc(2026, 11, 26, 7, 6, 6)],
+    ["1 day ago 2024", utc(2026, 11, 25, 20, 24)],
   ];
   for (const [input, want] of cases) {
     it(JSON.stringify(input), () => expect(parseTime(input, NOW)).toBe(want));
   }
 
-  for (const bad of ["garbage", "1985-02-30", "1985-13-01", "25:00", "@", "October 25 1985 junk"]) {
+  for (const bad of [
+    "garbage",
+    "1985-02-30",
+    "1985-13-01",
+    "25:00",
+    "@",
+    "October 25 1985 junk",
+    "2400",
+    "99",
+    "Jan 5 24",
+  ]) {
     it(`refuses ${JSON.stringify(bad)} with ostree's wording`, () => {
       let err: unknown;
       try {
