@@ -66,7 +66,7 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "config", summary: "Change repo configuration settings", load: () => import("./commands/config.js") },
   { path: "diff", summary: "Compare directory TARGETDIR against revision REV", load: () => import("./commands/diff.js") },
   { path: "export", summary: "Stream COMMIT to stdout in tar format", load: () => import("./commands/export.js") },
-  { path: "find-remotes", summary: "Find remotes to serve the given refs", load: "commands/find-remotes.ts" },
+  { path: "find-remotes", summary: "Find remotes to serve the given refs", load: () => import("./commands/find-remotes.js") },
   { path: "create-usb", summary: "Copy the refs to a USB stick", load: "commands/create-usb.ts" },
   { path: "fsck", summary: "Check the repository for consistency", load: () => import("./commands/fsck.js") },
   { path: "gpg-sign", summary: "Sign a commit", load: () => import("./commands/gpg-sign.js") },

@@ -21,7 +21,7 @@ import { type Commit, decodeCommit, type VarDict } from "../core/metadata.js";
 import { ArborError, isArborError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
 import { fsyncPathSync } from "../io/fs.js";
-import { readRef, resolveRev, writeRefFile } from "../repo/refs.js";
+import { readRef, resolveRev, writeCollectionRef, writeRefFile } from "../repo/refs.js";
 import { getRemote, type Remote } from "../repo/remotes.js";
 import { Repo } from "../repo/repo.js";
 import { maybeAutoUpdateSummary, type Summary } from "../repo/summary.js";
@@ -35,7 +35,7 @@ import { newStats, type PullStats } from "./progress.js";
 import { openRemoteFetcher } from "./remote-fetcher.js";
 import { fetchRemoteSummary, type RemoteSummary } from "./remote-summary.js";
 import { summaryNeed } from "./summary-need.js";
-import { resolvePullTargets } from "./targets.js";
+import { type CollectionRefTarget, readDestination, refDestination, resolvePullTargets } from "./targets.js";
 import { trustedHttpDirect } from "./trusted-content.js";
 
 export interface PullOptions {
@@ -43,12 +43,19 @@ export interface PullOptions {
   remote: string;
   /** Refs, commit checksums, or `REF@CHECKSUM`; default: the remote's `branches`, or (mirror) all. */
   refs?: string[];
+  /** Collection–refs pinned to commits, instead of `refs` (`find-remotes --pull`). */
+  collectionRefs?: CollectionRefTarget[];
   /** Override the remote's URL (`--url`). */
   url?: string;
   /** Parent commits to fetch too: 0 none (default), -1 all. */
   depth?: number;
   commitMetadataOnly?: boolean;
-  /** Write refs to refs/heads and copy the summary (`--mirror`). */
+  /**
+   * Write refs as the remote names them (`--mirror`): a ref whose collection is known (the
+   * summary's collection ID, or a requested collection–ref) under refs/mirrors/COLLECTION/
+   * (refs/heads for the repository's own collection), others under refs/heads; and copy the
+   * summary when mirroring everything.
+   */
   mirror?: boolean;
   /** Only these subtrees (`--subpath`, repeatable); the commit stays partial. */
   subpaths?: string[];
@@ -84,6 +91,9 @@ export interface PullOptions {
   /** Override the remote's gpg-verify / gpg-verify-summary. */
   gpgVerify?: boolean;
   gpgVerifySummary?: boolean;
+  /** `false`: ignore the remote's sign-verify / sign-verify-summary (`find-remotes --pull`). */
+  signVerify?: boolean;
+  signVerifySummary?: boolean;
   /** Fetches in flight (default 8). */
   concurrency?: number;
   /** HTTP timeout in ms (default 30 s). */
@@ -105,6 +115,8 @@ export interface PullOptions {
 export interface PulledRef {
   /** null when a bare commit checksum was requested. */
   ref: string | null;
+  /** Mirror pulls: the collection the ref was written under (see {@link PullOptions.mirror}). */
+  collectionId?: string;
   commit: string;
   /** The commit the ref pointed to before (null if none). */
   previous: string | null;
@@ -257,9 +269,13 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       env,
       gpgVerify: o.gpgVerify,
       gpgVerifySummary: o.gpgVerifySummary,
+      signVerify: o.signVerify,
+      signVerifySummary: o.signVerifySummary,
     });
     const need = await summaryNeed(remote, fetcher, {
       ...o,
+      // pinned collection–refs name their commits, as REF@CHECKSUM does
+      ...(o.collectionRefs?.length ? { refs: o.collectionRefs.map((c) => `${c.ref}@${c.commit}`) } : {}),
       deltasOff: !!(repo.archive || o.commitMetadataOnly || o.disableStaticDeltas),
     });
     const rs: RemoteSummary =
@@ -291,10 +307,12 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
         if (base) checkTimestamps(base, repo.loadCommit(base).timestamp, t.commit, p.commit.timestamp);
       }
       proven.push({ t, p });
+      const dest = refDestination(o.mirror ? null : o.remote, t);
       result.push({
         ref: t.ref,
+        ...(dest.collectionId ? { collectionId: dest.collectionId } : {}),
         commit: t.commit,
-        previous: t.ref === null ? null : o.mirror ? readRef(repo, t.ref) : readRef(repo, t.ref, o.remote),
+        previous: t.ref === null ? null : readDestination(repo, t.ref, dest),
       });
     }
     // static deltas (src/pull/delta-pull.ts): chosen here, applied before the tree walk
@@ -338,10 +356,17 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
     // Refs last: every object they name is durable now.
     for (const r of result) {
       if (r.ref === null || r.previous === r.commit) continue;
-      writeRefFile(repo, r.ref, r.commit, o.mirror ? null : o.remote);
+      if (r.collectionId) writeCollectionRef(repo, r.collectionId, r.ref, r.commit);
+      else writeRefFile(repo, r.ref, r.commit, o.mirror ? null : o.remote);
     }
     if (result.some((r) => r.ref !== null && r.previous !== r.commit)) await maybeAutoUpdateSummary(repo);
-    if (o.mirror && !o.refs?.length && !remote.getList("branches")?.length && rs.bytes) {
+    if (
+      o.mirror &&
+      !o.refs?.length &&
+      !o.collectionRefs?.length &&
+      !remote.getList("branches")?.length &&
+      rs.bytes
+    ) {
       writeFileAtomicSync(join(repo.path, "summary"), rs.bytes, { mode: 0o644 });
       if (rs.sigBytes) writeFileAtomicSync(join(repo.path, "summary.sig"), rs.sigBytes, { mode: 0o644 });
       else rmSync(join(repo.path, "summary.sig"), { force: true });

@@ -4,16 +4,49 @@
  * commit checksums (no ref moves) or `REF@CHECKSUM` (that commit, written to REF). With no
  * request: the remote's configured `branches`, or in mirror mode every ref of the summary.
  */
+
+import { lookup } from "../core/metadata.js";
 import { isChecksum, validateRef } from "../core/validate.js";
 import { ArborError } from "../errors.js";
+import { isCollectionId } from "../repo/ref-listing.js";
+import { readCollectionRef, readRef } from "../repo/refs.js";
 import type { Remote } from "../repo/remotes.js";
-import type { Summary } from "../repo/summary.js";
+import type { Repo } from "../repo/repo.js";
+import { SUMMARY_KEYS, type Summary, summaryCollectionMap } from "../repo/summary.js";
 import type { Fetcher } from "./fetcher.js";
 
 /** One thing to pull. */
 export interface PullTarget {
   ref: string | null;
   commit: string;
+  /**
+   * The collection the ref belongs to, when known (as ostree resolves it: the summary's
+   * `ostree.summary.collection-id` for its main refs, the collection-map key for the others, or
+   * the requested collection–ref); a mirror pull writes the ref as this collection–ref.
+   */
+  collectionId?: string;
+}
+
+/** A collection–ref pinned to a commit (`find-remotes --pull`: what the finder resolved). */
+export interface CollectionRefTarget {
+  collectionId: string;
+  ref: string;
+  commit: string;
+}
+
+/** The summary's own collection ID (`ostree.summary.collection-id`), if any. */
+function checkCollectionId(cid: string): string {
+  if (!isCollectionId(cid)) throw new ArborError("BAD_NAME", `Invalid collection ID ${cid}`);
+  return cid;
+}
+
+/**
+ * The summary's own collection ID (`ostree.summary.collection-id`), if any.
+ * @throws ArborError BAD_NAME when it is not a valid collection ID
+ */
+export function summaryCollectionId(summary: Summary): string | undefined {
+  const v = lookup(summary.metadata, SUMMARY_KEYS.collectionId);
+  return v?.type === "s" ? checkCollectionId(v.value as string) : undefined;
 }
 
 /** OSTree shows at most 64 printable characters of a bad ref file (it may be an HTML page). */
@@ -42,8 +75,16 @@ export async function resolvePullTargets(
   remote: Remote,
   fetcher: Fetcher,
   summary: Summary | null,
-  o: { refs?: string[]; mirror?: boolean; signal?: AbortSignal },
+  o: { refs?: string[]; collectionRefs?: CollectionRefTarget[]; mirror?: boolean; signal?: AbortSignal },
 ): Promise<PullTarget[]> {
+  if (o.collectionRefs?.length) {
+    return o.collectionRefs.map((c) => ({
+      ref: validateRef(c.ref),
+      commit: c.commit,
+      collectionId: c.collectionId,
+    }));
+  }
+  const mainCid = summary ? summaryCollectionId(summary) : undefined;
   let requested = o.refs ?? [];
   if (requested.length === 0) {
     const branches = remote.getList("branches") ?? [];
@@ -55,7 +96,15 @@ export async function resolvePullTargets(
           "Fetching all refs was requested in mirror mode, but remote repository does not have a summary",
         );
       }
-      return summary.refs.map((r) => ({ ref: r.ref, commit: r.checksum }));
+      const all: PullTarget[] = summary.refs.map((r) => ({
+        ref: r.ref,
+        commit: r.checksum,
+        collectionId: mainCid,
+      }));
+      for (const [cid, refs] of summaryCollectionMap(summary))
+        for (const r of refs)
+          if (checkCollectionId(cid)) all.push({ ref: r.ref, commit: r.checksum, collectionId: cid });
+      return all;
     } else throw new ArborError("USAGE", `No configured branches for remote ${remote.name}`);
   }
   const out: PullTarget[] = [];
@@ -80,10 +129,29 @@ export async function resolvePullTargets(
         throw new ArborError("NOT_FOUND", `No such branch '${req}' in repository summary`, {
           data: { ref: req },
         });
-      out.push({ ref: req, commit: e.checksum });
+      out.push({ ref: req, commit: e.checksum, collectionId: mainCid });
     } else {
       out.push({ ref: req, commit: await refFromServer(fetcher, req, o.signal) });
     }
   }
   return out;
+}
+
+/** Where a pulled ref is written: a collection–ref, or REF under refs/remotes/REMOTE (refs/heads when null). */
+export interface RefDestination {
+  collectionId?: string;
+  remote: string | null;
+}
+
+/**
+ * Where a pull writes a target's ref: a mirror pull (`remote` null) writes the collection–ref when
+ * the collection is known, else refs/heads; other pulls write refs/remotes/REMOTE.
+ */
+export function refDestination(remote: string | null, t: PullTarget): RefDestination {
+  return remote === null && t.collectionId ? { collectionId: t.collectionId, remote: null } : { remote };
+}
+
+/** The commit a destination holds now, or null. @throws ArborError BAD_REF, BAD_NAME */
+export function readDestination(repo: Repo, ref: string, d: RefDestination): string | null {
+  return d.collectionId ? readCollectionRef(repo, d.collectionId, ref) : readRef(repo, ref, d.remote);
 }

@@ -74,15 +74,29 @@ export function writeCollectionRef(
   ref: string,
   checksum: string | null,
 ): void {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(collectionId) || collectionId.length > 255)
-    throw new ArborError("BAD_NAME", `Invalid collection ID ${collectionId}`);
-  validateRef(ref);
-  if (collectionId === repo.collectionId) {
+  const top = collectionRefTop(repo, collectionId, ref);
+  if (top === null) {
     writeRefFile(repo, ref, checksum);
     return;
   }
-  const top = join(repo.path, "refs/mirrors", collectionId);
   writeRefAt(top, join(top, ref), `(${collectionId}, ${ref})`, checksum);
+}
+
+/** refs/mirrors/COLLECTION, or null for the repository's own collection (refs/heads). */
+function collectionRefTop(repo: Repo, collectionId: string, ref: string): string | null {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(collectionId) || collectionId.length > 255)
+    throw new ArborError("BAD_NAME", `Invalid collection ID ${collectionId}`);
+  validateRef(ref);
+  return collectionId === repo.collectionId ? null : join(repo.path, "refs/mirrors", collectionId);
+}
+
+/**
+ * The commit a collection–ref points to (where {@link writeCollectionRef} keeps it), or null.
+ * @throws ArborError BAD_NAME (collection ID), BAD_REF
+ */
+export function readCollectionRef(repo: Repo, collectionId: string, ref: string): string | null {
+  const top = collectionRefTop(repo, collectionId, ref);
+  return top === null ? readRef(repo, ref) : readRefFile(join(top, ref), `(${collectionId}, ${ref})`);
 }
 
 /** Refs (files or symlinks) anywhere below `dir`. */

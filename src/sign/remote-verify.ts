@@ -71,6 +71,9 @@ export async function verifyPolicyFor(
     env?: Readonly<Record<string, string | undefined>>;
     gpgVerify?: boolean;
     gpgVerifySummary?: boolean;
+    /** `false` ignores the remote's sign-verify (as ostree's pull option of that name). */
+    signVerify?: boolean;
+    signVerifySummary?: boolean;
   } = {},
 ): Promise<VerifyPolicy> {
   const env = opts.env ?? process.env;
@@ -78,8 +81,9 @@ export async function verifyPolicyFor(
     remote: remote.name,
     gpg: opts.gpgVerify ?? remote.gpgVerify,
     gpgSummary: opts.gpgVerifySummary ?? remote.gpgVerifySummary,
-    commitEngines: await enginesFromConfig(remote, "sign-verify", env),
-    summaryEngines: await enginesFromConfig(remote, "sign-verify-summary", env),
+    commitEngines: opts.signVerify === false ? null : await enginesFromConfig(remote, "sign-verify", env),
+    summaryEngines:
+      opts.signVerifySummary === false ? null : await enginesFromConfig(remote, "sign-verify-summary", env),
   };
 }
 
