@@ -6,9 +6,9 @@ import type { Readable } from "node:stream";
 import type { FileHeader } from "../core/content-header.js";
 import { S_IFLNK, S_IFREG } from "../core/mode.js";
 import { ArborError } from "../errors.js";
-import type { Importer } from "./commit.js";
 import { readCpio } from "./cpio-reader.js";
 import { type ArchiveImportOptions, archivePathParts, dirAt } from "./import-tar.js";
+import type { Importer } from "./importer.js";
 import type { MutableTree } from "./mutable-tree.js";
 
 /**

@@ -25,7 +25,7 @@ import { isLnk, S_IFLNK, S_IFREG } from "../core/mode.js";
 import { isValidFilename } from "../core/validate.js";
 import { ArborError, fromSystemError, withContext } from "../errors.js";
 import { native } from "../io/native.js";
-import type { Importer } from "./commit.js";
+import type { Importer } from "./importer.js";
 import type { MutableTree } from "./mutable-tree.js";
 import { statFileObject } from "./read-object.js";
 import { STREAM_THRESHOLD } from "./transaction.js";

@@ -7,7 +7,7 @@
  */
 import { isLnk } from "../core/mode.js";
 import { withContext } from "../errors.js";
-import type { CommitModifiers, Importer } from "./commit.js";
+import type { CommitModifiers, Importer } from "./importer.js";
 import type { MutableTree } from "./mutable-tree.js";
 import { fileDataStream, readFileDataSync, statFileObject } from "./read-object.js";
 import { resolveRev } from "./refs.js";

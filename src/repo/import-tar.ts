@@ -11,7 +11,7 @@ import { S_IFDIR, S_IFLNK, S_IFREG } from "../core/mode.js";
 import { isValidFilename } from "../core/validate.js";
 import { ArborError, withContext } from "../errors.js";
 import { openArchiveSource } from "./archive-source.js";
-import type { Importer } from "./commit.js";
+import type { Importer } from "./importer.js";
 import type { MutableTree } from "./mutable-tree.js";
 
 /** Split and validate an archive member path. @throws ArborError BAD_NAME */
