@@ -12,7 +12,7 @@
  * check.
  */
 import { mkdirSync, readdirSync, realpathSync, type Stats, statSync, symlinkSync } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { validateChecksum, validateRef } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { verifyBindings } from "./fsck-bindings.js";
@@ -56,6 +56,19 @@ const WELL_KNOWN = new Set([".ostree/repo", "ostree/repo"]);
 
 function isBelow(root: string, p: string): boolean {
   return p !== root && p.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** Whether the deepest existing ancestor of `p` (symlinks resolved) is `realRoot` or below it. */
+function insideAfterLinks(realRoot: string, p: string): boolean {
+  for (let cur = p; ; cur = dirname(cur)) {
+    try {
+      const real = realpathSync(cur);
+      return real === realRoot || isBelow(realRoot, real);
+    } catch (e) {
+      if (errnoCode(e) !== "ENOENT" || dirname(cur) === cur)
+        throw fromSystemError(`Cannot resolve "${cur}"`, e);
+    }
+  }
 }
 
 function statMount(mount: string): Stats {
@@ -157,6 +170,9 @@ export async function createUsb(
   if (dest === "" || isAbsolute(dest) || !isBelow(root, abs))
     throw new ArborError("PATH_ESCAPE", "--destination-repo must be a descendent of MOUNT-PATH");
   const targets = resolveRefs(src, refs, o.commit);
+  const realRoot = realpathSync(root);
+  if (!insideAfterLinks(realRoot, abs))
+    throw new ArborError("PATH_ESCAPE", "--destination-repo must be a descendent of MOUNT-PATH");
   try {
     mkdirSync(abs, { recursive: true, mode: 0o755 });
   } catch (e) {
@@ -164,7 +180,7 @@ export async function createUsb(
   }
   const realAbs = realpathSync(abs);
   const repoSt = statSync(realAbs);
-  if (!isBelow(realpathSync(root), realAbs) || repoSt.dev !== mountSt.dev)
+  if (!isBelow(realRoot, realAbs) || repoSt.dev !== mountSt.dev)
     throw new ArborError("PATH_ESCAPE", "--destination-repo must be a descendent of MOUNT-PATH");
   if (realAbs === realpathSync(src.path))
     throw new ArborError("USAGE", "--destination-repo must not be the source repository");
