@@ -5,11 +5,12 @@
  * trusted, as ostree's `file://` pull), the refs are written as mirrors
  * (`refs/mirrors/COLLECTION/REF`), the summary is regenerated, and a repository outside the two
  * well-known places (`.ostree/repo`, `ostree/repo`) gets a `.ostree/repos.d/NN-generated` symlink
- * so a mount-based finder sees it.
+ * so a mount-based finder sees it (reused when one already resolves to the repository; ostree
+ * 2022.7 means to but compares the link's own inode, so it adds `01-generated` on a re-run).
  *
  * Hostile input: the destination must stay below MOUNT (lexically, after resolving symlinks, and on
  * the same device) and must not be the source repository; nothing is created before the lexical
- * check.
+ * check (ostree creates a `../x` destination outside MOUNT; arbor refuses it).
  */
 import { mkdirSync, readdirSync, realpathSync, type Stats, statSync, symlinkSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";

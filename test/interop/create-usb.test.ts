@@ -140,6 +140,7 @@ describe("create-usb against ostree", () => {
     const viaLink = `${mine}/.ostree/repos.d/00-generated`;
     expect(collectionRefs(viaLink)).toBe(collectionRefs(`${theirs}/some-dest`));
     expect(ostree(["summary", "-v", `--repo=${viaLink}`])).toContain(`(${CID}, test-3)`);
+    // ostree 2022.7 adds 01-generated on the re-run (its check compares the link's own inode); arbor reuses 00
     expect(fs.readdirSync(join(tmp, mine, ".ostree/repos.d"))).toEqual(["00-generated"]);
   });
 
