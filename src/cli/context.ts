@@ -50,6 +50,8 @@ export interface Context {
   readonly stderrIsTTY: boolean;
   /** Aborted on the first Ctrl-C (a second one exits 130). Pass to long library calls. */
   readonly signal: AbortSignal;
+  /** Stop listening for Ctrl-C (the command has returned; `run()` calls it). */
+  dispose(): void;
   /**
    * The repository path, resolved as ostree does (see the file comment); absolute.
    * @throws ArborError USAGE "Command requires a --repo argument" (with help) when none applies.
@@ -141,6 +143,7 @@ class CliContext implements Context {
   private readonly help: () => string;
   private repo: string | undefined;
   private controller: AbortController | undefined;
+  private onInt: (() => void) | undefined;
 
   constructor(init: ContextInit) {
     this.args = init.args;
@@ -175,13 +178,18 @@ class CliContext implements Context {
     if (this.controller === undefined) {
       const controller = new AbortController();
       this.controller = controller;
-      const onInt = (): void => {
+      this.onInt = (): void => {
         if (controller.signal.aborted) process.exit(130);
         controller.abort(new Error("Interrupted"));
       };
-      process.on("SIGINT", onInt);
+      process.on("SIGINT", this.onInt);
     }
     return this.controller.signal;
+  }
+
+  dispose(): void {
+    if (this.onInt) process.removeListener("SIGINT", this.onInt);
+    this.onInt = undefined;
   }
 
   repoPath(): string {

@@ -487,6 +487,10 @@ async function runLeaf(
   if (spec.maxArgs !== undefined && n > spec.maxArgs) {
     throw usageError(spec.argsError ?? `Too many arguments (expected at most ${spec.maxArgs})`, "help-gap");
   }
-  const result = await spec.run(ctx, args);
-  return typeof result === "number" ? result : 0;
+  try {
+    const result = await spec.run(ctx, args);
+    return typeof result === "number" ? result : 0;
+  } finally {
+    ctx.dispose(); // in-process callers (tests, embedders) run many commands in one process
+  }
 }

@@ -58,6 +58,16 @@ const spec = (name: string, run: CommandSpec["run"], extra: Partial<CommandSpec>
 
 const TABLE: TableEntry[] = [
   { path: "echo", summary: "Print the arguments", load: async () => ({ command: echo }) },
+  {
+    path: "interruptible",
+    summary: "Uses the Ctrl-C signal",
+    load: async () => ({
+      command: spec("interruptible", async (ctx) => {
+        if (ctx.signal.aborted) throw new Error("aborted already");
+        if (process.listenerCount("SIGINT") < 1) throw new Error("no SIGINT listener while running");
+      }),
+    }),
+  },
   { path: "where", summary: "Print the repository path", load: async () => ({ command: where }) },
   { path: "todo", summary: "Not written yet", load: "commands/todo.ts" },
   { path: "grp", summary: "A group of commands" },
@@ -145,6 +155,12 @@ describe("run(): dispatch and options", () => {
   it("gives -v to a command option that claims it; --verbose still works", async () => {
     expect((await run(["echo", "x", "-v"])).out).toBe("x\nview\n");
     expect((await run(["echo", "x", "--verbose"])).out).toBe("x\nverbose\n");
+  });
+
+  it("stops listening for Ctrl-C when a command returns (many commands in one process)", async () => {
+    const before = process.listenerCount("SIGINT");
+    for (let i = 0; i < 12; i++) expect((await run(["interruptible"])).code).toBe(0);
+    expect(process.listenerCount("SIGINT")).toBe(before);
   });
 
   it("returns the command's exit code", async () => {
