@@ -67,7 +67,7 @@ export const COMMANDS: readonly TableEntry[] = [
   { path: "diff", summary: "Compare directory TARGETDIR against revision REV", load: () => import("./commands/diff.js") },
   { path: "export", summary: "Stream COMMIT to stdout in tar format", load: () => import("./commands/export.js") },
   { path: "find-remotes", summary: "Find remotes to serve the given refs", load: () => import("./commands/find-remotes.js") },
-  { path: "create-usb", summary: "Copy the refs to a USB stick", load: "commands/create-usb.ts" },
+  { path: "create-usb", summary: "Copy the refs to a USB stick", load: () => import("./commands/create-usb.js") },
   { path: "fsck", summary: "Check the repository for consistency", load: () => import("./commands/fsck.js") },
   { path: "gpg-sign", summary: "Sign a commit", load: () => import("./commands/gpg-sign.js") },
   { path: "init", summary: "Initialize a new empty repository", load: () => import("./commands/init.js") },

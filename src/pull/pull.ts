@@ -1,6 +1,7 @@
 /**
  * `pull REMOTE [REF…]`: bring commits from a remote archive repository served over HTTP(S) (or a
- * `file://` archive repo) into this repository, every byte verified (fact sheet §5) — but for
+ * `file://` repo: archive through the fetcher, other modes imported as pull-local does,
+ * local-import.ts) into this repository, every byte verified (fact sheet §5) — but for
  * content objects under `--mirror --http-trusted` into an archive repository (trusted-content.ts).
  *
  * Order, and why:
@@ -29,6 +30,7 @@ import { type VerifyPolicy, verifyCommitForRemote, verifyPolicyFor } from "../si
 import { checkTimestamps, verifyBindings } from "./commit-checks.js";
 import { applyPullDeltas, type DeltaPullSummary, planPullDeltas } from "./delta-pull.js";
 import type { Fetcher, RetryPolicy } from "./fetcher.js";
+import { importCommits, localImportSource } from "./local-import.js";
 import { ObjectPuller } from "./object-puller.js";
 import { fetchCommitMeta, fetchMetadata } from "./objects.js";
 import { newStats, type PullStats } from "./progress.js";
@@ -82,6 +84,8 @@ export interface PullOptions {
   httpTrusted?: boolean;
   /** Skip fsync/syncfs (`--disable-fsync`): faster, not crash-safe. */
   disableFsync?: boolean;
+  /** Re-hash objects imported from a non-archive `file://` repository (local-import.ts). */
+  untrusted?: boolean;
   httpHeaders?: Array<[string, string]>;
   /** Appended to the `User-Agent` (`--append-user-agent`). */
   appendUserAgent?: string;
@@ -127,6 +131,8 @@ export interface PullResult {
   refs: PulledRef[];
   stats: PullStats;
   dryRun: boolean;
+  /** Objects were imported from a local repository (non-archive `file://`), not fetched. */
+  local?: boolean;
   /** The static deltas used (or, with dryRun, that would be). */
   deltas?: DeltaPullSummary;
 }
@@ -204,6 +210,16 @@ class PullRun {
     }
   }
 
+  /** Prove `p`'s ancestors up to `depth` (as {@link store} would), collecting every commit. */
+  async lineage(p: ProvenCommit, depth: number, out: string[]): Promise<void> {
+    if (this.done.has(p.checksum)) return;
+    this.done.add(p.checksum);
+    out.push(p.checksum);
+    if (depth === 0 || !p.commit.parent) return;
+    const parent = await this.prove(p.commit.parent, null, true);
+    if (parent) await this.lineage(parent, depth > 0 ? depth - 1 : depth, out);
+  }
+
   /** Drop the partial markers of commits whose trees are now durable. */
   clearPartial(): void {
     for (const c of this.partial) rmSync(this.repo.commitPartialPath(c), { force: true });
@@ -251,6 +267,40 @@ function timestampBase(repo: Repo, o: PullOptions, ref: string): string | null {
   return o.mirror ? readRef(repo, ref) : readRef(repo, ref, o.remote);
 }
 
+/** Fetch the proven commits' objects (static deltas first) through the fetcher. */
+async function fetchObjects(
+  run: PullRun,
+  fetcher: Fetcher,
+  deltas: Awaited<ReturnType<typeof planPullDeltas>>,
+  proven: Array<{ p: ProvenCommit }>,
+  caches: Repo[],
+): Promise<void> {
+  const { repo, o } = run;
+  run.puller = await ObjectPuller.start({
+    repo,
+    fetcher,
+    stats: run.stats,
+    localCaches: caches,
+    subpaths: o.subpaths?.map((s) => `/${s.replace(/^\/+|\/+$/g, "")}`.replace(/^\/$/, "/")),
+    concurrency: o.concurrency,
+    bareUserOnlyFiles: o.bareUserOnlyFiles,
+    trustedContent: trustedHttpDirect({ ...o, archive: repo.archive, local: fetcher.local }),
+    batchMs: o.batchMs,
+    onProgress: o.onProgress,
+    signal: o.signal,
+  });
+  try {
+    await applyPullDeltas(deltas, run.puller, fetcher, o.signal); // static deltas
+    for (const { p } of proven) await run.store(p, o.depth ?? 0);
+    await run.puller.drain();
+    await run.puller.finish();
+  } catch (e) {
+    await run.puller.abort();
+    throw e;
+  }
+  run.clearPartial();
+}
+
 /**
  * Pull. See the file comment for the order of operations.
  * @throws ArborError NOT_FOUND (remote, ref, object), SIGNATURE_MISSING / SIGNATURE_INVALID,
@@ -262,6 +312,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
   const env = o.env ?? process.env;
   const fetcher =
     o.fetcher ?? (await openRemoteFetcher(remote, { partialDir: join(repo.path, "tmp"), ...o }, repo.path));
+  const localSrc = localImportSource(remote, o);
   try {
     if (o.requireStaticDeltas && repo.archive)
       throw new ArborError("UNSUPPORTED", "Can't use static deltas in an archive repo");
@@ -276,7 +327,7 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       ...o,
       // pinned collection–refs name their commits, as REF@CHECKSUM does
       ...(o.collectionRefs?.length ? { refs: o.collectionRefs.map((c) => `${c.ref}@${c.commit}`) } : {}),
-      deltasOff: !!(repo.archive || o.commitMetadataOnly || o.disableStaticDeltas),
+      deltasOff: !!(repo.archive || o.commitMetadataOnly || o.disableStaticDeltas || localSrc),
     });
     const rs: RemoteSummary =
       need !== "summary"
@@ -316,13 +367,10 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       });
     }
     // static deltas (src/pull/delta-pull.ts): chosen here, applied before the tree walk
-    const deltas = await planPullDeltas(
-      repo,
-      fetcher,
-      need === "indexed" ? "indexed" : rs.summary,
-      result,
-      o,
-    );
+    const deltas = await planPullDeltas(repo, fetcher, need === "indexed" ? "indexed" : rs.summary, result, {
+      ...o,
+      disableStaticDeltas: o.disableStaticDeltas || !!localSrc, // as ostree for local sources
+    });
     run.stats.bytesTransferred = fetcher.bytesTransferred;
     if (o.dryRun)
       return { remote: o.remote, refs: result, stats: run.stats, dryRun: true, deltas: deltas.summary };
@@ -330,29 +378,11 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
     const caches = (o.localcacheRepos ?? []).map((p) => Repo.open(p));
     // in memory only: this pull's transactions skip syncfs, the config file is untouched
     if (o.disableFsync) repo.config.set("core", "fsync", "false");
-    run.puller = await ObjectPuller.start({
-      repo,
-      fetcher,
-      stats: run.stats,
-      localCaches: caches,
-      subpaths: o.subpaths?.map((s) => `/${s.replace(/^\/+|\/+$/g, "")}`.replace(/^\/$/, "/")),
-      concurrency: o.concurrency,
-      bareUserOnlyFiles: o.bareUserOnlyFiles,
-      trustedContent: trustedHttpDirect({ ...o, archive: repo.archive, local: fetcher.local }),
-      batchMs: o.batchMs,
-      onProgress: o.onProgress,
-      signal: o.signal,
-    });
-    try {
-      await applyPullDeltas(deltas, run.puller, fetcher, o.signal); // static deltas
-      for (const { p } of proven) await run.store(p, o.depth ?? 0);
-      await run.puller.drain();
-      await run.puller.finish();
-    } catch (e) {
-      await run.puller.abort();
-      throw e;
-    }
-    run.clearPartial();
+    if (localSrc) {
+      const commits: string[] = [];
+      for (const { p } of proven) await run.lineage(p, o.depth ?? 0, commits);
+      await importCommits(localSrc, repo, commits, o, run.stats);
+    } else await fetchObjects(run, fetcher, deltas, proven, caches);
     // Refs last: every object they name is durable now.
     for (const r of result) {
       if (r.ref === null || r.previous === r.commit) continue;
@@ -371,10 +401,17 @@ export async function pull(repo: Repo, o: PullOptions): Promise<PullResult> {
       if (rs.sigBytes) writeFileAtomicSync(join(repo.path, "summary.sig"), rs.sigBytes, { mode: 0o644 });
       else rmSync(join(repo.path, "summary.sig"), { force: true });
     }
-    run.stats.bytesTransferred = fetcher.bytesTransferred;
+    run.stats.bytesTransferred = localSrc ? 0 : fetcher.bytesTransferred; // ostree: local imports transfer nothing
     run.stats.elapsedMs = Date.now() - run.stats.startMs;
     run.stats.scanning = false;
-    return { remote: o.remote, refs: result, stats: run.stats, dryRun: false, deltas: deltas.summary };
+    return {
+      remote: o.remote,
+      refs: result,
+      stats: run.stats,
+      dryRun: false,
+      ...(localSrc ? { local: true } : {}),
+      deltas: deltas.summary,
+    };
   } catch (e) {
     throw isArborError(e) ? e : withContext(`Cannot pull from remote "${o.remote}"`, e);
   } finally {

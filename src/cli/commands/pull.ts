@@ -126,6 +126,7 @@ export const command: CommandSpec = {
       bareUserOnlyFiles: args.has("bareuseronly-files"),
       httpTrusted: args.has("http-trusted"),
       disableFsync: args.has("disable-fsync"),
+      untrusted: args.has("untrusted"),
       env: ctx.env,
       signal: ctx.signal,
       onProgress: (s) => progress.update(formatPullProgress(s)),
@@ -151,6 +152,6 @@ export const command: CommandSpec = {
       return;
     }
     progress.done();
-    ctx.out.line(formatPullSummary(result.stats));
+    ctx.out.line(formatPullSummary(result.stats, { local: result.local }));
   },
 };
