@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/main.js";
+import { arborInProcess, type InProcessResult } from "../helpers/in-process.js";
 
 const CID = "org.example.Collection1";
 let tmp: string;
@@ -25,26 +25,8 @@ function ostreeRun(args: string[]): { code: number; out: string; err: string } {
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
-async function arbor(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const text = (c: string | Uint8Array): string => (typeof c === "string" ? c : Buffer.from(c).toString());
-  const code = await run(args, {
-    prog: "ostree",
-    env: {},
-    cwd: tmp,
-    stdout: {
-      write: (c) => {
-        out += text(c);
-      },
-    },
-    stderr: {
-      write: (c) => {
-        err += text(c);
-      },
-    },
-  });
-  return { code, out, err };
+function arbor(args: string[]): Promise<InProcessResult> {
+  return arborInProcess(args, tmp);
 }
 
 function mount(): string {

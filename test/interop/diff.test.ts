@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/main.js";
+import { arborInProcess } from "../helpers/in-process.js";
 
 let tmp: string;
 
@@ -17,25 +17,9 @@ function ostree(args: string[], cwd = tmp): string {
 
 /** Run arbor's CLI in-process; returns stdout (throws with stderr on a non-zero exit). */
 async function arbor(args: string[], cwd = tmp): Promise<string> {
-  let out = "";
-  let err = "";
-  const code = await run(args, {
-    prog: "ostree",
-    env: {},
-    cwd,
-    stdout: {
-      write: (c) => {
-        out += typeof c === "string" ? c : Buffer.from(c).toString();
-      },
-    },
-    stderr: {
-      write: (c) => {
-        err += typeof c === "string" ? c : Buffer.from(c).toString();
-      },
-    },
-  });
-  if (code !== 0) throw new Error(`arbor ${args.join(" ")} exited ${code}: ${err}`);
-  return out;
+  const r = await arborInProcess(args, cwd);
+  if (r.code !== 0) throw new Error(`arbor ${args.join(" ")} exited ${r.code}: ${r.err}`);
+  return r.out;
 }
 
 function write(root: string, files: Record<string, string>): void {

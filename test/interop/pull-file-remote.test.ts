@@ -10,8 +10,8 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/main.js";
 import type { RepoMode } from "../../src/repo/repo.js";
+import { arborInProcess, type InProcessResult } from "../helpers/in-process.js";
 
 let tmp: string;
 let count = 0;
@@ -21,26 +21,8 @@ function ostree(args: string[]): string {
   return execFileSync("ostree", args, { cwd: tmp, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-async function arbor(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const text = (c: string | Uint8Array): string => (typeof c === "string" ? c : Buffer.from(c).toString());
-  const code = await run(args, {
-    prog: "ostree",
-    env: {},
-    cwd: tmp,
-    stdout: {
-      write: (c) => {
-        out += text(c);
-      },
-    },
-    stderr: {
-      write: (c) => {
-        err += text(c);
-      },
-    },
-  });
-  return { code, out, err };
+function arbor(args: string[]): Promise<InProcessResult> {
+  return arborInProcess(args, tmp);
 }
 
 function ostreeRun(args: string[]): { code: number; out: string; err: string } {

@@ -9,10 +9,10 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/main.js";
 import { checkoutTree } from "../../src/repo/checkout.js";
 import { pullLocal } from "../../src/repo/pull-local.js";
 import { Repo, type RepoMode } from "../../src/repo/repo.js";
+import { arborInProcess, type InProcessResult } from "../helpers/in-process.js";
 
 const MODES: RepoMode[] = ["archive", "bare", "bare-user", "bare-user-only"];
 let tmp: string;
@@ -22,25 +22,8 @@ function ostree(args: string[]): string {
   return execFileSync("ostree", args, { cwd: tmp, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-async function arbor(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await run(args, {
-    prog: "ostree",
-    env: {},
-    cwd: tmp,
-    stdout: {
-      write: (c) => {
-        out += typeof c === "string" ? c : Buffer.from(c).toString();
-      },
-    },
-    stderr: {
-      write: (c) => {
-        err += typeof c === "string" ? c : Buffer.from(c).toString();
-      },
-    },
-  });
-  return { code, out, err };
+function arbor(args: string[]): Promise<InProcessResult> {
+  return arborInProcess(args, tmp);
 }
 
 function newRepo(mode: RepoMode): string {
