@@ -292,9 +292,7 @@ export class Transaction {
       renameSync(tmp, p);
       if (!this.repo.archive) this.writeBareContent(p, header, null);
       else this.fixupArchive(p);
-      this.staged.set(rel, { type: "file", rel });
-      this.stats.contentWritten++;
-      this.stats.contentBytesWritten += size;
+      this.recordContent(rel, size);
       return checksum;
     } finally {
       leave();
@@ -345,6 +343,13 @@ export class Transaction {
     } finally {
       leave();
     }
+  }
+
+  /** A content object of `size` data bytes now lies in the staging dir under `rel`. */
+  private recordContent(rel: string, size: number): void {
+    this.staged.set(rel, { type: "file", rel });
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
   }
 
   private fixupArchive(p: string): void {
@@ -417,9 +422,7 @@ export class Transaction {
         if (errnoCode(e) === "EXDEV") return null;
         throw fromSystemError(`Cannot adopt "${path}" as content object ${checksum}`, e);
       }
-      this.staged.set(rel, { type: "file", rel });
-      this.stats.contentWritten++;
-      this.stats.contentBytesWritten += size;
+      this.recordContent(rel, size);
       return checksum;
     } finally {
       leave();
