@@ -34,6 +34,17 @@ beforeAll(() => {
 });
 afterAll(() => t.cleanup());
 
+/** arbor and ostree print the same and exit alike for `args`. */
+function expectSameAsOstree(args: string[]): void {
+  const o = ostree(args);
+  const a = arbor(args);
+  expect({ code: a.code, stderr: a.stderr, stdout: a.stdout }).toEqual({
+    code: o.code,
+    stderr: o.stderr,
+    stdout: o.stdout,
+  });
+}
+
 describe.skipIf(!hasOstree)("commit with unmatched skip-list / statoverride paths, against ostree", () => {
   const cases: Array<[string, () => string[]]> = [
     ["a skip-list path that is not in the tree", () => [`--skip-list=${file("s1", "/nope\n/a\n")}`]],
@@ -60,13 +71,7 @@ describe.skipIf(!hasOstree)("commit with unmatched skip-list / statoverride path
               ? `--tree=tar=${join(t.dir, "tree.tar")}`
               : "--tree=ref=base";
         const args = ["commit", `--repo=${repo}`, "--timestamp=@2", "--orphan", tree, ...flags()];
-        const o = ostree(args);
-        const a = arbor(args);
-        expect({ code: a.code, stderr: a.stderr, stdout: a.stdout }).toEqual({
-          code: o.code,
-          stderr: o.stderr,
-          stdout: o.stdout,
-        });
+        expectSameAsOstree(args);
       });
     }
   }
@@ -80,13 +85,7 @@ describe.skipIf(!hasOstree)("commit with unmatched skip-list / statoverride path
       `--tree=tar=${join(t.dir, "rootless.tar")}`,
     ];
     for (const args of [base, [...base, "--tar-autocreate-parents"]]) {
-      const o = ostree(args);
-      const a = arbor(args);
-      expect({ code: a.code, stderr: a.stderr, stdout: a.stdout }).toEqual({
-        code: o.code,
-        stderr: o.stderr,
-        stdout: o.stdout,
-      });
+      expectSameAsOstree(args);
     }
     expect(ostree(base).stderr).toContain("Can't commit an empty tree");
   });
