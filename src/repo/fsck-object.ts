@@ -190,7 +190,7 @@ async function hashContent(obj: FileObject, checksum: string): Promise<string> {
   if (obj.size <= WHOLE_READ_MAX) {
     // Synchronous inflate: zlib's async API round-trips the thread pool per 16 KiB chunk, which
     // measured 3.5x the CPU of inflating in place for a tree of small files.
-    const raw = readFileSync(obj.path).subarray(obj.dataOffset);
+    const raw = (obj.raw ?? readFileSync(obj.path)).subarray(obj.dataOffset);
     try {
       const data = inflateRawSync(raw, { maxOutputLength: Math.max(obj.size, 1) });
       h.update(data);

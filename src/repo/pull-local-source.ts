@@ -98,7 +98,7 @@ const SYNC_LIMIT = 256 * 1024;
  */
 export function readDataSync(obj: FileObject): Uint8Array {
   if (isLnk(obj.header.mode)) return new Uint8Array(0);
-  const raw = readFileSync(obj.path);
+  const raw = obj.raw ?? readFileSync(obj.path);
   if (!obj.compressed) {
     if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
     return raw;

@@ -28,7 +28,16 @@ export interface FileObject {
   /** For archive objects: offset of the deflate stream in the file. */
   dataOffset: number;
   compressed: boolean;
+  /**
+   * The whole object file as read while looking up its header, when it was small enough to come
+   * in that one read (archive objects up to {@link WHOLE_READ} bytes): readers use it instead of
+   * opening the file again. Never modified.
+   */
+  raw?: Buffer;
 }
+
+/** Archive objects up to this size are read whole by the header lookup (one open, one read). */
+const WHOLE_READ = 64 * 1024;
 
 const MAX_HEADER = 16 * 1024 * 1024;
 
@@ -197,15 +206,21 @@ function statArchive(path: string, checksum: string, what: string): FileObject {
   const fd = openSync(path, "r");
   try {
     const fileSize = fstatSync(fd).size;
-    const pre = new Uint8Array(8);
-    if (readSync(fd, pre, 0, 8, 0) !== 8) throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
-    const len = new DataView(pre.buffer).getUint32(0, false);
+    // one read for the frame and the header, and for a small object its data too
+    const first = Buffer.allocUnsafe(Math.min(Math.max(fileSize, 8), WHOLE_READ));
+    const got = readSync(fd, first, 0, first.length, 0);
+    if (got < 8) throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
+    const len = first.readUInt32BE(0);
     if (len > MAX_HEADER || len > fileSize - 8) {
       throw new ArborError("OBJECT_CORRUPT", `${what}: header length ${len} exceeds the object`);
     }
-    const hb = new Uint8Array(len);
-    if (readSync(fd, hb, 0, len, 8) !== len)
-      throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
+    let hb: Uint8Array;
+    if (8 + len <= got) hb = first.subarray(8, 8 + len);
+    else {
+      hb = new Uint8Array(len);
+      if (readSync(fd, hb, 0, len, 8) !== len)
+        throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
+    }
     let parsed: ReturnType<typeof decodeArchiveHeader>;
     try {
       parsed = decodeArchiveHeader(hb);
@@ -215,7 +230,7 @@ function statArchive(path: string, checksum: string, what: string): FileObject {
     const { header, size } = parsed;
     if (isLnk(header.mode) && size !== 0)
       throw new ArborError("OBJECT_CORRUPT", `${what}: symlink with data`);
-    return {
+    const obj: FileObject = {
       checksum,
       header,
       size: isLnk(header.mode) ? 0 : size,
@@ -223,6 +238,8 @@ function statArchive(path: string, checksum: string, what: string): FileObject {
       dataOffset: 8 + len,
       compressed: true,
     };
+    if (got === fileSize) obj.raw = first.subarray(0, got);
+    return obj;
   } finally {
     closeSync(fd);
   }
@@ -235,7 +252,7 @@ function statArchive(path: string, checksum: string, what: string): FileObject {
  */
 export function readFileDataSync(obj: FileObject): Uint8Array {
   if (isLnk(obj.header.mode)) return new Uint8Array(0);
-  const raw = readFileSync(obj.path);
+  const raw = obj.raw ?? readFileSync(obj.path);
   if (!obj.compressed) return raw;
   let out: Buffer;
   try {

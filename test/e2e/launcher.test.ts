@@ -1,0 +1,59 @@
+// bin/arbor runs dist-cjs/, the CommonJS form of dist/ made by scripts/build-cjs.mjs (start-up
+// time). These check what the transform must keep: every module present, paths made relative to
+// import.meta.url (package.json, the native addon, worker scripts) still resolving, and a clear
+// message when the checkout was not built.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ARBOR, arbor, ok, ROOT, tempDir } from "../helpers/cli.js";
+
+const t = tempDir("arbor-launcher-");
+afterAll(() => t.cleanup());
+
+function jsUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".js"))
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+describe("bin/arbor launcher", () => {
+  it("has a CommonJS module for every module tsc built, in a commonjs scope", () => {
+    const esm = jsUnder(join(ROOT, "dist"));
+    expect(esm.length).toBeGreaterThan(100);
+    expect(jsUnder(join(ROOT, "dist-cjs"))).toEqual(esm);
+    expect(JSON.parse(readFileSync(join(ROOT, "dist-cjs/package.json"), "utf8")).type).toBe("commonjs");
+    // no module is left as ESM, and no lazy import() went through the (slow) ESM loader
+    const main = readFileSync(join(ROOT, "dist-cjs/cli/main.js"), "utf8");
+    expect(main).not.toMatch(/\bimport\(/);
+    expect(main).toContain("require(");
+  });
+
+  it("--version reads package.json through the module's own URL", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(ok(arbor(["--version"]))).toContain(pkg.version);
+  });
+
+  it("loads the native addon and the object workers (paths relative to import.meta.url)", () => {
+    const repo = join(t.dir, "repo");
+    const tree = join(t.dir, "tree");
+    ok(arbor(["init", `--repo=${repo}`, "--mode=archive"]));
+    mkdirSync(tree);
+    // enough files for the commit to hand compression to its worker threads
+    for (let i = 0; i < 300; i++) writeFileSync(join(tree, `f${i}`), `file ${i}\n`.repeat(200));
+    ok(arbor(["commit", `--repo=${repo}`, "-b", "main", `--tree=dir=${tree}`, "-s", "x"]));
+    // fsck takes the repository lock: the addon's OFD lock
+    expect(ok(arbor(["fsck", `--repo=${repo}`]))).toMatch(/no errors/);
+  });
+
+  it("says to build when dist-cjs is missing", () => {
+    const bin = join(t.dir, "unbuilt/bin");
+    mkdirSync(bin, { recursive: true });
+    copyFileSync(ARBOR, join(bin, "arbor"));
+    copyFileSync(join(ROOT, "bin/package.json"), join(bin, "package.json"));
+    const r = spawnSync(process.execPath, [join(bin, "arbor"), "--version"], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("npm run build");
+  });
+});
