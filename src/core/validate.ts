@@ -22,7 +22,8 @@ function isAscii(s: string): boolean {
 /** True if `f` is one ref fragment (`OSTREE_REF_FRAGMENT_REGEXP`; also ostree's remote-name rule). */
 export function isRefFragment(f: string): boolean {
   if (isAscii(f)) return REF_FRAGMENT_ASCII.test(f);
-  refFragment ??= /^[\p{L}\p{N}_][-.\p{L}\p{N}_]*$/u;
+  // biome-ignore lint/complexity/useRegexLiterals: a literal is parsed (Unicode tables built) at load
+  refFragment ??= new RegExp("^[\\p{L}\\p{N}_][-.\\p{L}\\p{N}_]*$", "u");
   return refFragment.test(f);
 }
 

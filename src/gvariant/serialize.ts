@@ -41,7 +41,13 @@ export type GVValue =
   | readonly GVValue[];
 
 const enc = new TextEncoder();
-const LONE_SURROGATE = /\p{Cs}/u;
+// Built on first use from a string: a Unicode-property literal is parsed when the module loads.
+let loneSurrogate: RegExp | undefined;
+function hasLoneSurrogate(s: string): boolean {
+  // biome-ignore lint/complexity/useRegexLiterals: see above
+  loneSurrogate ??= new RegExp("\\p{Cs}", "u");
+  return loneSurrogate.test(s);
+}
 
 /** A growable byte buffer; positions are absolute so alignment is relative to the top-level start. */
 class Writer {
@@ -239,7 +245,7 @@ function writeBasic(w: Writer, code: string, v: GVValue, t: GVType): void {
       return;
     default: {
       // s, o, g; a lone surrogate has no UTF-8 form (TextEncoder would silently write U+FFFD)
-      if (typeof v !== "string" || v.includes("\0") || LONE_SURROGATE.test(v)) typeError(t, v);
+      if (typeof v !== "string" || v.includes("\0") || hasLoneSurrogate(v)) typeError(t, v);
       if ((code === "o" && !isObjectPath(v)) || (code === "g" && !isSignature(v))) typeError(t, v);
       w.bytes(enc.encode(v));
       w.byte(0);

@@ -214,11 +214,14 @@ const NEWER_THAN_GLIB: readonly number[] = [
   0x2ebf0,0x2ee5d,0x323b0,0x33479,
 ];
 
-const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cn}]/u;
+// Built on first use from a string: a Unicode-property literal is parsed when the module loads.
+let nonPrintable: RegExp | undefined;
 
 /** GLib's g_unichar_isprint (Unicode 15.0): not control, format, unassigned or surrogate. */
 export function isPrintable(cp: number): boolean {
-  if (NON_PRINTABLE.test(String.fromCodePoint(cp))) return false;
+  // biome-ignore lint/complexity/useRegexLiterals: see nonPrintable
+  nonPrintable ??= new RegExp("[\\p{Cc}\\p{Cf}\\p{Cn}]", "u");
+  if (nonPrintable.test(String.fromCodePoint(cp))) return false;
   if (cp < 0x88f) return true;
   for (let i = 0; i < NEWER_THAN_GLIB.length; i += 2) {
     if (cp < NEWER_THAN_GLIB[i]!) return true;
