@@ -227,8 +227,10 @@ async function consume(
     try {
       // Synchronous: for objects this small the inflate itself costs less than a zlib stream and
       // two thread-pool round trips would (thousands of them per pull).
+      // One output buffer of the declared size (+1 to see more): no 16 KiB chunks to concatenate.
       data = inflateRawSync(parts.length === 1 ? parts[0]! : Buffer.concat(parts), {
         maxOutputLength: Math.max(size, 1),
+        chunkSize: Math.max(size + 1, 64),
       });
     } catch (e) {
       throw corrupt(checksum, `cannot decompress: ${(e as Error).message}`);
