@@ -47,8 +47,8 @@ case "$sel" in
 esac
 
 export ARBOR=${ARBOR:-$root/bin/arbor}
-if [ "$ARBOR" = "$root/bin/arbor" ] && [ ! -f "$root/dist/cli/main.js" ]; then
-  echo "peer-suite: warning: $root/dist/cli/main.js is missing; run 'npm run build' first (every test will fail)" >&2
+if [ "$ARBOR" = "$root/bin/arbor" ] && [ ! -f "$root/dist-cjs/cli/main.js" ]; then
+  echo "peer-suite: warning: $root/dist-cjs/cli/main.js is missing; run 'npm run build' first (every test will fail)" >&2
 fi
 out=${PEER_SUITE_OUT:-$(mktemp -d /tmp/peer-suite.XXXXXX)}
 mkdir -p "$out"

@@ -114,7 +114,7 @@ function listing(dir: string, rel = ""): string[] {
   return out;
 }
 
-describe.skipIf(!hasOstree || !existsSync(join(import.meta.dirname, "../../dist/cli/main.js")))(
+describe.skipIf(!hasOstree || !existsSync(join(import.meta.dirname, "../../dist-cjs/cli/main.js")))(
   "kill -9 during admin commands",
   () => {
     let t: Awaited<ReturnType<typeof tempDir>>;

@@ -13,7 +13,7 @@ import { commitOs, MUTABLE_ENV, makeOsTree, makeSysroot, tempDir } from "../unit
 
 const ENV = { ...MUTABLE_ENV, ARBOR_UNSAFE_NO_SYNC: "1" };
 
-describe.skipIf(!existsSync(join(import.meta.dirname, "../../dist/cli/main.js")))("arbor admin (CLI)", () => {
+describe.skipIf(!existsSync(join(import.meta.dirname, "../../dist-cjs/cli/main.js")))("arbor admin (CLI)", () => {
   let t: Awaited<ReturnType<typeof tempDir>>;
   let path: string;
   let v1: string;
