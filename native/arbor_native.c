@@ -131,8 +131,10 @@ static const char *errno_name(int e) {
   }
 }
 
-/* Throw `err` as a Node-style system error: "ENOENT: no such file or directory, lgetxattr '/x'". */
-static void throw_errno(napi_env env, int err, const char *syscall_name, const char *path, const char *dest) {
+/* A Node-style system error for `err`: "ENOENT: no such file or directory, lgetxattr '/x'", with
+ * `code`, `errno`, `syscall` and `path`/`dest`; NULL only when out of memory (then a JS error is
+ * pending). */
+napi_value errno_error(napi_env env, int err, const char *syscall_name, const char *path, const char *dest) {
   char desc_buf[256];
   const char *desc = strerror_r(err, desc_buf, sizeof desc_buf); /* GNU variant: returns a string */
   const char *code = errno_name(err);
@@ -144,7 +146,7 @@ static void throw_errno(napi_env env, int err, const char *syscall_name, const c
   char *msg = malloc((size_t)n + 1);
   if (!msg) {
     napi_throw_error(env, "ENOMEM", "out of memory while reporting a system error");
-    return;
+    return NULL;
   }
   snprintf(msg, (size_t)n + 1, "%s: %s, %s%s%s%s%s%s%s", code, desc, syscall_name, path ? " '" : "", p,
            path ? "'" : "", dest ? " -> '" : "", d, dest ? "'" : "");
@@ -169,7 +171,13 @@ static void throw_errno(napi_env env, int err, const char *syscall_name, const c
     napi_create_string_utf8(env, dest, NAPI_AUTO_LENGTH, &v);
     napi_set_named_property(env, error, "dest", v);
   }
-  napi_throw(env, error);
+  return error;
+}
+
+/* Throw errno_error(...). */
+static void throw_errno(napi_env env, int err, const char *syscall_name, const char *path, const char *dest) {
+  napi_value error = errno_error(env, err, syscall_name, path, dest);
+  if (error) napi_throw(env, error);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -281,7 +289,7 @@ bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out) {
 }
 
 /* Borrow the bytes of a Uint8Array (or Buffer) argument. */
-static bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, size_t *len) {
+bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, size_t *len) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);
   if (is_ta) {
@@ -933,6 +941,7 @@ NAPI_MODULE_INIT() {
       FN("freezeThaw", FreezeThaw),
       FN("checkoutFiles", CheckoutFiles),
       FN("scanDir", ScanDir),
+      FN("writeObjectFile", WriteObjectFile),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

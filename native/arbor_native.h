@@ -13,9 +13,16 @@ bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *ar
 /* A NUL-terminated copy of a string or Uint8Array argument (no NUL bytes inside); free *out. */
 bool get_cstr(napi_env env, napi_value v, const char *what, char **out);
 bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
+/* Borrow the bytes of a Uint8Array argument. */
+bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, size_t *len);
+/* A Node-style system error object for errno `err` (see arbor_native.c); NULL when out of memory. */
+napi_value errno_error(napi_env env, int err, const char *syscall_name, const char *path, const char *dest);
 
 /* checkout_files.c */
 napi_value CheckoutFiles(napi_env env, napi_callback_info info);
+
+/* write_file.c */
+napi_value WriteObjectFile(napi_env env, napi_callback_info info);
 
 /* scan_dir.c */
 napi_value ScanDir(napi_env env, napi_callback_info info);

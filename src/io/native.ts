@@ -1,8 +1,9 @@
 /**
  * The native addon (`native/arbor_native.c`): the few Linux system calls Node's fs lacks — OFD
  * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
- * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; and `checkoutFiles`
- * (`native/checkout_files.c`), a hardlink checkout's inner loop.
+ * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles`
+ * (`native/checkout_files.c`), a hardlink checkout's inner loop; and `writeObjectFile`
+ * (`native/write_file.c`), a bare-mode object created in one thread-pool trip.
  *
  * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
  * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
@@ -104,6 +105,27 @@ export interface NativeAddon {
     files: ReadonlyArray<{ readonly name: string; readonly checksum: string }>,
     kind: LinkKind,
   ): Promise<Uint8Array>;
+  /**
+   * Create the file `path`: write all of `data` into a new unnamed file (O_TMPFILE, 0600) in its
+   * directory, then (uid/gid -1: unchanged) fchown, fchmod to `mode & 07777`, fsetxattr each
+   * [name, value] pair of the flat `xattrs` array, set atime and mtime to 0 (unless `zeroTimes`
+   * is false), link it at `path` (replacing a file there) and close: one trip to libuv's thread
+   * pool (`native/write_file.c`). Where O_TMPFILE is missing the file is created at `path`
+   * directly and may be left partly written on failure. `data` must not change until the promise
+   * settles.
+   * @returns a promise rejected with a Node system error naming the failing call
+   *   (ENOSPC, EEXIST, EPERM, ENOTSUP…).
+   * @throws TypeError/RangeError for bad arguments only.
+   */
+  writeObjectFile?(
+    path: NativePath,
+    data: Uint8Array,
+    mode: number,
+    uid: number,
+    gid: number,
+    xattrs: ReadonlyArray<NativePath | Uint8Array>,
+    zeroTimes?: boolean,
+  ): Promise<void>;
   /** `FS_IMMUTABLE_FL` (`chattr +i`). */
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */

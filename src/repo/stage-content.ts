@@ -24,7 +24,8 @@ import { basename } from "node:path";
 import { encodeUserMeta, type FileHeader } from "../core/content-header.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError } from "../errors.js";
-import { native } from "../io/native.js";
+import { hasNative, native } from "../io/native.js";
+import { createFileOffThread } from "../io/off-thread.js";
 import type { RepoMode } from "./repo.js";
 
 /** Write all of `b` to `fd`. */
@@ -51,6 +52,46 @@ export function setBareMetadata(mode: RepoMode, fd: number, h: FileHeader): void
     for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
   }
   futimesSync(fd, 0, 0);
+}
+
+/**
+ * Write a bare-mode *regular-file* object at `p` in one trip to the thread pool (the addon's
+ * `writeObjectFile`: create 0600, write, owner, mode, xattrs, mtime 0, close), with exactly the
+ * metadata {@link setBareMetadata} gives it. Returns null when the addon lacks the function (an
+ * addon built before it): the caller then writes through Node's fs.
+ * @throws ArborError UNSUPPORTED (bare-user-only); the promise rejects with Node system errors.
+ */
+export function writeBareFileNative(
+  mode: RepoMode,
+  p: string,
+  h: FileHeader,
+  data: Uint8Array,
+): Promise<void> | null {
+  if (!hasNative()) return null;
+  const n = native();
+  if (typeof n.writeObjectFile !== "function") return null;
+  if (mode === "bare-user")
+    return n.writeObjectFile(p, data, (h.mode & 0o775) | 0o400, -1, -1, [
+      "user.ostreemeta",
+      encodeUserMeta(h),
+    ]);
+  if (mode === "bare-user-only") {
+    checkBareUserOnly(p, h);
+    return n.writeObjectFile(p, data, h.mode & 0o7777, -1, -1, []);
+  }
+  return n.writeObjectFile(p, data, h.mode & 0o7777, h.uid, h.gid, h.xattrs.flat());
+}
+
+/**
+ * Write an archive-mode object (`.filez` bytes) at `p`, 0644, keeping its write time (as ostree):
+ * through the addon's `writeObjectFile` when it has it, else through Node's fs.
+ * @throws Node system errors.
+ */
+export async function writeArchiveFile(p: string, bytes: Uint8Array): Promise<void> {
+  const n = hasNative() ? native() : null;
+  if (n && typeof n.writeObjectFile === "function")
+    await n.writeObjectFile(p, bytes, 0o644, -1, -1, [], false);
+  else await createFileOffThread(p, bytes, 0o644);
 }
 
 /**

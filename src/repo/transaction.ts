@@ -24,7 +24,13 @@ import { createFileOffThread } from "../io/off-thread.js";
 import { publishStaged, type Staged, syncStaged } from "./publish-staged.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
-import { setBareMetadata, writeAll, writeBareContentSync } from "./stage-content.js";
+import {
+  setBareMetadata,
+  writeAll,
+  writeArchiveFile,
+  writeBareContentSync,
+  writeBareFileNative,
+} from "./stage-content.js";
 import { claimStagingDir } from "./staging.js";
 import { maybeAutoUpdateSummary } from "./summary.js";
 
@@ -207,7 +213,7 @@ export class Transaction {
           const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
           faultPoint("write-object");
           const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
-          await createFileOffThread(p, concat(hdr, body), 0o644);
+          await writeArchiveFile(p, concat(hdr, body));
         } else {
           faultPoint("write-object");
           await this.writeBareContentAsync(p, header, data);
@@ -364,11 +370,14 @@ export class Transaction {
   /** {@link writeBareContent} for in-memory data, creating and writing the file off the main thread. */
   private async writeBareContentAsync(p: string, h: FileHeader, data: Uint8Array): Promise<void> {
     const mode = this.repo.mode;
-    if (mode === "bare-user-only" || isLnk(h.mode)) {
+    if (isLnk(h.mode)) {
       this.writeBareContent(p, h, data);
       return;
     }
-    await createFileOffThread(p, data, 0o600, (fd) => this.setBareMetadata(fd, h));
+    const written = writeBareFileNative(mode, p, h, data);
+    if (written) await written;
+    else if (mode === "bare-user-only") this.writeBareContent(p, h, data);
+    else await createFileOffThread(p, data, 0o600, (fd) => this.setBareMetadata(fd, h));
   }
 
   /** The metadata of a bare-mode regular-file object (or bare-user symlink), set through its fd. */

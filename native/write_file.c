@@ -1,0 +1,300 @@
+/*
+ * writeObjectFile: create one bare-mode object file in a single trip to libuv's thread pool.
+ *
+ * A repository write (commit, pull, pull-local) creates thousands of small files, each needing
+ * open, write, (fchown,) fchmod, xattrs, futimens and close. Through Node's fs that is two
+ * thread-pool round trips (open, write) and four calls on the main thread per file; here it is
+ * one round trip, and the main thread only copies the arguments.
+ *
+ *   writeObjectFile(path, data, mode, uid, gid, xattrs[, zeroTimes]) -> Promise<void>
+ *     path    string or Uint8Array: the file to create, 0600 until `mode` is set; made unnamed
+ *             (O_TMPFILE in its directory) and linked at `path` once complete, replacing a file
+ *             left there; where O_TMPFILE is missing, created (or truncated) at `path`
+ *     data    Uint8Array: written whole (held until the work is done: the caller must not change it)
+ *     mode    fchmod'ed once the data is written (& 07777)
+ *     uid/gid fchown'ed first (before fchmod, which chown would strip of setuid/setgid) unless -1
+ *     xattrs  flat array [name, value, name, value, …] (string or Uint8Array names, Uint8Array
+ *             values), each fsetxattr'ed
+ *   then, unless zeroTimes is false (archive objects keep their write time, as ostree's), atime
+ *   and mtime are set to 0 (as ostree stores bare objects), and the file is closed.
+ *
+ * Rejects with a Node-style system error (`code`, `errno`, `syscall`, `path`) naming the first
+ * call that failed; the file is closed on every path and may be left partly written (callers
+ * write into staging directories that are discarded on failure). Bad arguments throw
+ * TypeError/RangeError synchronously.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "arbor_native.h"
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref data_ref; /* keeps `data` alive while the pool thread writes it */
+  char *path;
+  const uint8_t *data;
+  size_t len;
+  uint32_t mode;
+  int64_t uid, gid;
+  uint32_t nx;
+  char **xnames;
+  uint8_t **xvalues;
+  size_t *xlens;
+  bool zero_times;
+  int err;
+  const char *syscall;
+} write_job;
+
+static void job_free(napi_env env, write_job *j) {
+  if (j->data_ref) napi_delete_reference(env, j->data_ref);
+  for (uint32_t i = 0; i < j->nx; i++) {
+    if (j->xnames) free(j->xnames[i]);
+    if (j->xvalues) free(j->xvalues[i]);
+  }
+  free(j->xnames);
+  free(j->xvalues);
+  free(j->xlens);
+  free(j->path);
+  free(j);
+}
+
+/* An unnamed file (O_TMPFILE) in the directory of `path`; -1 with errno when it cannot be made. */
+static int open_tmpfile_beside(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char dir[PATH_MAX];
+  if (!slash) strcpy(dir, ".");
+  else if (slash == path) strcpy(dir, "/");
+  else {
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(dir, path, n);
+    dir[n] = 0;
+  }
+  int fd;
+  do fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+/* Give the O_TMPFILE `fd` its name `path` (replacing a file left there, as O_TRUNC would). */
+static int link_tmpfile(int fd, const char *path) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) return 0;
+    if (errno == ENOENT && linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) return 0; /* no /proc */
+    if (errno != EEXIST || attempt > 0 || unlink(path) != 0) return -1;
+  }
+  return -1;
+}
+
+/* Pool thread: no JS here. */
+static void job_execute(napi_env env, void *data) {
+  write_job *j = data;
+  /* Created unnamed and linked in once complete (as ostree does): the directory's lock is held
+   * for the link only, not while ext4 allocates the inode, so parallel writes into one staging
+   * directory do not queue behind each other; and a name never shows a partial file. */
+  bool unnamed = true;
+  int fd = open_tmpfile_beside(j->path);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    unnamed = false; /* no O_TMPFILE here (old kernel, filesystem without it) */
+    do fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    while (fd < 0 && errno == EINTR);
+  }
+  if (fd < 0) {
+    j->err = errno;
+    j->syscall = "open";
+    return;
+  }
+  size_t off = 0;
+  while (off < j->len) {
+    ssize_t n = write(fd, j->data + off, j->len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      j->err = n < 0 ? errno : EIO;
+      j->syscall = "write";
+      goto out;
+    }
+    off += (size_t)n;
+  }
+  if (j->uid >= 0 && fchown(fd, (uid_t)j->uid, (gid_t)j->gid) != 0) {
+    j->err = errno;
+    j->syscall = "fchown";
+    goto out;
+  }
+  if (fchmod(fd, (mode_t)(j->mode & 07777)) != 0) {
+    j->err = errno;
+    j->syscall = "fchmod";
+    goto out;
+  }
+  for (uint32_t i = 0; i < j->nx; i++) {
+    if (fsetxattr(fd, j->xnames[i], j->xvalues[i], j->xlens[i], 0) != 0) {
+      j->err = errno;
+      j->syscall = "fsetxattr";
+      goto out;
+    }
+  }
+  const struct timespec zero[2] = {{0, 0}, {0, 0}};
+  if (j->zero_times && futimens(fd, zero) != 0) {
+    j->err = errno;
+    j->syscall = "futime";
+    goto out;
+  }
+  if (unnamed && link_tmpfile(fd, j->path) != 0) {
+    j->err = errno;
+    j->syscall = "linkat";
+    goto out;
+  }
+out:
+  if (close(fd) != 0 && j->err == 0 && errno != EINTR) {
+    j->err = errno;
+    j->syscall = "close";
+  }
+}
+
+/* Main thread: settle the promise. */
+static void job_complete(napi_env env, napi_status status, void *data) {
+  write_job *j = data;
+  if (status == napi_ok && j->err == 0) {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, j->deferred, undef);
+  } else {
+    napi_value error = NULL;
+    if (status == napi_ok) error = errno_error(env, j->err, j->syscall, j->path, NULL);
+    if (!error) {
+      napi_value msg;
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) napi_get_and_clear_last_exception(env, &error);
+      else {
+        napi_create_string_utf8(env, "writeObjectFile: the write did not run", NAPI_AUTO_LENGTH, &msg);
+        napi_create_error(env, NULL, msg, &error);
+      }
+    }
+    napi_reject_deferred(env, j->deferred, error);
+  }
+  napi_delete_async_work(env, j->work);
+  job_free(env, j);
+}
+
+static bool get_i64_or_none(napi_env env, napi_value v, const char *what, int64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  double d = 0;
+  if (t == napi_number) napi_get_value_double(env, v, &d);
+  if (t != napi_number || !(d == -1 || (d >= 0 && d <= UINT32_MAX - 1 && d == (double)(uint32_t)d))) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be -1 or a 32-bit id", what);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return false;
+  }
+  *out = (int64_t)d;
+  return true;
+}
+
+/* Copy the flat [name, value, …] xattr array into the job. */
+static bool copy_xattrs(napi_env env, napi_value arr, write_job *j) {
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "xattrs must be an array");
+    return false;
+  }
+  napi_get_array_length(env, arr, &n);
+  if (n % 2) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "xattrs must hold name, value pairs");
+    return false;
+  }
+  j->nx = n / 2;
+  if (j->nx == 0) return true;
+  j->xnames = calloc(j->nx, sizeof *j->xnames);
+  j->xvalues = calloc(j->nx, sizeof *j->xvalues);
+  j->xlens = calloc(j->nx, sizeof *j->xlens);
+  if (!j->xnames || !j->xvalues || !j->xlens) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return false;
+  }
+  for (uint32_t i = 0; i < j->nx; i++) {
+    napi_value name, value;
+    const void *bytes = NULL;
+    size_t len = 0;
+    napi_get_element(env, arr, 2 * i, &name);
+    napi_get_element(env, arr, 2 * i + 1, &value);
+    if (!get_cstr(env, name, "xattr name", &j->xnames[i]) || !get_bytes(env, value, "xattr value", &bytes, &len))
+      return false;
+    j->xvalues[i] = malloc(len ? len : 1);
+    if (!j->xvalues[i]) {
+      napi_throw_error(env, "ENOMEM", "out of memory");
+      return false;
+    }
+    if (len) memcpy(j->xvalues[i], bytes, len);
+    j->xlens[i] = len;
+  }
+  return true;
+}
+
+napi_value WriteObjectFile(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  size_t argc = 7;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  write_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  const void *bytes = NULL;
+  if (!get_cstr(env, argv[0], "path", &j->path) || !get_bytes(env, argv[1], "data", &bytes, &j->len) ||
+      !get_u32(env, argv[2], "mode", &j->mode) || !get_i64_or_none(env, argv[3], "uid", &j->uid) ||
+      !get_i64_or_none(env, argv[4], "gid", &j->gid) || !copy_xattrs(env, argv[5], j)) {
+    job_free(env, j);
+    return NULL;
+  }
+  j->data = bytes;
+  j->zero_times = true;
+  if (argc > 6) {
+    napi_valuetype t;
+    napi_typeof(env, argv[6], &t);
+    if (t == napi_boolean) napi_get_value_bool(env, argv[6], &j->zero_times);
+    else if (t != napi_undefined) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "zeroTimes must be a boolean");
+      job_free(env, j);
+      return NULL;
+    }
+  }
+  napi_value promise, resource_name;
+  napi_create_string_utf8(env, "arbor:writeObjectFile", NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_reference(env, argv[1], 1, &j->data_ref) != napi_ok ||
+      napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, job_execute, job_complete, j, &j->work) != napi_ok) {
+    napi_throw_error(env, NULL, "writeObjectFile: cannot queue the write");
+    job_free(env, j);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_async_work(env, j->work);
+    napi_throw_error(env, NULL, "writeObjectFile: cannot queue the write");
+    job_free(env, j);
+    return NULL;
+  }
+  return promise;
+}

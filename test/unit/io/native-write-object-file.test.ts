@@ -1,0 +1,124 @@
+// The addon's writeObjectFile (native/write_file.c): one bare or archive object file created in
+// one thread-pool trip, unnamed until complete.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { native } from "../../../src/io/native.js";
+import { makeTmpDir, probeUserXattrs } from "./_helpers.js";
+
+let root: string;
+let cleanup: () => void;
+let xattrs: { ok: boolean; reason: string };
+let seq = 0;
+
+beforeAll(() => {
+  ({ dir: root, cleanup } = makeTmpDir("arbor-wof-"));
+  xattrs = probeUserXattrs(root);
+});
+afterAll(() => cleanup());
+
+function freshDir(): string {
+  const d = join(root, `d${seq++}`);
+  fs.mkdirSync(d);
+  return d;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+describe("writeObjectFile", () => {
+  it("writes the data, sets mode and mtime 0, and leaves nothing else in the directory", async () => {
+    const d = freshDir();
+    const p = join(d, "obj.file");
+    const data = Buffer.from("hello object\n".repeat(1000));
+    await native().writeObjectFile!(p, data, 0o755, -1, -1, []);
+    const st = fs.lstatSync(p);
+    expect(st.isFile()).toBe(true);
+    expect(st.mode & 0o7777).toBe(0o755);
+    expect(st.mtimeMs).toBe(0);
+    expect(st.nlink).toBe(1);
+    expect(fs.readFileSync(p).equals(data)).toBe(true);
+    expect(fs.readdirSync(d)).toEqual(["obj.file"]);
+  });
+
+  it("sets each xattr", async (ctx) => {
+    if (!xattrs.ok) ctx.skip();
+    const p = join(freshDir(), "x.file");
+    await native().writeObjectFile!(p, Buffer.from("x"), 0o644, -1, -1, [
+      "user.ostreemeta",
+      Uint8Array.of(1, 2, 3),
+      "user.second",
+      new Uint8Array(0),
+    ]);
+    expect([...native().lgetxattr(p, "user.ostreemeta")!]).toEqual([1, 2, 3]);
+    expect(native().lgetxattr(p, "user.second")!.length).toBe(0);
+  });
+
+  it("keeps the write time when zeroTimes is false (archive objects)", async () => {
+    const p = join(freshDir(), "a.filez");
+    const before = Date.now() - 5000;
+    await native().writeObjectFile!(p, Buffer.from("z"), 0o644, -1, -1, [], false);
+    const st = fs.statSync(p);
+    expect(st.mtimeMs).toBeGreaterThan(before);
+    expect(st.mode & 0o7777).toBe(0o644);
+  });
+
+  it("replaces a file left at the path, as O_TRUNC did", async () => {
+    const p = join(freshDir(), "r.file");
+    fs.writeFileSync(p, "old and longer content");
+    await native().writeObjectFile!(p, Buffer.from("new"), 0o600, -1, -1, []);
+    expect(fs.readFileSync(p, "utf8")).toBe("new");
+    expect(fs.readdirSync(join(p, ".."))).toEqual(["r.file"]);
+  });
+
+  it.skipIf(!isRoot)("chowns before chmod, so setuid/setgid bits survive (bare mode)", async () => {
+    const p = join(freshDir(), "s.file");
+    await native().writeObjectFile!(p, Buffer.from("s"), 0o6755, 1234, 5678, []);
+    const st = fs.lstatSync(p);
+    expect([st.uid, st.gid]).toEqual([1234, 5678]);
+    expect(st.mode & 0o7777).toBe(0o6755);
+  });
+
+  it("rejects with a Node-style system error naming the call and the path", async () => {
+    const p = join(root, "missing-dir", "o.file");
+    const e = await native().writeObjectFile!(p, Buffer.from("a"), 0o644, -1, -1, []).then(
+      () => null,
+      (err: NodeJS.ErrnoException) => err,
+    );
+    expect(e?.code).toBe("ENOENT");
+    expect(e?.syscall).toBe("open");
+    expect(e?.path).toBe(p);
+    expect(e?.message).toContain("ENOENT: no such file or directory, open");
+  });
+
+  it.skipIf(!isRoot)("reports ENOSPC on a full filesystem and leaves no name behind", async (ctx) => {
+    const mnt = freshDir();
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt]).status !== 0) ctx.skip();
+    try {
+      const p = join(mnt, "big.file");
+      const e = await native().writeObjectFile!(p, Buffer.alloc(1 << 20, 7), 0o644, -1, -1, []).then(
+        () => null,
+        (err: NodeJS.ErrnoException) => err,
+      );
+      expect(e?.code).toBe("ENOSPC");
+      expect(e?.syscall).toBe("write");
+      expect(fs.existsSync(p)).toBe(false);
+    } finally {
+      spawnSync("umount", [mnt]);
+    }
+  });
+
+  it("refuses bad arguments synchronously", () => {
+    const p = join(root, "never.file");
+    const w = native().writeObjectFile!;
+    expect(() => w(p, Buffer.from("a"), 0o644, -1, -1, {} as never)).toThrow(/xattrs must be an array/);
+    expect(() => w(p, Buffer.from("a"), 0o644, -1, -1, ["user.x"])).toThrow(/name, value pairs/);
+    expect(() => w(p, Buffer.from("a"), 0o644, -2, -1, [])).toThrow(/uid must be -1 or a 32-bit id/);
+    expect(() => w(p, "text" as never, 0o644, -1, -1, [])).toThrow(/data must be a Uint8Array/);
+    expect(() => w(`${p}\0x`, Buffer.from("a"), 0o644, -1, -1, [])).toThrow(/NUL/);
+    expect(() => w(p, Buffer.from("a"), 0o644, -1, -1, [], 1 as never)).toThrow(
+      /zeroTimes must be a boolean/,
+    );
+    expect(fs.existsSync(p)).toBe(false);
+  });
+});
