@@ -143,6 +143,10 @@ export class Transaction {
    * where (on a filesystem without a journal) each allocation scans past every inode freed in the
    * last minutes: ~10x the CPU of creating them all in one directory (measured, 6k files). ostree
    * likewise creates its objects in one directory (tmp/, O_TMPFILE) and links them into place.
+   * In-memory content objects are made the same way (stage-content.ts, `writeObjectFile`): unnamed
+   * until complete, so parallel writers hold the directory's lock only for the link, not while
+   * ext4 allocates their inodes (with names, 4 writers spun on that lock: sys time 3.8 s against
+   * 3.0 s for a minbase commit).
    */
   private stagePath(rel: string): string {
     return join(this.stagingDir, rel.slice(8, 10) + rel.slice(11));
