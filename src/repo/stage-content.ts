@@ -24,7 +24,7 @@ import { basename } from "node:path";
 import { encodeUserMeta, type FileHeader } from "../core/content-header.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError } from "../errors.js";
-import { hasNative, native } from "../io/native.js";
+import { hasNative, type NativeAddon, native } from "../io/native.js";
 import { createFileOffThread } from "../io/off-thread.js";
 import type { RepoMode } from "./repo.js";
 
@@ -34,31 +34,46 @@ export function writeAll(fd: number, b: Uint8Array): void {
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
 
+/** How a bare-mode object file stores its metadata: its on-disk mode, owner (-1: left as made) and xattrs. */
+interface BareFileMetadata {
+  mode: number;
+  uid: number;
+  gid: number;
+  xattrs: Array<[string, Uint8Array]>;
+}
+
+/**
+ * The on-disk metadata of a bare-mode regular-file object (or bare-user symlink file), as each
+ * mode stores it: bare-user keeps the real metadata in `user.ostreemeta` and only safe bits,
+ * always owner-readable, in the file's mode; bare-user-only the mode alone; bare everything.
+ */
+function bareFileMetadata(mode: RepoMode, h: FileHeader): BareFileMetadata {
+  if (mode === "bare-user") {
+    const onDisk = isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400;
+    return { mode: onDisk, uid: -1, gid: -1, xattrs: [["user.ostreemeta", encodeUserMeta(h)]] };
+  }
+  if (mode === "bare-user-only") return { mode: h.mode & 0o7777, uid: -1, gid: -1, xattrs: [] };
+  return { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, xattrs: h.xattrs };
+}
+
 /**
  * Set a bare-mode object's metadata through its open descriptor (regular files, and bare-user
- * symlink files): owner, mode and xattrs as the mode stores them, mtime 0.
+ * symlink files): {@link bareFileMetadata} (owner first: chown clears setuid/setgid), mtime 0.
  * @throws Node system errors (EPERM, ENOTSUP…).
  */
 export function setBareMetadata(mode: RepoMode, fd: number, h: FileHeader): void {
-  if (mode === "bare-user") {
-    // real metadata in user.ostreemeta; on-disk mode keeps only safe bits, always readable
-    fchmodSync(fd, isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400);
-    native().fsetxattr(fd, "user.ostreemeta", encodeUserMeta(h));
-  } else if (mode === "bare-user-only") {
-    fchmodSync(fd, h.mode & 0o7777);
-  } else {
-    fchownSync(fd, h.uid, h.gid);
-    fchmodSync(fd, h.mode & 0o7777);
-    for (const [k, v] of h.xattrs) native().fsetxattr(fd, k, v);
-  }
+  const m = bareFileMetadata(mode, h);
+  if (m.uid >= 0) fchownSync(fd, m.uid, m.gid);
+  fchmodSync(fd, m.mode);
+  for (const [k, v] of m.xattrs) native().fsetxattr(fd, k, v);
   futimesSync(fd, 0, 0);
 }
 
 /**
  * Write a bare-mode *regular-file* object at `p` in one trip to the thread pool (the addon's
- * `writeObjectFile`: create 0600, write, owner, mode, xattrs, mtime 0, close), with exactly the
- * metadata {@link setBareMetadata} gives it. Returns null when the addon lacks the function (an
- * addon built before it): the caller then writes through Node's fs.
+ * `writeObjectFile`: create, write, then {@link bareFileMetadata} and mtime 0, close). Returns
+ * null when the addon lacks the function (an addon built before it): the caller then writes
+ * through Node's fs.
  * @throws ArborError UNSUPPORTED (bare-user-only); the promise rejects with Node system errors.
  */
 export function writeBareFileNative(
@@ -67,19 +82,18 @@ export function writeBareFileNative(
   h: FileHeader,
   data: Uint8Array,
 ): Promise<void> | null {
+  const write = nativeWriter();
+  if (!write) return null;
+  if (mode === "bare-user-only") checkBareUserOnly(p, h);
+  const m = bareFileMetadata(mode, h);
+  return write(p, data, m.mode, m.uid, m.gid, m.xattrs.flat());
+}
+
+/** The addon's `writeObjectFile`, or null without the addon or with one built before it. */
+function nativeWriter(): NonNullable<NativeAddon["writeObjectFile"]> | null {
   if (!hasNative()) return null;
   const n = native();
-  if (typeof n.writeObjectFile !== "function") return null;
-  if (mode === "bare-user")
-    return n.writeObjectFile(p, data, (h.mode & 0o775) | 0o400, -1, -1, [
-      "user.ostreemeta",
-      encodeUserMeta(h),
-    ]);
-  if (mode === "bare-user-only") {
-    checkBareUserOnly(p, h);
-    return n.writeObjectFile(p, data, h.mode & 0o7777, -1, -1, []);
-  }
-  return n.writeObjectFile(p, data, h.mode & 0o7777, h.uid, h.gid, h.xattrs.flat());
+  return n.writeObjectFile ? n.writeObjectFile.bind(n) : null;
 }
 
 /**
@@ -88,9 +102,8 @@ export function writeBareFileNative(
  * @throws Node system errors.
  */
 export async function writeArchiveFile(p: string, bytes: Uint8Array): Promise<void> {
-  const n = hasNative() ? native() : null;
-  if (n && typeof n.writeObjectFile === "function")
-    await n.writeObjectFile(p, bytes, 0o644, -1, -1, [], false);
+  const write = nativeWriter();
+  if (write) await write(p, bytes, 0o644, -1, -1, [], false);
   else await createFileOffThread(p, bytes, 0o644);
 }
 
