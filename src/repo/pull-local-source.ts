@@ -7,11 +7,11 @@ import { lstatSync, readFileSync, type Stats, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { inflateRaw, inflateRawSync } from "node:zlib";
+import { inflateRaw } from "node:zlib";
 import { isLnk, isReg } from "../core/mode.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
-import type { FileObject } from "./read-object.js";
+import { corruptData, type FileObject, readFileDataSync } from "./read-object.js";
 import type { Repo } from "./repo.js";
 
 /** A source object as read, with the lstat taken before reading it. */
@@ -65,11 +65,12 @@ const inflate = promisify(inflateRaw);
 
 /**
  * A small object's data, read (and inflated) on libuv's thread pool so that several reads overlap
- * with the hashing and writing on the main thread. Sizes are checked as read-object.ts does.
+ * with the hashing and writing on the main thread (small ones synchronously). Sizes are checked
+ * as {@link readFileDataSync} does.
  */
 export async function readData(obj: FileObject): Promise<Uint8Array> {
   if (isLnk(obj.header.mode)) return new Uint8Array(0);
-  if (obj.size <= SYNC_LIMIT) return readDataSync(obj);
+  if (obj.size <= SYNC_LIMIT) return readFileDataSync(obj);
   const raw = await readFile(obj.path);
   if (!obj.compressed) {
     if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
@@ -90,36 +91,6 @@ export async function readData(obj: FileObject): Promise<Uint8Array> {
  * promise, FileHandle and zlib stream set up per object cost far more than the work itself.
  */
 const SYNC_LIMIT = 256 * 1024;
-
-/**
- * A content object's data (inflated for archive objects), read synchronously and checked against
- * the size its header declares. Symlinks have none.
- * @throws ArborError OBJECT_CORRUPT; Node system errors.
- */
-export function readDataSync(obj: FileObject): Uint8Array {
-  if (isLnk(obj.header.mode)) return new Uint8Array(0);
-  const raw = obj.raw ?? readFileSync(obj.path);
-  if (!obj.compressed) {
-    if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
-    return raw;
-  }
-  let out: Buffer;
-  try {
-    // one output buffer of the declared size (+1 to see more): no chunks to concatenate
-    out = inflateRawSync(raw.subarray(obj.dataOffset), {
-      maxOutputLength: Math.max(obj.size, 1),
-      chunkSize: Math.max(obj.size + 1, 64),
-    });
-  } catch (e) {
-    throw corruptData(obj, `invalid compressed data: ${(e as Error).message}`);
-  }
-  if (out.length !== obj.size) throw corruptData(obj, `data is ${out.length} bytes, header says ${obj.size}`);
-  return out;
-}
-
-function corruptData(obj: FileObject, why: string): ArborError {
-  return new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum}: ${why}`);
-}
 
 /** Copy `summary` and `summary.sig` (a mirror pull of every ref); the signature first, as ostree orders them. */
 export function copySummary(src: Repo, dst: Repo): void {

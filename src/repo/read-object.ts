@@ -246,30 +246,35 @@ function statArchive(path: string, checksum: string, what: string): FileObject {
 }
 
 /**
- * Read a content object's whole data into memory (for small files). Archive data is inflated
- * and must have exactly the declared size.
- * @throws ArborError OBJECT_CORRUPT
+ * Read a content object's whole data into memory (for small files; symlinks have none), checked
+ * against the size its header (archive) or inode (bare modes) declares. Archive data is inflated
+ * into one buffer of the declared size.
+ * @throws ArborError OBJECT_CORRUPT; Node system errors.
  */
 export function readFileDataSync(obj: FileObject): Uint8Array {
   if (isLnk(obj.header.mode)) return new Uint8Array(0);
   const raw = obj.raw ?? readFileSync(obj.path);
-  if (!obj.compressed) return raw;
+  if (!obj.compressed) {
+    if (raw.length !== obj.size) throw corruptData(obj, `data is ${raw.length} bytes, expected ${obj.size}`);
+    return raw;
+  }
   let out: Buffer;
   try {
-    out = inflateRawSync(raw.subarray(obj.dataOffset), { maxOutputLength: Math.max(obj.size, 1) });
+    // one output buffer of the declared size (+1 to see more): no chunks to concatenate
+    out = inflateRawSync(raw.subarray(obj.dataOffset), {
+      maxOutputLength: Math.max(obj.size, 1),
+      chunkSize: Math.max(obj.size + 1, 64),
+    });
   } catch (e) {
-    throw new ArborError(
-      "OBJECT_CORRUPT",
-      `Content object ${obj.checksum}: invalid compressed data: ${(e as Error).message}`,
-    );
+    throw corruptData(obj, `invalid compressed data: ${(e as Error).message}`);
   }
-  if (out.length !== obj.size) {
-    throw new ArborError(
-      "OBJECT_CORRUPT",
-      `Content object ${obj.checksum}: data is ${out.length} bytes, header says ${obj.size}`,
-    );
-  }
+  if (out.length !== obj.size) throw corruptData(obj, `data is ${out.length} bytes, header says ${obj.size}`);
   return out;
+}
+
+/** OBJECT_CORRUPT naming the content object and what is wrong with its data. */
+export function corruptData(obj: FileObject, why: string): ArborError {
+  return new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum}: ${why}`);
 }
 
 /**
