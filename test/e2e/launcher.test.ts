@@ -45,6 +45,14 @@ describe("bin/arbor launcher", () => {
     ok(arbor(["commit", `--repo=${repo}`, "-b", "main", `--tree=dir=${tree}`, "-s", "x"]));
     // fsck takes the repository lock: the addon's OFD lock
     expect(ok(arbor(["fsck", `--repo=${repo}`]))).toMatch(/no errors/);
+    // workers fall back to in-process work silently, so start one from dist-cjs directly
+    const workers = join(ROOT, "dist-cjs/repo/object-workers.js");
+    const script = `const w = require(${JSON.stringify(workers)});
+      w.startWorkers("fsck-worker", 1, { repoPath: process.argv[1] })
+        .then(async (ws) => { console.log(ws.length); await w.stopWorkers(ws); });`;
+    const r = spawnSync(process.execPath, ["-e", script, repo], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("1");
   });
 
   it("says to build when dist-cjs is missing", () => {
