@@ -55,6 +55,45 @@ describe("bin/arbor launcher", () => {
     expect(r.stdout.trim()).toBe("1");
   });
 
+  it("loads a module of ours only when the command first uses it (rev-parse reads no GVariant)", () => {
+    const repo = join(t.dir, "small");
+    const tree = join(t.dir, "small-tree");
+    ok(arbor(["init", `--repo=${repo}`, "--mode=archive"]));
+    mkdirSync(tree);
+    writeFileSync(join(tree, "a"), "a\n");
+    const commit = ok(
+      arbor(["commit", `--repo=${repo}`, "-b", "main", `--tree=dir=${tree}`, "-s", "x"]),
+    ).trim();
+    // a preload that lists every CommonJS module compiled in the process
+    const spy = join(t.dir, "list-modules.cjs");
+    writeFileSync(
+      spy,
+      `const M = require("node:module"); const compile = M.prototype._compile; const seen = [];
+       M.prototype._compile = function (code, file) { seen.push(file); return compile.call(this, code, file); };
+       process.on("exit", () => process.stderr.write(seen.join("\\n") + "\\n"));`,
+    );
+    const loaded = (args: string[]) => {
+      const r = spawnSync(process.execPath, ["-r", spy, ARBOR, ...args], { encoding: "utf8" });
+      expect(r.status).toBe(0);
+      return {
+        stdout: r.stdout,
+        modules: r.stderr
+          .split("\n")
+          .filter((f) => f.includes("dist-cjs"))
+          .map((f) => relative(join(ROOT, "dist-cjs"), f)),
+      };
+    };
+    const revParse = loaded(["rev-parse", `--repo=${repo}`, "main"]);
+    expect(revParse.stdout.trim()).toBe(commit);
+    expect(revParse.modules).toContain("repo/refs.js");
+    expect(revParse.modules.filter((m) => m.startsWith("gvariant/") || m === "core/metadata.js")).toEqual([]);
+    expect(revParse.modules.length).toBeLessThan(20);
+    // a command that reads the commit loads the decoders when it gets there
+    const show = loaded(["show", `--repo=${repo}`, "main"]);
+    expect(show.stdout).toContain(commit);
+    expect(show.modules).toContain("core/metadata.js");
+  });
+
   it("says to build when dist-cjs is missing", () => {
     const bin = join(t.dir, "unbuilt/bin");
     mkdirSync(bin, { recursive: true });
