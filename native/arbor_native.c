@@ -942,6 +942,7 @@ NAPI_MODULE_INIT() {
       FN("checkoutFiles", CheckoutFiles),
       FN("scanDir", ScanDir),
       FN("writeObjectFile", WriteObjectFile),
+      FN("writeObjectFiles", WriteObjectFiles),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

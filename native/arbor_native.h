@@ -23,6 +23,7 @@ napi_value CheckoutFiles(napi_env env, napi_callback_info info);
 
 /* write_file.c */
 napi_value WriteObjectFile(napi_env env, napi_callback_info info);
+napi_value WriteObjectFiles(napi_env env, napi_callback_info info);
 
 /* scan_dir.c */
 napi_value ScanDir(napi_env env, napi_callback_info info);

@@ -126,11 +126,29 @@ export interface NativeAddon {
     xattrs: ReadonlyArray<NativePath | Uint8Array>,
     zeroTimes?: boolean,
   ): Promise<void>;
+  /**
+   * Many {@link writeObjectFile} writes, one after the other, in a single trip to the thread pool
+   * (one thread wake-up for the lot). Resolves with each item's outcome in order: undefined, or the
+   * Node system error its write failed with (one failing does not stop the others).
+   * @throws TypeError/RangeError for bad arguments in any item (nothing is written then).
+   */
+  writeObjectFiles?(items: ReadonlyArray<ObjectFileWrite>): Promise<Array<Error | undefined>>;
   /** `FS_IMMUTABLE_FL` (`chattr +i`). */
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */
   readonly FS_APPEND_FL: number;
 }
+
+/** The arguments of one {@link NativeAddon.writeObjectFile} call, as an item of `writeObjectFiles`. */
+export type ObjectFileWrite = readonly [
+  path: NativePath,
+  data: Uint8Array,
+  mode: number,
+  uid: number,
+  gid: number,
+  xattrs: ReadonlyArray<NativePath | Uint8Array>,
+  zeroTimes?: boolean,
+];
 
 /**
  * Which objects `checkoutFiles()` handles (what `checkout` hardlinks in each repo mode, and the

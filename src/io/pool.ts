@@ -188,3 +188,52 @@ export class Pool {
     if (this.signal?.aborted) throw abortError(this.signal);
   }
 }
+
+/**
+ * A budget of bytes held at once (object data read into memory while it waits to be written):
+ * {@link ByteBudget.take} waits, first come first served, until `n` bytes fit under the limit;
+ * {@link ByteBudget.give} returns them. A request larger than the whole budget is let in alone,
+ * so it cannot wait forever. Pairs with a {@link Pool}: the pool bounds how many tasks run, the
+ * budget how much memory they hold, so many small objects can be in flight without many large
+ * ones.
+ * @example
+ * await budget.take(size);
+ * try { await copy(object); } finally { budget.give(size); }
+ */
+export class ByteBudget {
+  private used = 0;
+  private readonly waiting: Array<{ n: number; admit: () => void }> = [];
+
+  /** @throws RangeError for a limit that is not a positive integer. */
+  constructor(private readonly limit: number) {
+    checkLimit(limit);
+  }
+
+  /** Bytes currently taken. */
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Wait until `n` bytes fit (after everyone who asked earlier), then hold them. */
+  async take(n: number): Promise<void> {
+    if (this.waiting.length === 0 && this.fits(n)) {
+      this.used += n;
+      return;
+    }
+    await new Promise<void>((admit) => this.waiting.push({ n, admit }));
+  }
+
+  /** Return `n` bytes taken earlier, letting in whoever waits and now fits. */
+  give(n: number): void {
+    this.used -= n;
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.n)) {
+      const w = this.waiting.shift()!;
+      this.used += w.n;
+      w.admit();
+    }
+  }
+
+  private fits(n: number): boolean {
+    return this.used === 0 || this.used + n <= this.limit;
+  }
+}

@@ -78,7 +78,11 @@ export async function readData(obj: FileObject): Promise<Uint8Array> {
   }
   let out: Buffer;
   try {
-    out = await inflate(raw.subarray(obj.dataOffset), { maxOutputLength: Math.max(obj.size, 1) });
+    // one output chunk (zlib's default, 16 KiB, is a thread-pool trip each)
+    out = await inflate(raw.subarray(obj.dataOffset), {
+      maxOutputLength: Math.max(obj.size, 1),
+      chunkSize: Math.max(obj.size + 1, 64),
+    });
   } catch (e) {
     throw corruptData(obj, `invalid compressed data: ${(e as Error).message}`);
   }

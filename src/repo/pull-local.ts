@@ -36,7 +36,7 @@ import type { ObjectType } from "../core/object-type.js";
 import { isChecksum, validateRef, validateRemoteName } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
-import { Pool } from "../io/pool.js";
+import { ByteBudget, Pool } from "../io/pool.js";
 import { verifyBindings } from "./fsck-bindings.js";
 import {
   copySummary,
@@ -79,7 +79,10 @@ export interface PullLocalOptions {
   gpgVerify?: boolean;
   /** Require a valid GPG signature on the source's summary, by the keyring of remote `remote`. */
   gpgVerifySummary?: boolean;
-  /** Content objects in flight on the main thread (default 8). */
+  /**
+   * Content objects in flight (default 32; their data held in memory is also bounded, to
+   * {@link DATA_IN_FLIGHT} bytes).
+   */
   concurrency?: number;
   onProgress?: (p: PullLocalProgress) => void;
   signal?: AbortSignal;
@@ -130,9 +133,16 @@ function resolveTargets(src: Repo, refs: string[] | undefined): Target[] {
   });
 }
 
+/** Object data read into memory and not yet written, at most (with many small objects in flight). */
+const DATA_IN_FLIGHT = 32 * 1024 * 1024;
+/** What a streamed copy (objects of STREAM_THRESHOLD and more) holds at once: fileDataStream's chunk. */
+const STREAM_CHUNK = 1024 * 1024;
+
 /** One pull: the walk over commits and trees, and the content copies. */
 class LocalPuller {
   readonly pool: Pool;
+  /** Object data held in memory by the copies in flight. */
+  private readonly dataBudget = new ByteBudget(DATA_IN_FLIGHT);
   private readonly seenTrees = new Set<string>();
   private readonly seenMeta = new Set<string>();
   private readonly seenContent = new Set<string>();
@@ -158,7 +168,7 @@ class LocalPuller {
     private readonly tx: Transaction,
     private readonly opts: PullLocalOptions,
   ) {
-    this.pool = new Pool(opts.concurrency ?? 8, opts.signal);
+    this.pool = new Pool(opts.concurrency ?? 32, opts.signal);
     const policy = linkPolicy(src, dst);
     this.canLink = policy.content;
     this.linkMetadata = policy.metadata;
@@ -332,9 +342,15 @@ class LocalPuller {
       }
       if (this.canLink && linkableContent(this.src, this.dst, obj) && (await this.link(obj))) return;
       const trusted = !this.verify;
-      if (obj.size < STREAM_THRESHOLD)
-        await this.tx.writeContent(obj.header, await readData(obj), cs, trusted);
-      else await this.tx.writeContentStream(obj.header, obj.size, fileDataStream(obj), cs, trusted);
+      const held = Math.min(obj.size, STREAM_CHUNK); // what this copy holds in memory at once
+      await this.dataBudget.take(held);
+      try {
+        if (obj.size < STREAM_THRESHOLD)
+          await this.tx.writeContent(obj.header, await readData(obj), cs, trusted);
+        else await this.tx.writeContentStream(obj.header, obj.size, fileDataStream(obj), cs, trusted);
+      } finally {
+        this.dataBudget.give(held);
+      }
     } catch (e) {
       throw withContext(`Cannot pull content object ${cs} from "${this.src.path}"`, e);
     }

@@ -291,7 +291,10 @@ export async function* fileDataStream(obj: FileObject, chunkSize = 1 << 20): Asy
     const src = fh.createReadStream({ start: obj.dataOffset, highWaterMark: chunkSize, autoClose: false });
     let total = 0;
     const bad = (why: string) => new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum}: ${why}`);
-    const stream = obj.compressed ? src.pipe(createInflateRaw()) : src;
+    // output in chunks of up to `chunkSize` (zlib's default, 16 KiB, is one thread-pool trip each)
+    const stream = obj.compressed
+      ? src.pipe(createInflateRaw({ chunkSize: Math.min(chunkSize, Math.max(obj.size + 1, 64)) }))
+      : src;
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         total += chunk.length;

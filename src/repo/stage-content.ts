@@ -24,7 +24,8 @@ import { basename } from "node:path";
 import { encodeUserMeta, type FileHeader } from "../core/content-header.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError } from "../errors.js";
-import { hasNative, type NativeAddon, native } from "../io/native.js";
+import { hasNative, native } from "../io/native.js";
+import { ObjectWriteBatcher } from "../io/object-write-batch.js";
 import { createFileOffThread } from "../io/off-thread.js";
 import type { RepoMode } from "./repo.js";
 
@@ -70,7 +71,7 @@ export function setBareMetadata(mode: RepoMode, fd: number, h: FileHeader): void
 }
 
 /**
- * Write a bare-mode *regular-file* object at `p` in one trip to the thread pool (the addon's
+ * Write a bare-mode *regular-file* object at `p` in one trip to the thread pool, batched with others (the addon's
  * `writeObjectFile`: create, write, then {@link bareFileMetadata} and mtime 0, close). Returns
  * null when the addon lacks the function (an addon built before it): the caller then writes
  * through Node's fs.
@@ -89,11 +90,24 @@ export function writeBareFileNative(
   return write(p, data, m.mode, m.uid, m.gid, m.xattrs.flat());
 }
 
-/** The addon's `writeObjectFile`, or null without the addon or with one built before it. */
-function nativeWriter(): NonNullable<NativeAddon["writeObjectFile"]> | null {
-  if (!hasNative()) return null;
-  const n = native();
-  return n.writeObjectFile ? n.writeObjectFile.bind(n) : null;
+let writer: ObjectWriteBatcher["write"] | null | undefined;
+
+/**
+ * The addon's `writeObjectFile`, batched (io/object-write-batch.ts), or null without the addon or
+ * with one built before it.
+ */
+function nativeWriter(): ObjectWriteBatcher["write"] | null {
+  if (writer === undefined) {
+    const n = hasNative() ? native() : null;
+    if (n?.writeObjectFile && n.writeObjectFiles) {
+      const b = new ObjectWriteBatcher({
+        writeObjectFile: n.writeObjectFile.bind(n),
+        writeObjectFiles: n.writeObjectFiles.bind(n),
+      });
+      writer = b.write.bind(b);
+    } else writer = null;
+  }
+  return writer;
 }
 
 /**

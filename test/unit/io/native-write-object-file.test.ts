@@ -122,3 +122,47 @@ describe("writeObjectFile", () => {
     expect(fs.existsSync(p)).toBe(false);
   });
 });
+
+describe("writeObjectFiles (many files, one pool trip)", () => {
+  it("writes every item and reports each outcome in order; one failing does not stop the rest", async () => {
+    const d = freshDir();
+    const a = join(d, "a.file");
+    const missing = join(d, "no-such-dir", "b.file");
+    const c = join(d, "c.file");
+    const results = await native().writeObjectFiles!([
+      [a, Buffer.from("alpha"), 0o644, -1, -1, []],
+      [missing, Buffer.from("beta"), 0o644, -1, -1, []],
+      [c, Buffer.from("gamma"), 0o600, -1, -1, [], false],
+    ]);
+    expect(results).toHaveLength(3);
+    expect(results[0]).toBeUndefined();
+    expect((results[1] as NodeJS.ErrnoException).code).toBe("ENOENT");
+    expect((results[1] as NodeJS.ErrnoException).path).toBe(missing);
+    expect(results[2]).toBeUndefined();
+    expect(fs.readFileSync(a, "utf8")).toBe("alpha");
+    expect(fs.lstatSync(a).mtimeMs).toBe(0);
+    expect(fs.readFileSync(c, "utf8")).toBe("gamma");
+    expect(fs.lstatSync(c).mode & 0o7777).toBe(0o600);
+    expect(fs.lstatSync(c).mtimeMs).toBeGreaterThan(0); // zeroTimes false: write time kept
+    expect(fs.readdirSync(d).sort()).toEqual(["a.file", "c.file"]);
+  });
+
+  it("an empty batch resolves to no results", async () => {
+    expect(await native().writeObjectFiles!([])).toEqual([]);
+  });
+
+  it("refuses bad arguments in any item synchronously, naming it, and writes nothing", () => {
+    const d = freshDir();
+    const ok = join(d, "ok.file");
+    const w = native().writeObjectFiles!;
+    expect(() => w({} as never)).toThrow(/array of items/);
+    expect(() => w([[ok, Buffer.from("a"), 0o644, -1, -1, []], ["x"] as never])).toThrow(/item 1 must be/);
+    expect(() =>
+      w([
+        [ok, Buffer.from("a"), 0o644, -1, -1, []],
+        [ok, Buffer.from("b"), 0o644, -7, -1, []],
+      ]),
+    ).toThrow(/uid must be -1/);
+    expect(fs.readdirSync(d)).toEqual([]);
+  });
+});

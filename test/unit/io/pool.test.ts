@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isArborError } from "../../../src/errors.js";
-import { mapLimit, Pool } from "../../../src/io/pool.js";
+import { ByteBudget, mapLimit, Pool } from "../../../src/io/pool.js";
 
 const tick = (ms = 1) => new Promise((r) => setTimeout(r, ms));
 
@@ -199,5 +199,43 @@ describe("Pool", () => {
 
   it("rejects a bad limit", () => {
     expect(() => new Pool(0)).toThrow(RangeError);
+  });
+});
+
+describe("ByteBudget", () => {
+  it("lets takers in while they fit, first come first served, and others in as bytes come back", async () => {
+    const b = new ByteBudget(100);
+    const order: string[] = [];
+    await b.take(60);
+    const big = b.take(50).then(() => order.push("big"));
+    const small = b.take(10).then(() => order.push("small")); // fits, but waits behind `big`
+    await tick();
+    expect(order).toEqual([]);
+    expect(b.inUse).toBe(60);
+    b.give(60);
+    await Promise.all([big, small]);
+    expect(order).toEqual(["big", "small"]);
+    expect(b.inUse).toBe(60);
+  });
+
+  it("lets a request larger than the whole budget in alone", async () => {
+    const b = new ByteBudget(10);
+    await b.take(5);
+    let admitted = false;
+    const huge = b.take(1000).then(() => {
+      admitted = true;
+    });
+    await tick();
+    expect(admitted).toBe(false);
+    b.give(5);
+    await huge;
+    expect(b.inUse).toBe(1000);
+    b.give(1000);
+    expect(b.inUse).toBe(0);
+  });
+
+  it("refuses a limit that is not a positive integer", () => {
+    expect(() => new ByteBudget(0)).toThrow(RangeError);
+    expect(() => new ByteBudget(1.5)).toThrow(RangeError);
   });
 });
