@@ -8,12 +8,17 @@
  * tree: ~0.75 s of 3 s), and the futex traffic of thousands of wake-ups (~10 futex calls per
  * object) on every thread. Writes asked for in the same turn of the event loop (a pull's or a
  * commit's several objects in flight) go out together when the turn ends (`setImmediate`), or at
- * once when a batch is full; each caller still gets its own promise and its own error.
+ * once when MAX_ITEMS are waiting, split in at most one trip per pool thread (so files are still
+ * created in parallel; measured on commit and pull-local of the Debian minbase tree); each caller still gets its own promise and its own error.
  */
 import type { NativeAddon, ObjectFileWrite } from "./native.js";
 
-/** Files per trip: enough to amortize the wake-up, few enough that two threads share a burst. */
+/** Files gathered before they go out without waiting for the turn to end. */
 const MAX_ITEMS = 16;
+/** Files per trip, at least (when there are that many). */
+const MIN_PER_TRIP = 4;
+/** libuv's pool threads (what `UV_THREADPOOL_SIZE` says, else libuv's default of 4). */
+const POOL_THREADS = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4);
 /** Bytes per trip: a batch of large files goes out early (its data is held until written). */
 const MAX_BYTES = 4 * 1024 * 1024;
 
@@ -55,10 +60,22 @@ export class ObjectWriteBatcher {
   private flush(): void {
     const items = this.items;
     const waiters = this.waiters;
-    if (items.length === 0) return;
     this.items = [];
     this.waiters = [];
     this.bytes = 0;
+    // at most one trip per pool thread, of at least MIN_PER_TRIP files: the files are still
+    // created in parallel (a commit's time is mostly the kernel making inodes: one thread doing
+    // all 16 made commit → bare-user of the Debian minbase tree 10% slower), with a few wake-ups
+    // per burst instead of one per file
+    const trips = Math.min(Math.ceil(items.length / MIN_PER_TRIP), POOL_THREADS);
+    for (let t = 0, start = 0; t < trips; t++) {
+      const end = start + Math.ceil((items.length - start) / (trips - t));
+      this.send(items.slice(start, end), waiters.slice(start, end));
+      start = end;
+    }
+  }
+
+  private send(items: ObjectFileWrite[], waiters: Waiter[]): void {
     if (items.length === 1) {
       this.writeOne(items[0]!, waiters[0]!);
       return;
