@@ -370,17 +370,15 @@ function deploymentFingerprint(sysroot) {
  * v2 commit) is done with the real ostree; only the named command is timed.
  * Bootloader: none configured (no grub/syslinux/u-boot config), so deploy
  * writes BLS entries under boot/loader only.
- * TODO(admin):
- *   - arbor's `admin deploy/upgrade/drift` must exist (until then: "arbor failed");
- *   - compare bootcsum and /etc contents in the fingerprint, not only the
- *     deployment checksums and BLS entry count;
- *   - `admin upgrade` here resolves a local refspec (`bench`, no remote);
- *     an upgrade that pulls from nginx needs --with-remote's server and a
- *     sysroot remote (`remote add --sysroot`), and a --pull-only/--deploy-only
- *     split to time the two halves;
- *   - `admin drift` is arbor-only; ostree's nearest command is `admin config-diff`
- *     (/etc only), so that row is not a like-for-like ratio; arbor's drift also
- *     checks /usr, so inject /usr changes too once it reports them;
+ * Not covered here (left for later):
+ *   - the fingerprint compares the deployment checksums and BLS entry count, not
+ *     bootcsums or /etc contents;
+ *   - `admin upgrade` resolves a local refspec (`bench`, no remote): an upgrade
+ *     that pulls from nginx would need --with-remote's server, a sysroot remote
+ *     and a pull/deploy split to time the two halves;
+ *   - the `admin drift` row here is not like for like (ostree's nearest command,
+ *     `admin config-diff`, reads /etc only); the managed rows below compare drift
+ *     with `ostree fsck` of the same commit instead;
  *   - grub2/syslinux/uboot bootloader paths are not exercised.
  */
 export function adminScenarios({ ostree, kind, treePath, prep }) {

@@ -199,7 +199,7 @@ export class ObjectPuller {
         b = await fetchMetadata(this.o.fetcher, "dirmeta", t.cs, this.o.signal);
         s.fetchedMetadata++;
       }
-      this.tx.writeMetadata("dirmeta", b, t.cs);
+      await this.tx.writeMetadataAsync("dirmeta", b, t.cs);
       return;
     }
     // dirtree: walk it whether it is new or already here
@@ -213,7 +213,7 @@ export class ObjectPuller {
         b = await fetchMetadata(this.o.fetcher, "dirtree", t.cs, this.o.signal);
         s.fetchedMetadata++;
       }
-      this.tx.writeMetadata("dirtree", b, t.cs);
+      await this.tx.writeMetadataAsync("dirtree", b, t.cs); // verified before it is walked
     }
     this.scan(t.cs, t.path, b);
   }

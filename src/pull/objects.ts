@@ -241,6 +241,16 @@ async function consume(
   }
   // 3. large objects: inflate as it streams into the transaction
   await tx.writeContentStream(header, size, inflateStream(more(), checksum), checksum);
+  // The inflater stops at the end of the compressed stream, which may come before the body's end
+  // has been read: what the server still sends must fit in the object too (else the pull fails
+  // and the transaction, with this object, is dropped).
+  // (`received` also counts what the inflater's reader took beyond the end, if anything)
+  for (;;) {
+    if (received > limit) throw corrupt(checksum, `more than the ${limit} bytes the object can hold`);
+    const n = await it.next();
+    if (n.done) return;
+    received += n.value.length;
+  }
 }
 
 async function* inflateStream(src: AsyncIterable<Buffer>, checksum: string): AsyncGenerator<Uint8Array> {

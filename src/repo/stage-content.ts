@@ -111,11 +111,12 @@ function nativeWriter(): ObjectWriteBatcher["write"] | null {
 }
 
 /**
- * Write an archive-mode object (`.filez` bytes) at `p`, 0644, keeping its write time (as ostree):
- * through the addon's `writeObjectFile` when it has it, else through Node's fs.
+ * Write an object stored as its bytes (an archive-mode `.filez`, a metadata object in any mode)
+ * at `p`, 0644, keeping its write time (as ostree): through the addon's `writeObjectFile`
+ * (batched) when it has it, else through Node's fs.
  * @throws Node system errors.
  */
-export async function writeArchiveFile(p: string, bytes: Uint8Array): Promise<void> {
+export async function writePlainObjectFile(p: string, bytes: Uint8Array): Promise<void> {
   const write = nativeWriter();
   if (write) await write(p, bytes, 0o644, -1, -1, [], false);
   else await createFileOffThread(p, bytes, 0o644);
@@ -143,6 +144,11 @@ export function checkBareUserOnly(p: string, h: FileHeader): void {
   }
 }
 
+/** What a bare-user repository stores for a symlink: a regular file holding "target\0". */
+export function bareUserSymlinkBody(h: FileHeader): Uint8Array {
+  return Buffer.from(`${h.symlinkTarget}\0`);
+}
+
 /**
  * Give a staged bare-mode object its on-disk form. `data` is the regular-file data to write at
  * `p`, or null when it is already there (streamed objects). Regular files are written and given
@@ -166,8 +172,7 @@ export function writeBareContentSync(
     lutimesSync(p, 0, 0);
     return;
   }
-  // bare-user stores symlinks as regular files holding "target\0"
-  const body = isLnk(h.mode) ? new TextEncoder().encode(`${h.symlinkTarget}\0`) : data;
+  const body = isLnk(h.mode) ? bareUserSymlinkBody(h) : data;
   const fd = body ? openSync(p, "w", 0o600) : openSync(p, "r");
   try {
     if (body) writeAll(fd, body);
