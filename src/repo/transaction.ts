@@ -6,6 +6,12 @@
  * before the next (publish-staged.ts) — and only then writes the refs, so a crash at any point
  * leaves no ref to a commit whose objects are missing. {@link Transaction.abort} (or a failure)
  * removes the staging dir and moves no ref.
+ *
+ * Writes in memory go off the main thread through the native addon's batched writer
+ * (stage-content.ts, io/object-write-batch.ts): content objects, and metadata through
+ * {@link Transaction.writeMetadataAsync} (pulls); {@link Transaction.writeMetadata} is synchronous
+ * for its synchronous callers. Large objects stream through a temp file whose writes also run on
+ * the thread pool.
  */
 import { chmodSync, closeSync, fchmodSync, linkSync, openSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
