@@ -1,0 +1,79 @@
+/**
+ * Transaction writes that run off the main thread (writeMetadataAsync, batched content writes) and
+ * the memory of objects found absent: an object stored by another writer after `has()` said it
+ * was absent is written and published again, the same bytes under the same name.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../../src/core/checksum.js";
+import { encodeDirmeta } from "../../../src/core/metadata.js";
+import { isArborError } from "../../../src/errors.js";
+import { Repo, type RepoMode } from "../../../src/repo/repo.js";
+import { Transaction } from "../../../src/repo/transaction.js";
+import { tmp } from "./_fsck-prune-fixtures.js";
+
+let t: ReturnType<typeof tmp>;
+beforeEach(() => {
+  t = tmp("arbor-txw-");
+});
+afterEach(() => t.cleanup());
+
+const file = (mode = 0o100644) => ({ uid: 0, gid: 0, mode, symlinkTarget: "", xattrs: [] });
+const dirmeta = () => encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] });
+
+describe.each<RepoMode>(["bare-user", "archive"])("transaction writes (%s)", (mode) => {
+  it("stores an object another writer stored after has() found it absent, and publishes it", async () => {
+    const repo = Repo.create(join(t.dir, `r-${mode}`), { mode });
+    const data = Buffer.from("the same bytes\n");
+    // learn the checksum, then start afresh
+    const probe = await Transaction.begin(repo);
+    const cs = await probe.writeContent(file(), data);
+    await probe.abort();
+
+    const mine = await Transaction.begin(repo);
+    expect(mine.has("file", cs)).toBe(false); // remembered as absent from here on
+    // meanwhile another transaction stores it
+    const other = await Transaction.begin(repo);
+    await other.writeContent(file(), data);
+    await other.commit();
+    expect(repo.hasObject("file", cs)).toBe(true);
+    // this one writes it again (it does not look on disk twice) and publishes it over the first
+    expect(await mine.writeContent(file(), data, cs)).toBe(cs);
+    expect(mine.stats.contentWritten).toBe(1);
+    await mine.commit();
+    expect(repo.hasObject("file", cs)).toBe(true);
+  });
+
+  it("writeMetadataAsync stores a verified metadata object, 0644, and refuses bytes that are not it", async () => {
+    const repo = Repo.create(join(t.dir, `m-${mode}`), { mode });
+    const bytes = dirmeta();
+    const cs = sha256Hex(bytes);
+    const tx = await Transaction.begin(repo);
+    const e = await tx.writeMetadataAsync("dirmeta", bytes, "0".repeat(64)).catch((x: unknown) => x);
+    expect(isArborError(e) && e.code).toBe("OBJECT_CORRUPT");
+    expect(await tx.writeMetadataAsync("dirmeta", bytes, cs)).toBe(cs);
+    expect(await tx.writeMetadataAsync("dirmeta", bytes, cs)).toBe(cs); // once only
+    expect(tx.stats.metadataWritten).toBe(1);
+    await tx.commit();
+    const p = repo.objectPath(cs, "dirmeta");
+    expect(readFileSync(p).equals(Buffer.from(bytes))).toBe(true);
+    expect(statSync(p).mode & 0o7777).toBe(0o644);
+    expect(repo.readMetadata("dirmeta", cs).length).toBe(bytes.length);
+  });
+});
+
+it("bare-user symlink objects are regular files holding the target, through the batched writer", async () => {
+  const repo = Repo.create(join(t.dir, "links"), { mode: "bare-user" });
+  const tx = await Transaction.begin(repo);
+  const writes = Array.from({ length: 10 }, (_, i) =>
+    tx.writeContent({ ...file(0o120777), symlinkTarget: `../target-${i}` }, new Uint8Array(0)),
+  );
+  const sums = await Promise.all(writes);
+  await tx.commit();
+  sums.forEach((cs, i) => {
+    const p = repo.objectPath(cs, "file");
+    expect(statSync(p).isFile()).toBe(true);
+    expect(readFileSync(p, "utf8")).toBe(`../target-${i}\0`);
+  });
+});
