@@ -117,15 +117,7 @@ export interface NativeAddon {
    *   (ENOSPC, EEXIST, EPERM, ENOTSUP…).
    * @throws TypeError/RangeError for bad arguments only.
    */
-  writeObjectFile?(
-    path: NativePath,
-    data: Uint8Array,
-    mode: number,
-    uid: number,
-    gid: number,
-    xattrs: ReadonlyArray<NativePath | Uint8Array>,
-    zeroTimes?: boolean,
-  ): Promise<void>;
+  writeObjectFile?(...args: ObjectFileWrite): Promise<void>;
   /**
    * Many {@link writeObjectFile} writes, one after the other, in a single trip to the thread pool
    * (one thread wake-up for the lot). Resolves with each item's outcome in order: undefined, or the
@@ -139,7 +131,10 @@ export interface NativeAddon {
   readonly FS_APPEND_FL: number;
 }
 
-/** The arguments of one {@link NativeAddon.writeObjectFile} call, as an item of `writeObjectFiles`. */
+/**
+ * The arguments of {@link NativeAddon.writeObjectFile}: `[path, data, mode, uid, gid, xattrs,
+ * zeroTimes?]`, also one item of `writeObjectFiles`.
+ */
 export type ObjectFileWrite = readonly [
   path: NativePath,
   data: Uint8Array,
