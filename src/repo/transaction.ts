@@ -310,19 +310,21 @@ export class Transaction {
         if (this.repo.archive) {
           writeAll(fd, encodeArchiveHeader(header, size));
           const { createDeflateRaw } = await import("node:zlib");
-          const z = createDeflateRaw({ level: 6 });
-          const pump = (async () => {
-            for await (const chunk of z as AsyncIterable<Buffer>) await writeAllOffThread(fd, chunk);
-          })();
-          for await (const chunk of data) {
-            written += chunk.length;
-            if (written > size)
-              throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
-            hasher?.update(chunk);
-            if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
-          }
-          z.end();
-          await pump;
+          const { pipeline } = await import("node:stream/promises");
+          const counted = async function* () {
+            for await (const chunk of data) {
+              written += chunk.length;
+              if (written > size)
+                throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
+              hasher?.update(chunk);
+              yield chunk;
+            }
+          };
+          // pipeline settles only once every stage has stopped: no write to `fd` is still under
+          // way when it is closed below, whichever stage failed (the source, zlib, or a write)
+          await pipeline(counted, createDeflateRaw({ level: 6 }), async (deflated: AsyncIterable<Buffer>) => {
+            for await (const chunk of deflated) await writeAllOffThread(fd, chunk);
+          });
         } else {
           for await (const chunk of data) {
             written += chunk.length;

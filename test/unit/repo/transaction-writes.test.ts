@@ -3,12 +3,15 @@
  * the memory of objects found absent: an object stored by another writer after `has()` said it
  * was absent is written and published again, the same bytes under the same name.
  */
-import { readFileSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
 import { encodeDirmeta } from "../../../src/core/metadata.js";
 import { isArborError } from "../../../src/errors.js";
+import { readFileDataSync, statFileObject } from "../../../src/repo/read-object.js";
 import { Repo, type RepoMode } from "../../../src/repo/repo.js";
 import { Transaction } from "../../../src/repo/transaction.js";
 import { tmp } from "./_fsck-prune-fixtures.js";
@@ -20,6 +23,7 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 const file = (mode = 0o100644) => ({ uid: 0, gid: 0, mode, symlinkTarget: "", xattrs: [] });
+const readContent = (repo: Repo, cs: string) => Buffer.from(readFileDataSync(statFileObject(repo, cs)));
 const dirmeta = () => encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] });
 
 describe.each<RepoMode>(["bare-user", "archive"])("transaction writes (%s)", (mode) => {
@@ -76,4 +80,62 @@ it("bare-user symlink objects are regular files holding the target, through the 
     expect(statSync(p).isFile()).toBe(true);
     expect(readFileSync(p, "utf8")).toBe(`../target-${i}\0`);
   });
+});
+
+describe("writeContentStream into an archive repository", () => {
+  const big = (n: number) => Buffer.alloc(n, 0x61);
+  async function* chunks(parts: Buffer[], failAfter = Number.POSITIVE_INFINITY) {
+    let i = 0;
+    for (const p of parts) {
+      if (i++ >= failAfter) throw new Error("source broke");
+      yield p;
+    }
+  }
+  const staged = (repo: Repo) =>
+    readdirSync(join(repo.path, "tmp"), { recursive: true, withFileTypes: true }).filter(
+      (e) => e.isFile() && e.name.startsWith("tmp-"),
+    );
+
+  it("compresses a streamed object, stored as one written whole", async () => {
+    const repo = Repo.create(join(t.dir, "s-ok"), { mode: "archive" });
+    const tx = await Transaction.begin(repo);
+    const parts = [big(3 << 20), big(3 << 20), big(1 << 20)];
+    const cs = await tx.writeContentStream(file(), 7 << 20, chunks(parts));
+    await tx.commit();
+    expect(readContent(repo, cs).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it("refuses more data than declared, and a source that fails, leaving no temp file", async () => {
+    const repo = Repo.create(join(t.dir, "s-bad"), { mode: "archive" });
+    const tx = await Transaction.begin(repo);
+    await expect(
+      tx.writeContentStream(file(), 4 << 20, chunks([big(3 << 20), big(3 << 20)])),
+    ).rejects.toThrow(/exceeds the declared 4194304 bytes/);
+    await expect(
+      tx.writeContentStream(file(), 6 << 20, chunks([big(3 << 20), big(3 << 20)], 1)),
+    ).rejects.toThrow(/source broke/);
+    expect(staged(repo)).toEqual([]);
+    await tx.abort();
+  });
+});
+
+it("a streamed archive object that runs out of space fails with NO_SPACE (it does not hang) and leaves no temp file", async (ctx) => {
+  const mnt = join(t.dir, "small-fs");
+  mkdirSync(mnt);
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]).status !== 0) ctx.skip();
+  try {
+    const repo = Repo.create(join(mnt, "repo"), { mode: "archive" });
+    const tx = await Transaction.begin(repo);
+    async function* noise() {
+      for (let i = 0; i < 8; i++) yield randomBytes(1 << 20); // incompressible
+    }
+    const e = await tx.writeContentStream(file(), 8 << 20, noise()).catch((x: unknown) => x);
+    expect(isArborError(e) && e.code).toBe("NO_SPACE");
+    expect(
+      readdirSync(join(repo.path, "tmp"), { recursive: true }).filter((n) => String(n).includes("tmp-")),
+    ).toEqual([]);
+    await tx.abort();
+  } finally {
+    spawnSync("umount", [mnt]);
+  }
 });
