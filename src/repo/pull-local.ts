@@ -138,6 +138,14 @@ const DATA_IN_FLIGHT = 32 * 1024 * 1024;
 /** What a streamed copy (objects of STREAM_THRESHOLD and more) holds at once: fileDataStream's chunk. */
 const STREAM_CHUNK = 1024 * 1024;
 
+/**
+ * The bytes a copy of a content object of `size` data bytes holds in memory at once: all of it
+ * when it is copied whole (under STREAM_THRESHOLD), one stream chunk when it is streamed.
+ */
+export function bytesHeldByCopy(size: number): number {
+  return size < STREAM_THRESHOLD ? size : STREAM_CHUNK;
+}
+
 /** One pull: the walk over commits and trees, and the content copies. */
 class LocalPuller {
   readonly pool: Pool;
@@ -342,7 +350,7 @@ class LocalPuller {
       }
       if (this.canLink && linkableContent(this.src, this.dst, obj) && (await this.link(obj))) return;
       const trusted = !this.verify;
-      const held = Math.min(obj.size, STREAM_CHUNK); // what this copy holds in memory at once
+      const held = bytesHeldByCopy(obj.size);
       await this.dataBudget.take(held);
       try {
         if (obj.size < STREAM_THRESHOLD)

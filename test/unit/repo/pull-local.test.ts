@@ -7,7 +7,7 @@ import { Variant } from "../../../src/gvariant/serialize.js";
 import { native } from "../../../src/io/native.js";
 import { commitTree } from "../../../src/repo/commit.js";
 import { fsckRepo } from "../../../src/repo/fsck.js";
-import { pullLocal } from "../../../src/repo/pull-local.js";
+import { bytesHeldByCopy, pullLocal } from "../../../src/repo/pull-local.js";
 import { sameFile } from "../../../src/repo/pull-local-source.js";
 import { readRef, writeRefFile } from "../../../src/repo/refs.js";
 import { Repo, type RepoMode } from "../../../src/repo/repo.js";
@@ -383,5 +383,15 @@ describe("pullLocal() copying between modes", () => {
       message: expect.stringContaining("invalid mode 0104755 with bits 04000"),
     });
     expect(objects(dst)).toEqual([]);
+  });
+});
+
+describe("memory held by the copies in flight", () => {
+  it("counts a whole-copied object's size, and one chunk for a streamed one", () => {
+    expect(bytesHeldByCopy(0)).toBe(0);
+    expect(bytesHeldByCopy(5 * 1024 * 1024)).toBe(5 * 1024 * 1024); // read whole, held whole
+    expect(bytesHeldByCopy(STREAM_THRESHOLD - 1)).toBe(STREAM_THRESHOLD - 1);
+    expect(bytesHeldByCopy(STREAM_THRESHOLD)).toBe(1024 * 1024); // streamed in 1 MiB chunks
+    expect(bytesHeldByCopy(1 << 30)).toBe(1024 * 1024);
   });
 });
