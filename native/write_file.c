@@ -119,66 +119,66 @@ static int link_tmpfile(int fd, const char *path) {
   return -1;
 }
 
-/* Write one item (pool thread: no JS here); the outcome goes into j->err and j->syscall. */
-static void item_write(write_item *j) {
+/* Write one item (pool thread: no JS here); the outcome goes into it->err and it->syscall. */
+static void item_write(write_item *it) {
   /* Created unnamed and linked in once complete (as ostree does): the directory's lock is held
    * for the link only, not while ext4 allocates the inode, so parallel writes into one staging
    * directory do not queue behind each other; and a name never shows a partial file. */
   bool unnamed = true;
-  int fd = open_tmpfile_beside(j->path);
+  int fd = open_tmpfile_beside(it->path);
   if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
     unnamed = false; /* no O_TMPFILE here (old kernel, filesystem without it) */
-    do fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    do fd = open(it->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     while (fd < 0 && errno == EINTR);
   }
   if (fd < 0) {
-    j->err = errno;
-    j->syscall = "open";
+    it->err = errno;
+    it->syscall = "open";
     return;
   }
   size_t off = 0;
-  while (off < j->len) {
-    ssize_t n = write(fd, j->data + off, j->len - off);
+  while (off < it->len) {
+    ssize_t n = write(fd, it->data + off, it->len - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      j->err = n < 0 ? errno : EIO;
-      j->syscall = "write";
+      it->err = n < 0 ? errno : EIO;
+      it->syscall = "write";
       goto out;
     }
     off += (size_t)n;
   }
-  if (j->uid >= 0 && fchown(fd, (uid_t)j->uid, (gid_t)j->gid) != 0) {
-    j->err = errno;
-    j->syscall = "fchown";
+  if (it->uid >= 0 && fchown(fd, (uid_t)it->uid, (gid_t)it->gid) != 0) {
+    it->err = errno;
+    it->syscall = "fchown";
     goto out;
   }
-  if (fchmod(fd, (mode_t)(j->mode & 07777)) != 0) {
-    j->err = errno;
-    j->syscall = "fchmod";
+  if (fchmod(fd, (mode_t)(it->mode & 07777)) != 0) {
+    it->err = errno;
+    it->syscall = "fchmod";
     goto out;
   }
-  for (uint32_t i = 0; i < j->nx; i++) {
-    if (fsetxattr(fd, j->xnames[i], j->xvalues[i], j->xlens[i], 0) != 0) {
-      j->err = errno;
-      j->syscall = "fsetxattr";
+  for (uint32_t i = 0; i < it->nx; i++) {
+    if (fsetxattr(fd, it->xnames[i], it->xvalues[i], it->xlens[i], 0) != 0) {
+      it->err = errno;
+      it->syscall = "fsetxattr";
       goto out;
     }
   }
   const struct timespec zero[2] = {{0, 0}, {0, 0}};
-  if (j->zero_times && futimens(fd, zero) != 0) {
-    j->err = errno;
-    j->syscall = "futime";
+  if (it->zero_times && futimens(fd, zero) != 0) {
+    it->err = errno;
+    it->syscall = "futime";
     goto out;
   }
-  if (unnamed && link_tmpfile(fd, j->path) != 0) {
-    j->err = errno;
-    j->syscall = "linkat";
+  if (unnamed && link_tmpfile(fd, it->path) != 0) {
+    it->err = errno;
+    it->syscall = "linkat";
     goto out;
   }
 out:
-  if (close(fd) != 0 && j->err == 0 && errno != EINTR) {
-    j->err = errno;
-    j->syscall = "close";
+  if (close(fd) != 0 && it->err == 0 && errno != EINTR) {
+    it->err = errno;
+    it->syscall = "close";
   }
 }
 

@@ -9,7 +9,8 @@
  * object) on every thread. Writes asked for in the same turn of the event loop (a pull's or a
  * commit's several objects in flight) go out together when the turn ends (`setImmediate`), or at
  * once when MAX_ITEMS are waiting, split in at most one trip per pool thread (so files are still
- * created in parallel; measured on commit and pull-local of the Debian minbase tree); each caller still gets its own promise and its own error.
+ * created in parallel; measured on commit and pull-local of the Debian minbase tree); each caller
+ * still gets its own promise and its own error.
  */
 import type { NativeAddon, ObjectFileWrite } from "./native.js";
 

@@ -203,16 +203,24 @@ async function consume(
   if (length !== undefined && length > limit)
     throw corrupt(checksum, `server announces ${length} bytes, more than the object can hold (${limit})`);
   let received = buf.length;
+  const overflow = () => corrupt(checksum, `more than the ${limit} bytes the object can hold`);
+  /**
+   * The body's next chunk (null at its end), counted against what the object can hold; throws
+   * again if an earlier reader (the inflater's, whose error it swallows) already went past it.
+   */
+  const next = async (): Promise<Uint8Array | null> => {
+    if (received > limit) throw overflow();
+    const n = await it.next();
+    if (n.done) return null;
+    received += n.value.length;
+    if (received > limit) throw overflow();
+    return n.value;
+  };
   const rest = buf.subarray(dataOffset);
   const more = async function* (): AsyncGenerator<Buffer> {
     if (rest.length) yield rest;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      received += n.value.length;
-      if (received > limit) throw corrupt(checksum, `more than the ${limit} bytes the object can hold`);
-      yield Buffer.from(n.value.buffer, n.value.byteOffset, n.value.byteLength);
-    }
+    for (let c = await next(); c !== null; c = await next())
+      yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
   };
   if (isLnk(header.mode)) {
     for await (const c of more()) if (c.length) throw corrupt(checksum, "symlink with data");
@@ -244,13 +252,7 @@ async function consume(
   // The inflater stops at the end of the compressed stream, which may come before the body's end
   // has been read: what the server still sends must fit in the object too (else the pull fails
   // and the transaction, with this object, is dropped).
-  // (`received` also counts what the inflater's reader took beyond the end, if anything)
-  for (;;) {
-    if (received > limit) throw corrupt(checksum, `more than the ${limit} bytes the object can hold`);
-    const n = await it.next();
-    if (n.done) return;
-    received += n.value.length;
-  }
+  while ((await next()) !== null);
 }
 
 async function* inflateStream(src: AsyncIterable<Buffer>, checksum: string): AsyncGenerator<Uint8Array> {

@@ -290,7 +290,6 @@ export async function* fileDataStream(obj: FileObject, chunkSize = 1 << 20): Asy
   try {
     const src = fh.createReadStream({ start: obj.dataOffset, highWaterMark: chunkSize, autoClose: false });
     let total = 0;
-    const bad = (why: string) => new ArborError("OBJECT_CORRUPT", `Content object ${obj.checksum}: ${why}`);
     // output in chunks of up to `chunkSize` (zlib's default, 16 KiB, is one thread-pool trip each)
     const stream = obj.compressed
       ? src.pipe(createInflateRaw({ chunkSize: Math.min(chunkSize, Math.max(obj.size + 1, 64)) }))
@@ -298,16 +297,16 @@ export async function* fileDataStream(obj: FileObject, chunkSize = 1 << 20): Asy
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         total += chunk.length;
-        if (total > obj.size) throw bad(`data exceeds the declared ${obj.size} bytes`);
+        if (total > obj.size) throw corruptData(obj, `data exceeds the declared ${obj.size} bytes`);
         yield chunk;
       }
     } catch (e) {
       if (e instanceof ArborError) throw e;
-      throw bad(`invalid data: ${(e as Error).message}`);
+      throw corruptData(obj, `invalid data: ${(e as Error).message}`);
     } finally {
       src.destroy();
     }
-    if (total !== obj.size) throw bad(`data is ${total} bytes, header says ${obj.size}`);
+    if (total !== obj.size) throw corruptData(obj, `data is ${total} bytes, header says ${obj.size}`);
   } finally {
     await fh.close();
   }

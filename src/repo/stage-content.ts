@@ -71,7 +71,8 @@ export function setBareMetadata(mode: RepoMode, fd: number, h: FileHeader): void
 }
 
 /**
- * Write a bare-mode *regular-file* object at `p` in one trip to the thread pool, batched with others (the addon's
+ * Write a bare-mode object stored as a regular file (a regular file, or a bare-user symlink's
+ * "target\0" body as `data`) at `p` off the main thread, batched with other writes (the addon's
  * `writeObjectFile`: create, write, then {@link bareFileMetadata} and mtime 0, close). Returns
  * null when the addon lacks the function (an addon built before it): the caller then writes
  * through Node's fs.

@@ -307,32 +307,27 @@ export class Transaction {
       let written = 0;
       const fd = openSync(tmp, "w", 0o600);
       try {
+        // the data as it comes, counted (never more than declared) and hashed
+        const counted = async function* () {
+          for await (const chunk of data) {
+            written += chunk.length;
+            if (written > size)
+              throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
+            hasher?.update(chunk);
+            yield chunk;
+          }
+        };
         if (this.repo.archive) {
           writeAll(fd, encodeArchiveHeader(header, size));
           const { createDeflateRaw } = await import("node:zlib");
           const { pipeline } = await import("node:stream/promises");
-          const counted = async function* () {
-            for await (const chunk of data) {
-              written += chunk.length;
-              if (written > size)
-                throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
-              hasher?.update(chunk);
-              yield chunk;
-            }
-          };
           // pipeline settles only once every stage has stopped: no write to `fd` is still under
           // way when it is closed below, whichever stage failed (the source, zlib, or a write)
           await pipeline(counted, createDeflateRaw({ level: 6 }), async (deflated: AsyncIterable<Buffer>) => {
             for await (const chunk of deflated) await writeAllOffThread(fd, chunk);
           });
         } else {
-          for await (const chunk of data) {
-            written += chunk.length;
-            if (written > size)
-              throw new ArborError("OBJECT_CORRUPT", `Content data exceeds the declared ${size} bytes`);
-            hasher?.update(chunk);
-            await writeAllOffThread(fd, chunk);
-          }
+          for await (const chunk of counted()) await writeAllOffThread(fd, chunk);
         }
         if (written !== size)
           throw new ArborError("OBJECT_CORRUPT", `Content data is ${written} bytes, expected ${size}`);
