@@ -42,6 +42,11 @@ export function compareNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** The error for a content object whose body is malformed: `Corrupted content object CS: why`. */
+export function corruptContent(checksum: string, why: string): ArborError {
+  return new ArborError("OBJECT_CORRUPT", `Corrupted content object ${checksum}: ${why}`);
+}
+
 /**
  * The error for an object whose data does not hash to its name, in OSTree's words
  * (`Corrupted commit object; checksum expected='…' actual='…'`; content objects are `file`).

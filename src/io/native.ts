@@ -112,7 +112,8 @@ export interface NativeAddon {
    * is false), link it at `path` (replacing a file there) and close: one trip to libuv's thread
    * pool (`native/write_file.c`). Where O_TMPFILE is missing the file is created at `path`
    * directly and may be left partly written on failure. `data` must not change until the promise
-   * settles.
+   * settles. With `unpack` ({@link ObjectUnpack}), `data` is inflated (and its digest checked) on
+   * the pool first.
    * @returns a promise rejected with a Node system error naming the failing call
    *   (ENOSPC, EEXIST, EPERM, ENOTSUP…).
    * @throws TypeError/RangeError for bad arguments only.
@@ -133,7 +134,7 @@ export interface NativeAddon {
 
 /**
  * The arguments of {@link NativeAddon.writeObjectFile}: `[path, data, mode, uid, gid, xattrs,
- * zeroTimes?]`, also one item of `writeObjectFiles`.
+ * zeroTimes?, unpack?]`, also one item of `writeObjectFiles`.
  */
 export type ObjectFileWrite = readonly [
   path: NativePath,
@@ -143,7 +144,18 @@ export type ObjectFileWrite = readonly [
   gid: number,
   xattrs: ReadonlyArray<NativePath | Uint8Array>,
   zeroTimes?: boolean,
+  unpack?: ObjectUnpack,
 ];
+
+/**
+ * `writeObjectFile`'s optional last argument: `data` is a raw-deflate stream that must inflate to
+ * exactly `size` bytes (at most 64 MiB), which are what is written; with `prefix` and `expected`
+ * (a 32-byte digest), SHA-256(prefix ‖ inflated data) must equal `expected`. Checked before the
+ * file is created: a refused body creates nothing and the write rejects with an Error whose `code`
+ * is "ERR_ARBOR_INFLATE" (the message says what is wrong) or "ERR_ARBOR_CHECKSUM" (`actual`: the
+ * hex digest of what was received).
+ */
+export type ObjectUnpack = readonly [size: number, prefix: Uint8Array | null, expected: Uint8Array | null];
 
 /**
  * Which objects `checkoutFiles()` handles (what `checkout` hardlinks in each repo mode, and the

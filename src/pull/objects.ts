@@ -12,9 +12,9 @@
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createInflateRaw, inflateRawSync } from "node:zlib";
-import { checksumMismatch, sha256Hex } from "../core/checksum.js";
-import { decodeArchiveHeader, type FileHeader } from "../core/content-header.js";
+import { createInflateRaw } from "node:zlib";
+import { checksumMismatch, corruptContent, sha256Hex } from "../core/checksum.js";
+import type { FileHeader } from "../core/content-header.js";
 import { decodeCommit, decodeDirmeta, decodeDirtree, decodeVarDict, type VarDict } from "../core/metadata.js";
 import { isLnk } from "../core/mode.js";
 import { objectRelPath } from "../core/object-path.js";
@@ -22,6 +22,7 @@ import type { ObjectType } from "../core/object-type.js";
 import { ArborError } from "../errors.js";
 import { COMMIT, DIRMETA, DIRTREE } from "../gvariant/formats.js";
 import { isNormalForm } from "../gvariant/index.js";
+import { decodeArchiveHeaderCached } from "../repo/content-fast.js";
 import type { Transaction } from "../repo/transaction.js";
 import type { Fetcher } from "./fetcher.js";
 
@@ -113,9 +114,7 @@ export function maxCompressedSize(size: number): number {
   return size + Math.ceil(size / 8) + 64 * 1024;
 }
 
-function corrupt(checksum: string, why: string): ArborError {
-  return new ArborError("OBJECT_CORRUPT", `Corrupted content object ${checksum}: ${why}`);
-}
+const corrupt = corruptContent;
 
 /**
  * `--bareuseronly-files`: refuse regular files with bits outside 0775 (setuid, world-writable…).
@@ -142,7 +141,7 @@ function parseFramedHeader(
   if (buf.length < 8 + len) return null;
   let parsed: { header: FileHeader; size: number };
   try {
-    parsed = decodeArchiveHeader(new Uint8Array(buf.subarray(8, 8 + len)));
+    parsed = decodeArchiveHeaderCached(buf.subarray(8, 8 + len));
   } catch (e) {
     throw corrupt(checksum, (e as Error).message);
   }
@@ -227,24 +226,16 @@ async function consume(
     await tx.writeContent(header, new Uint8Array(0), checksum);
     return;
   }
-  // 2. small objects: whole in memory (no temp file)
+  // 2. small objects: whole in memory (no temp file), inflated and hashed where they are written
   if (size <= SMALL_OBJECT) {
     const parts: Buffer[] = [];
     for await (const c of more()) parts.push(c);
-    let data: Buffer;
-    try {
-      // Synchronous: for objects this small the inflate itself costs less than a zlib stream and
-      // two thread-pool round trips would (thousands of them per pull).
-      // One output buffer of the declared size (+1 to see more): no 16 KiB chunks to concatenate.
-      data = inflateRawSync(parts.length === 1 ? parts[0]! : Buffer.concat(parts), {
-        maxOutputLength: Math.max(size, 1),
-        chunkSize: Math.max(size + 1, 64),
-      });
-    } catch (e) {
-      throw corrupt(checksum, `cannot decompress: ${(e as Error).message}`);
-    }
-    if (data.length !== size) throw corrupt(checksum, `data is ${data.length} bytes, header says ${size}`);
-    await tx.writeContent(header, new Uint8Array(data.buffer, data.byteOffset, data.length), checksum);
+    await tx.writeDeflatedContent(
+      header,
+      parts.length === 1 ? parts[0]! : Buffer.concat(parts),
+      size,
+      checksum,
+    );
     return;
   }
   // 3. large objects: inflate as it streams into the transaction

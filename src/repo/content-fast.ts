@@ -48,6 +48,27 @@ export function prefixFor(h: FileHeader): Uint8Array {
 
 /** Decoded archive headers by their bytes after the size field. */
 const archiveHeaders = new Map<string, FileHeader>();
+/** Headers longer than this (xattrs) are decoded each time, never cached. */
+const MAX_CACHED_HEADER = 1024;
+
+/**
+ * Decode an archive header's bytes `hb` (`(tuuuusa(ayay))`, without the framing): the header and
+ * the declared data size. Cached by value (most objects of a tree share a few headers); the
+ * returned header is shared: callers must not change it.
+ * @throws ArborError OBJECT_CORRUPT if it does not decode.
+ */
+export function decodeArchiveHeaderCached(hb: Uint8Array): { header: FileHeader; size: number } {
+  const b = Buffer.from(hb.buffer, hb.byteOffset, hb.byteLength);
+  if (b.length < 8 || b.length > MAX_CACHED_HEADER) return decodeArchiveHeader(new Uint8Array(b));
+  const key = b.toString("latin1", 8);
+  let h = archiveHeaders.get(key);
+  if (!h) {
+    h = decodeArchiveHeader(new Uint8Array(b)).header;
+    if (archiveHeaders.size > 256) archiveHeaders.clear();
+    archiveHeaders.set(key, h);
+  }
+  return { header: h, size: Number(b.readBigUInt64BE(0)) };
+}
 
 /** An archive object read whole: its header, declared data size, and the deflated data. */
 export interface ArchiveParts {
@@ -65,13 +86,6 @@ export function splitArchive(b: Buffer): ArchiveParts | null {
   if (b.length < 8) return null;
   const len = b.readUInt32BE(0);
   if (len < 8 || len > b.length - 8) return null;
-  const hb = b.subarray(8, 8 + len);
-  const key = hb.toString("latin1", 8);
-  let h = archiveHeaders.get(key);
-  if (!h) {
-    h = decodeArchiveHeader(new Uint8Array(hb)).header;
-    if (archiveHeaders.size > 256) archiveHeaders.clear();
-    archiveHeaders.set(key, h);
-  }
-  return { header: h, size: Number(hb.readBigUInt64BE(0)), deflated: b.subarray(8 + len) };
+  const { header, size } = decodeArchiveHeaderCached(b.subarray(8, 8 + len));
+  return { header, size, deflated: b.subarray(8 + len) };
 }

@@ -21,10 +21,12 @@ import {
   writeSync,
 } from "node:fs";
 import { basename } from "node:path";
+import { inflateRawSync } from "node:zlib";
+import { checksumMismatch, corruptContent } from "../core/checksum.js";
 import { encodeUserMeta, type FileHeader } from "../core/content-header.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError } from "../errors.js";
-import { hasNative, native } from "../io/native.js";
+import { hasNative, native, type ObjectUnpack } from "../io/native.js";
 import { ObjectWriteBatcher } from "../io/object-write-batch.js";
 import { createFileOffThread } from "../io/off-thread.js";
 import type { RepoMode } from "./repo.js";
@@ -51,10 +53,26 @@ interface BareFileMetadata {
 function bareFileMetadata(mode: RepoMode, h: FileHeader): BareFileMetadata {
   if (mode === "bare-user") {
     const onDisk = isLnk(h.mode) ? 0o644 : (h.mode & 0o775) | 0o400;
-    return { mode: onDisk, uid: -1, gid: -1, xattrs: [["user.ostreemeta", encodeUserMeta(h)]] };
+    return { mode: onDisk, uid: -1, gid: -1, xattrs: [["user.ostreemeta", userMetaFor(h)]] };
   }
   if (mode === "bare-user-only") return { mode: h.mode & 0o7777, uid: -1, gid: -1, xattrs: [] };
   return { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, xattrs: h.xattrs };
+}
+
+/** `user.ostreemeta` values of recent xattr-free headers, by uid:gid:mode (a tree has a handful). */
+const userMetas = new Map<string, Uint8Array>();
+
+/** {@link encodeUserMeta}, cached for headers without xattrs (a pull stores thousands alike). */
+function userMetaFor(h: FileHeader): Uint8Array {
+  if (h.xattrs.length) return encodeUserMeta(h);
+  const key = `${h.uid}:${h.gid}:${h.mode}`;
+  let v = userMetas.get(key);
+  if (!v) {
+    if (userMetas.size >= 256) userMetas.clear();
+    v = encodeUserMeta(h);
+    userMetas.set(key, v);
+  }
+  return v;
 }
 
 /**
@@ -73,22 +91,28 @@ export function setBareMetadata(mode: RepoMode, fd: number, h: FileHeader): void
 /**
  * Write a bare-mode object stored as a regular file (a regular file, or a bare-user symlink's
  * "target\0" body as `data`) at `p` off the main thread, batched with other writes (the addon's
- * `writeObjectFile`: create, write, then {@link bareFileMetadata} and mtime 0, close). Returns
- * null when the addon lacks the function (an addon built before it): the caller then writes
- * through Node's fs.
- * @throws ArborError UNSUPPORTED (bare-user-only); the promise rejects with Node system errors.
+ * `writeObjectFile`: create, write, then {@link bareFileMetadata} and mtime 0, close). With
+ * `unpack`, `data` is a raw-deflate body inflated (and checked) on the pool first
+ * ({@link ObjectUnpack}). Returns null when the addon lacks the function (an addon built before
+ * it): the caller then writes through Node's fs.
+ * @throws ArborError UNSUPPORTED (bare-user-only); the promise rejects with Node system errors,
+ *   or the addon's ERR_ARBOR_INFLATE / ERR_ARBOR_CHECKSUM errors for a refused `unpack` body.
  */
 export function writeBareFileNative(
   mode: RepoMode,
   p: string,
   h: FileHeader,
   data: Uint8Array,
+  unpack?: ObjectUnpack,
 ): Promise<void> | null {
   const write = nativeWriter();
   if (!write) return null;
   if (mode === "bare-user-only") checkBareUserOnly(p, h);
   const m = bareFileMetadata(mode, h);
-  return write(p, data, m.mode, m.uid, m.gid, m.xattrs.flat());
+  const xattrs = m.xattrs.length === 1 ? m.xattrs[0]! : m.xattrs.flat();
+  return unpack
+    ? write(p, data, m.mode, m.uid, m.gid, xattrs, true, unpack)
+    : write(p, data, m.mode, m.uid, m.gid, xattrs);
 }
 
 let writer: ObjectWriteBatcher["write"] | null | undefined;
@@ -109,6 +133,44 @@ function nativeWriter(): ObjectWriteBatcher["write"] | null {
     } else writer = null;
   }
   return writer;
+}
+
+/** True when bare-mode objects are written through the addon (and `unpack` bodies can be). */
+export function hasNativeWriter(): boolean {
+  return nativeWriter() !== null;
+}
+
+/**
+ * Inflate a content object's raw-deflate body of `size` bytes here, on the calling thread (where
+ * the addon cannot: archive repositories, no addon).
+ * @throws ArborError OBJECT_CORRUPT naming object `checksum`.
+ */
+export function inflateBody(deflated: Uint8Array, size: number, checksum: string): Uint8Array {
+  let data: Buffer;
+  try {
+    // one output buffer of the declared size (+1 to see more): no 16 KiB chunks to concatenate
+    data = inflateRawSync(deflated, {
+      maxOutputLength: Math.max(size, 1),
+      chunkSize: Math.max(size + 1, 64),
+    });
+  } catch (e) {
+    throw corruptContent(checksum, `cannot decompress: ${(e as Error).message}`);
+  }
+  if (data.length !== size)
+    throw corruptContent(checksum, `data is ${data.length} bytes, header says ${size}`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/**
+ * The ArborError for a body the addon refused (`unpack`: ERR_ARBOR_INFLATE, ERR_ARBOR_CHECKSUM)
+ * for content object `checksum`; null for any other error.
+ */
+export function unpackError(e: unknown, checksum: string): ArborError | null {
+  const code = (e as { code?: unknown })?.code;
+  if (code === "ERR_ARBOR_CHECKSUM")
+    return checksumMismatch("file", checksum, String((e as { actual?: unknown }).actual));
+  if (code === "ERR_ARBOR_INFLATE") return corruptContent(checksum, (e as Error).message);
+  return null;
 }
 
 /**

@@ -1,8 +1,10 @@
 // The addon's writeObjectFile (native/write_file.c): one bare or archive object file created in
 // one thread-pool trip, unnamed until complete.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { join } from "node:path";
+import { deflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { native } from "../../../src/io/native.js";
 import { makeTmpDir, probeUserXattrs } from "./_helpers.js";
@@ -164,5 +166,107 @@ describe("writeObjectFiles (many files, one pool trip)", () => {
       ]),
     ).toThrow(/uid must be -1/);
     expect(fs.readdirSync(d)).toEqual([]);
+  });
+});
+
+describe("writeObjectFile with unpack (a raw-deflate body inflated and checked on the pool)", () => {
+  const data = Buffer.from("unpacked object data\n".repeat(500));
+  const deflated = deflateRawSync(data);
+  const prefix = Buffer.from("canonical header bytes");
+  const digest = createHash("sha256").update(prefix).update(data).digest();
+
+  it("writes the inflated bytes when their digest matches", async () => {
+    const p = join(freshDir(), "u.file");
+    await native().writeObjectFile!(p, deflated, 0o644, -1, -1, [], true, [data.length, prefix, digest]);
+    expect(fs.readFileSync(p).equals(data)).toBe(true);
+    expect(fs.lstatSync(p).mtimeMs).toBe(0);
+  });
+
+  it("inflates without a digest check when prefix and expected are null; empty data works", async () => {
+    const d = freshDir();
+    await native().writeObjectFile!(join(d, "a"), deflated, 0o644, -1, -1, [], true, [
+      data.length,
+      null,
+      null,
+    ]);
+    expect(fs.readFileSync(join(d, "a")).equals(data)).toBe(true);
+    await native().writeObjectFile!(join(d, "e"), deflateRawSync(Buffer.alloc(0)), 0o644, -1, -1, [], true, [
+      0,
+      null,
+      null,
+    ]);
+    expect(fs.statSync(join(d, "e")).size).toBe(0);
+  });
+
+  /** The error a refused body rejects with; the directory must stay empty. */
+  async function refused(body: Uint8Array, unpack: readonly [number, Uint8Array | null, Uint8Array | null]) {
+    const d = freshDir();
+    const e = await native().writeObjectFile!(join(d, "x.file"), body, 0o644, -1, -1, [], true, unpack).then(
+      () => null,
+      (err: unknown) => err as Error & { code: string; actual?: string },
+    );
+    expect(fs.readdirSync(d)).toEqual([]);
+    if (!e) throw new Error("expected the write to be refused");
+    return e;
+  }
+
+  it("refuses a digest mismatch, giving the digest found, and creates nothing", async () => {
+    const e = await refused(deflated, [data.length, prefix, Buffer.alloc(32)]);
+    expect(e.code).toBe("ERR_ARBOR_CHECKSUM");
+    expect(e.actual).toBe(digest.toString("hex"));
+  });
+
+  it("refuses bodies that inflate to more or fewer bytes than declared, are cut short or are not deflate", async () => {
+    expect((await refused(deflated, [data.length + 1, null, null])).message).toBe(
+      `data is ${data.length} bytes, header says ${data.length + 1}`,
+    );
+    expect((await refused(deflated, [data.length - 1, null, null])).message).toBe(
+      `data is larger than the ${data.length - 1} bytes the header says`,
+    );
+    // a bomb: 4 MiB of zeros declared as 10 bytes stops at the 11th
+    expect((await refused(deflateRawSync(Buffer.alloc(4 << 20)), [10, null, null])).message).toMatch(
+      /larger than/,
+    );
+    expect(
+      (await refused(deflated.subarray(0, deflated.length - 4), [data.length, null, null])).message,
+    ).toBe("cannot decompress: unexpected end of file");
+    expect((await refused(Buffer.alloc(0), [0, null, null])).message).toBe(
+      "cannot decompress: unexpected end of file",
+    );
+    const junk = await refused(Buffer.from("this is not deflate data at all"), [data.length, null, null]);
+    expect(junk.code).toBe("ERR_ARBOR_INFLATE");
+    expect(junk.message).toMatch(/^cannot decompress: /);
+  });
+
+  it("reports each item of a batch on its own", async () => {
+    const d = freshDir();
+    const r = await native().writeObjectFiles!([
+      [join(d, "good"), deflated, 0o644, -1, -1, [], true, [data.length, prefix, digest]],
+      [join(d, "bad"), deflated, 0o644, -1, -1, [], true, [data.length, prefix, Buffer.alloc(32)]],
+    ]);
+    expect(r[0]).toBeUndefined();
+    expect((r[1] as Error & { code: string }).code).toBe("ERR_ARBOR_CHECKSUM");
+    expect(fs.readdirSync(d)).toEqual(["good"]);
+  });
+
+  it("refuses malformed unpack arguments synchronously", () => {
+    const p = join(freshDir(), "bad");
+    const w = (u: unknown) => () =>
+      (native().writeObjectFile as (...a: unknown[]) => Promise<void>)(
+        p,
+        deflated,
+        0o644,
+        -1,
+        -1,
+        [],
+        true,
+        u,
+      );
+    expect(w([1, 2])).toThrow(/unpack must be/);
+    expect(w([-1, null, null])).toThrow(/unpack size/);
+    expect(w([65 * 1024 * 1024, null, null])).toThrow(/unpack size/);
+    expect(w([1, prefix, null])).toThrow(/go together/);
+    expect(w([1, prefix, Buffer.alloc(31)])).toThrow(/32-byte/);
+    expect(fs.existsSync(p)).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { deflateRawSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/core/checksum.js";
 import { encodeDirmeta } from "../../../src/core/metadata.js";
@@ -79,6 +80,63 @@ it("bare-user symlink objects are regular files holding the target, through the 
     const p = repo.objectPath(cs, "file");
     expect(statSync(p).isFile()).toBe(true);
     expect(readFileSync(p, "utf8")).toBe(`../target-${i}\0`);
+  });
+});
+
+describe.each<RepoMode>(["bare-user", "bare", "archive"])("writeDeflatedContent (%s)", (mode) => {
+  const data = Buffer.from("a pulled object's data\n".repeat(300));
+  const h = file(0o100755);
+
+  it("stores the inflated object under its checksum, the same as writeContent would", async () => {
+    const repo = Repo.create(join(t.dir, `d-${mode}`), { mode });
+    const probe = await Transaction.begin(repo);
+    const cs = await probe.writeContent(h, data);
+    await probe.abort();
+    const tx = await Transaction.begin(repo);
+    await tx.writeDeflatedContent(h, deflateRawSync(data), data.length, cs);
+    expect(tx.has("file", cs)).toBe(true);
+    expect(tx.stats.contentWritten).toBe(1);
+    expect(tx.stats.contentBytesWritten).toBe(data.length);
+    await tx.commit();
+    expect(readContent(repo, cs).equals(data)).toBe(true);
+    expect(statFileObject(repo, cs).header.mode).toBe(0o100755);
+  });
+
+  it("refuses a body that is not the object, in words naming it, and stages nothing", async () => {
+    const repo = Repo.create(join(t.dir, `e-${mode}`), { mode });
+    const probe = await Transaction.begin(repo);
+    const cs = await probe.writeContent(h, data);
+    const other = await probe.writeContent(h, Buffer.from("something else"));
+    await probe.abort();
+    const tx = await Transaction.begin(repo);
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e: unknown) => e,
+      );
+    // another object's body: checksum mismatch in ostree's words
+    const wrong = await failure(tx.writeDeflatedContent(h, deflateRawSync("something else"), 14, cs));
+    expect(isArborError(wrong) && wrong.code).toBe("OBJECT_CORRUPT");
+    expect(String((wrong as Error).message)).toBe(
+      `Corrupted file object; checksum expected='${cs}' actual='${other}'`,
+    );
+    // a declared size the body does not have, a cut-short body
+    for (const [body, size, re] of [
+      [deflateRawSync(data), data.length + 1, /^Corrupted content object [0-9a-f]{64}: data is \d+ bytes/],
+      [
+        deflateRawSync(data).subarray(0, 40),
+        data.length,
+        /^Corrupted content object [0-9a-f]{64}: cannot decompress/,
+      ],
+      [deflateRawSync(data), 10, /^Corrupted content object [0-9a-f]{64}: /],
+    ] as const) {
+      const e = await failure(tx.writeDeflatedContent(h, body, size, cs));
+      expect(isArborError(e) && e.code).toBe("OBJECT_CORRUPT");
+      expect((e as Error).message).toMatch(re);
+    }
+    expect(tx.has("file", cs)).toBe(false);
+    await tx.commit();
+    expect(repo.hasObject("file", cs)).toBe(false);
   });
 });
 
