@@ -27,6 +27,7 @@
  * commit alone and leaves the marker, as ostree does.
  */
 import { lstatSync, mkdirSync, type Stats, unlinkSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { checksumMismatch, sha256Hex } from "../core/checksum.js";
 import { contentHasher } from "../core/content-header.js";
@@ -353,7 +354,11 @@ class LocalPuller {
       const held = bytesHeldByCopy(obj.size);
       await this.dataBudget.take(held);
       try {
-        if (obj.size < STREAM_THRESHOLD)
+        if (obj.compressed && isReg(obj.header.mode) && obj.size < STREAM_THRESHOLD) {
+          // inflated (and hashed, unless trusted) where it is written, off the main thread
+          const raw = obj.raw ?? (await readFile(obj.path));
+          await this.tx.writeDeflatedContent(obj.header, raw.subarray(obj.dataOffset), obj.size, cs, trusted);
+        } else if (obj.size < STREAM_THRESHOLD)
           await this.tx.writeContent(obj.header, await readData(obj), cs, trusted);
         else await this.tx.writeContentStream(obj.header, obj.size, fileDataStream(obj), cs, trusted);
       } finally {

@@ -297,7 +297,7 @@ export class Transaction {
    * `expected`. In a bare-mode repository with the addon, the body is inflated, hashed and written
    * in one trip to the thread pool (stage-content.ts, `unpack`): inflating and hashing the 5k
    * objects of a Debian minbase pull cost the main thread ~0.6 s. Otherwise it is inflated here
-   * and stored by {@link writeContent}.
+   * and stored by {@link writeContent}. `trusted`: as {@link writeContent} (the data is not hashed).
    * @throws ArborError OBJECT_CORRUPT (cannot decompress, not `size` bytes, checksum mismatch),
    *   NO_SPACE, IO
    */
@@ -306,10 +306,11 @@ export class Transaction {
     deflated: Uint8Array,
     size: number,
     expected: string,
+    trusted = false,
   ): Promise<void> {
     if (!isReg(header.mode)) throw new ArborError("USAGE", "Only regular files have a deflated body");
     if (this.repo.archive || !hasNativeWriter() || size > STREAM_THRESHOLD) {
-      await this.writeContent(header, inflateBody(deflated, size, expected), expected);
+      await this.writeContent(header, inflateBody(deflated, size, expected), expected, trusted);
       return;
     }
     const leave = this.enterWrite();
@@ -320,7 +321,9 @@ export class Transaction {
       this.staged.set(rel, { type: "file", rel }); // reserve before the await, as writeContent
       try {
         faultPoint("write-object");
-        const unpack = [size, prefixFor(header), Buffer.from(expected, "hex")] as const;
+        const unpack = trusted
+          ? ([size, null, null] as const)
+          : ([size, prefixFor(header), Buffer.from(expected, "hex")] as const);
         await writeBareFileNative(this.repo.mode, this.stagePath(rel), header, deflated, unpack);
       } catch (e) {
         this.staged.delete(rel);
