@@ -28,6 +28,7 @@ import { faultPoint } from "../io/fs.js";
 import { acquireLock, type LockHandle } from "../io/lock.js";
 import { createFileOffThread, writeAllOffThread } from "../io/off-thread.js";
 import { prefixFor } from "./content-fast.js";
+import { ObjectPresence } from "./object-presence.js";
 import { publishStaged, type Staged, syncStaged } from "./publish-staged.js";
 import { writeRefFile } from "./refs.js";
 import type { Repo } from "./repo.js";
@@ -73,6 +74,8 @@ export class Transaction {
   private staged = new Map<string, Staged>();
   /** Objects {@link has} found absent from the repository (relative paths, as `staged`). */
   private readonly knownAbsent = new Set<string>();
+  /** Loose objects of the repository, looked up one by one or from directory listings. */
+  private readonly presence: ObjectPresence;
   private refUpdates: Array<{ ref: string; remote: string | null; checksum: string | null }> = [];
   private lock: LockHandle | null;
   private done = false;
@@ -88,6 +91,7 @@ export class Transaction {
     this.lock = lock;
     this.stagingDir = staging.dir;
     this.stagingLock = staging.lock;
+    this.presence = new ObjectPresence(repo.path);
   }
 
   /**
@@ -144,14 +148,18 @@ export class Transaction {
     const rel = objectRelPath(checksum, type, this.repo.archive);
     if (this.staged.has(rel)) return true;
     if (this.knownAbsent.has(rel)) return false;
-    const present = this.repo.hasObject(type, checksum);
+    const present =
+      this.presence.has(rel, () => this.repo.hasLooseObject(type, checksum)) ||
+      (this.repo.parent?.hasObject(type, checksum) ?? false);
     if (!present) this.knownAbsent.add(rel);
     return present;
   }
 
   /** Whether the repository itself stores the object (loose), unless {@link has} found it absent. */
   private storedHere(type: ObjectType, checksum: string, rel: string): boolean {
-    return !this.knownAbsent.has(rel) && this.repo.hasLooseObject(type, checksum);
+    return (
+      !this.knownAbsent.has(rel) && this.presence.has(rel, () => this.repo.hasLooseObject(type, checksum))
+    );
   }
 
   /**
