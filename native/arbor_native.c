@@ -943,6 +943,7 @@ NAPI_MODULE_INIT() {
       FN("scanDir", ScanDir),
       FN("writeObjectFile", WriteObjectFile),
       FN("writeObjectFiles", WriteObjectFiles),
+      FN("renameFiles", RenameFiles),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

@@ -2,8 +2,9 @@
  * The native addon (`native/arbor_native.c`): the few Linux system calls Node's fs lacks — OFD
  * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
  * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles`
- * (`native/checkout_files.c`), a hardlink checkout's inner loop; and `writeObjectFile`
- * (`native/write_file.c`), a bare-mode object created in one thread-pool trip.
+ * (`native/checkout_files.c`), a hardlink checkout's inner loop; `writeObjectFile`
+ * (`native/write_file.c`), an object file created in one thread-pool trip; and `renameFiles`
+ * (`native/rename_files.c`), a transaction's publishing renames in a few trips.
  *
  * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
  * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
@@ -126,6 +127,13 @@ export interface NativeAddon {
    * @throws TypeError/RangeError for bad arguments in any item (nothing is written then).
    */
   writeObjectFiles?(items: ReadonlyArray<ObjectFileWrite>): Promise<Array<Error | undefined>>;
+  /**
+   * rename(2) each `[from, to]` pair, in order, in a single trip to the thread pool
+   * (`native/rename_files.c`). Resolves with each pair's outcome: undefined, or the Node system
+   * error its rename failed with (one failing does not stop the others).
+   * @throws TypeError for bad arguments in any pair (nothing is renamed then).
+   */
+  renameFiles?(pairs: ReadonlyArray<readonly [NativePath, NativePath]>): Promise<Array<Error | undefined>>;
   /** `FS_IMMUTABLE_FL` (`chattr +i`). */
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { ObjectType } from "../core/object-type.js";
 import { errnoCode } from "../errors.js";
 import { faultPoint, fsyncPathSync } from "../io/fs.js";
-import { native } from "../io/native.js";
+import { hasNative, type NativeAddon, native } from "../io/native.js";
 import { fsyncPathOffThread, renameOffThread } from "../io/off-thread.js";
 import { mapLimit } from "../io/pool.js";
 import type { Repo } from "./repo.js";
@@ -65,17 +65,51 @@ export async function publishStaged(
     }
     dirs.add(dir);
   }
-  await mapLimit(items, PUBLISH_CONCURRENCY, async (s) => {
-    faultPoint("publish-object");
-    await renameOffThread(stagePath(s.rel), join(repo.path, s.rel));
-    // A commit written again (pulled back after `prune --delete-commit`) is no longer deleted:
-    // drop its tombstone, as ostree does (made durable by the directory fsync below).
-    if (s.type === "commit")
-      removeIfPresent(join(repo.path, s.rel.replace(/\.commit$/, ".tombstone-commit")));
-  });
+  const renameMany = nativeRenames();
+  if (renameMany) {
+    // in groups, one thread-pool trip each (renames out of one staging directory queue on its
+    // lock in the kernel anyway: more in flight would only wake more threads)
+    const groups: Staged[][] = [];
+    for (let i = 0; i < items.length; i += RENAMES_PER_TRIP)
+      groups.push(items.slice(i, i + RENAMES_PER_TRIP));
+    await mapLimit(groups, 2, async (group) => {
+      const pairs: Array<[string, string]> = [];
+      for (const s of group) {
+        faultPoint("publish-object");
+        pairs.push([stagePath(s.rel), join(repo.path, s.rel)]);
+      }
+      const failed = (await renameMany(pairs)).find((e) => e !== undefined);
+      if (failed) throw failed;
+      for (const s of group) if (s.type === "commit") dropTombstone(repo, s);
+    });
+  } else {
+    await mapLimit(items, PUBLISH_CONCURRENCY, async (s) => {
+      faultPoint("publish-object");
+      await renameOffThread(stagePath(s.rel), join(repo.path, s.rel));
+      if (s.type === "commit") dropTombstone(repo, s);
+    });
+  }
   if (!repo.config.getBool("core", "fsync", true)) return;
   await mapLimit(dirs, PUBLISH_CONCURRENCY, (d) => fsyncPathOffThread(join(repo.path, d)));
   if (newDir) fsyncPathSync(join(repo.path, "objects"));
+}
+
+/** Renames per trip to the thread pool through the addon's `renameFiles`. */
+const RENAMES_PER_TRIP = 256;
+
+/** The addon's `renameFiles`, or null without the addon (or with one built before it). */
+function nativeRenames(): NativeAddon["renameFiles"] | null {
+  if (!hasNative()) return null;
+  const n = native();
+  return n.renameFiles ? n.renameFiles.bind(n) : null;
+}
+
+/**
+ * A commit written again (pulled back after `prune --delete-commit`) is no longer deleted: drop
+ * its tombstone, as ostree does (made durable by the directory fsync that follows the renames).
+ */
+function dropTombstone(repo: Repo, s: Staged): void {
+  removeIfPresent(join(repo.path, s.rel.replace(/\.commit$/, ".tombstone-commit")));
 }
 
 function removeIfPresent(p: string): void {

@@ -270,3 +270,35 @@ describe("writeObjectFile with unpack (a raw-deflate body inflated and checked o
     expect(fs.existsSync(p)).toBe(false);
   });
 });
+
+describe("renameFiles (many renames, one pool trip)", () => {
+  it("renames each pair in order and reports each outcome; one failing does not stop the rest", async () => {
+    const d = freshDir();
+    for (const n of ["a", "c"]) fs.writeFileSync(join(d, n), n);
+    const r = await native().renameFiles!([
+      [join(d, "a"), join(d, "A")],
+      [join(d, "missing"), join(d, "B")],
+      [join(d, "c"), join(d, "C")],
+    ]);
+    expect(r[0]).toBeUndefined();
+    expect(r[1]).toMatchObject({
+      code: "ENOENT",
+      syscall: "rename",
+      path: join(d, "missing"),
+      dest: join(d, "B"),
+    });
+    expect(r[2]).toBeUndefined();
+    expect(fs.readdirSync(d).sort()).toEqual(["A", "C"]);
+    expect(fs.readFileSync(join(d, "C"), "utf8")).toBe("c");
+  });
+
+  it("refuses bad pairs synchronously, naming the item, and renames nothing", () => {
+    const d = freshDir();
+    fs.writeFileSync(join(d, "a"), "a");
+    const w = native().renameFiles!;
+    expect(() => w({} as never)).toThrow(/array of \[from, to\] pairs/);
+    expect(() => w([[join(d, "a"), join(d, "b")], [join(d, "a")] as never])).toThrow(/item 1 must be/);
+    expect(() => w([[join(d, "a"), "bad\0name"]])).toThrow();
+    expect(fs.readdirSync(d)).toEqual(["a"]);
+  });
+});
