@@ -944,6 +944,7 @@ NAPI_MODULE_INIT() {
       FN("writeObjectFile", WriteObjectFile),
       FN("writeObjectFiles", WriteObjectFiles),
       FN("renameFiles", RenameFiles),
+      FN("readFiles", ReadFiles),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

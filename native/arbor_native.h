@@ -25,6 +25,9 @@ napi_value CheckoutFiles(napi_env env, napi_callback_info info);
 napi_value WriteObjectFile(napi_env env, napi_callback_info info);
 napi_value WriteObjectFiles(napi_env env, napi_callback_info info);
 
+/* read_files.c */
+napi_value ReadFiles(napi_env env, napi_callback_info info);
+
 /* rename_files.c */
 napi_value RenameFiles(napi_env env, napi_callback_info info);
 

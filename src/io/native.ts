@@ -3,8 +3,9 @@
  * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
  * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles`
  * (`native/checkout_files.c`), a hardlink checkout's inner loop; `writeObjectFile`
- * (`native/write_file.c`), an object file created in one thread-pool trip; and `renameFiles`
- * (`native/rename_files.c`), a transaction's publishing renames in a few trips.
+ * (`native/write_file.c`), an object file created in one thread-pool trip; `renameFiles`
+ * (`native/rename_files.c`), a transaction's publishing renames in a few trips; and `readFiles`
+ * (`native/read_files.c`), many small files read in one trip.
  *
  * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
  * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
@@ -134,6 +135,14 @@ export interface NativeAddon {
    * @throws TypeError for bad arguments in any pair (nothing is renamed then).
    */
   renameFiles?(pairs: ReadonlyArray<readonly [NativePath, NativePath]>): Promise<Array<Error | undefined>>;
+  /**
+   * Read many files in a single trip to the thread pool (`native/read_files.c`): each path is
+   * opened, fstat'ed and, when it holds at most `limit` bytes (≤ 64 MiB), read whole. Resolves
+   * with each path's outcome in order: its bytes; its size (a number) when larger than `limit`
+   * (not read); or the Node system error that stopped it (ENOENT…; EINVAL for a non-regular file).
+   * @throws TypeError/RangeError for bad arguments (nothing is read then).
+   */
+  readFiles?(paths: ReadonlyArray<NativePath>, limit: number): Promise<Array<Buffer | number | Error>>;
   /** `FS_IMMUTABLE_FL` (`chattr +i`). */
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */

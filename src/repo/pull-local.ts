@@ -37,6 +37,7 @@ import type { ObjectType } from "../core/object-type.js";
 import { isChecksum, validateRef, validateRemoteName } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
 import { writeFileAtomicSync } from "../io/atomic-write.js";
+import { hasNative, native } from "../io/native.js";
 import { ByteBudget, Pool } from "../io/pool.js";
 import { verifyBindings } from "./fsck-bindings.js";
 import {
@@ -48,7 +49,7 @@ import {
   sameFile,
 } from "./pull-local-source.js";
 import { verifyCommitGpg, verifySummaryGpg } from "./pull-local-verify.js";
-import { type FileObject, fileDataStream, statFileObject } from "./read-object.js";
+import { archiveObjectFromBytes, type FileObject, fileDataStream, statFileObject } from "./read-object.js";
 import { listRefs, readRef } from "./refs.js";
 import type { Repo } from "./repo.js";
 import { STREAM_THRESHOLD, Transaction } from "./transaction.js";
@@ -136,6 +137,13 @@ function resolveTargets(src: Repo, refs: string[] | undefined): Target[] {
 
 /** Object data read into memory and not yet written, at most (with many small objects in flight). */
 const DATA_IN_FLIGHT = 32 * 1024 * 1024;
+/**
+ * Source objects read ahead in one thread-pool trip (archive sources), and the largest file read
+ * so (bigger ones are read as they are copied): at most two groups are held, 16 MiB, besides
+ * {@link DATA_IN_FLIGHT}.
+ */
+const READ_BATCH = 32;
+const WHOLE_FILE = 256 * 1024;
 /** What a streamed copy (objects of STREAM_THRESHOLD and more) holds at once: fileDataStream's chunk. */
 const STREAM_CHUNK = 1024 * 1024;
 
@@ -327,19 +335,55 @@ class LocalPuller {
   /** Copy every queued content object, several in flight. */
   async copyContent(): Promise<void> {
     this.contentTotal = this.queue.length;
-    for (const cs of this.queue) {
-      await this.pool.run(async () => {
-        await this.copyOne(cs);
-        this.contentDone++;
-        this.progress("content");
-      });
+    const read = this.batchReader();
+    let next = read ? read(this.queue.slice(0, READ_BATCH)) : null;
+    for (let i = 0; i < this.queue.length; i += READ_BATCH) {
+      const group = this.queue.slice(i, i + READ_BATCH);
+      // the next group's files are read while this one is copied
+      const files = next ? await next : null;
+      next =
+        read && i + READ_BATCH < this.queue.length
+          ? read(this.queue.slice(i + READ_BATCH, i + 2 * READ_BATCH))
+          : null;
+      for (let k = 0; k < group.length; k++) {
+        const cs = group[k]!;
+        const file = files?.[k];
+        await this.pool.run(async () => {
+          await this.copyOne(cs, file);
+          this.contentDone++;
+          this.progress("content");
+        });
+      }
     }
+    next?.catch(() => {}); // only left over when a copy failed: its result is not wanted
     await this.pool.drain();
   }
 
-  private async copyOne(cs: string): Promise<void> {
+  /**
+   * For an archive source with the addon: a function reading a group of source objects in one
+   * thread-pool trip (each whole when it is at most {@link WHOLE_FILE} bytes; `readFiles`), so the
+   * main thread makes no open/fstat/read/close per object (~55 µs each on the reference machine).
+   */
+  private batchReader(): ((group: string[]) => Promise<Array<Buffer | number | Error>>) | null {
+    if (this.src.mode !== "archive" || !hasNative() || !native().readFiles) return null;
+    const readFiles = native().readFiles!.bind(native());
+    return (group) =>
+      readFiles(
+        group.map((cs) => this.src.objectPath(cs, "file")),
+        WHOLE_FILE,
+      );
+  }
+
+  /**
+   * Copy one content object (`file`: its source file as read ahead by {@link batchReader}; a
+   * number or an error there means it is looked up here as usual).
+   */
+  private async copyOne(cs: string, file?: Buffer | number | Error): Promise<void> {
     try {
-      const obj = statFileObject(this.src, cs);
+      const obj =
+        file instanceof Buffer
+          ? archiveObjectFromBytes(this.src.objectPath(cs, "file"), cs, file)
+          : statFileObject(this.src, cs);
       if (this.opts.bareUserOnlyFiles && isReg(obj.header.mode)) {
         const bad = obj.header.mode & 0o7777 & ~0o775;
         if (bad !== 0) {

@@ -15,6 +15,7 @@ import { isLnk, isReg } from "../core/mode.js";
 import { validateChecksum } from "../core/validate.js";
 import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { native } from "../io/native.js";
+import { decodeArchiveHeaderCached } from "./content-fast.js";
 import type { Repo } from "./repo.js";
 
 /** A content object's header and where its data is. */
@@ -202,6 +203,50 @@ export function statArchiveFile(path: string, checksum: string): FileObject {
   return statArchive(path, checksum, `content object ${checksum}`);
 }
 
+/**
+ * An archive-mode content object from its whole file's bytes (read by the caller, e.g. many at
+ * once with the addon's `readFiles`); `raw` is set to them. Headers are decoded through a cache
+ * (content-fast.ts): the object's header is shared and must not be changed.
+ * @throws ArborError OBJECT_CORRUPT
+ */
+export function archiveObjectFromBytes(path: string, checksum: string, bytes: Buffer): FileObject {
+  const what = `content object ${checksum}`;
+  if (bytes.length < 8) throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
+  const len = bytes.readUInt32BE(0);
+  if (len > MAX_HEADER || len > bytes.length - 8)
+    throw new ArborError("OBJECT_CORRUPT", `${what}: header length ${len} exceeds the object`);
+  const obj = archiveObject(bytes.subarray(8, 8 + len), len, path, checksum, what, decodeArchiveHeaderCached);
+  obj.raw = bytes;
+  return obj;
+}
+
+/** The FileObject of an archive object whose header bytes are `hb` (`len` long). */
+function archiveObject(
+  hb: Uint8Array,
+  len: number,
+  path: string,
+  checksum: string,
+  what: string,
+  decode: (hb: Uint8Array) => { header: FileHeader; size: number },
+): FileObject {
+  let parsed: { header: FileHeader; size: number };
+  try {
+    parsed = decode(hb);
+  } catch (e) {
+    throw new ArborError("OBJECT_CORRUPT", `${what}: ${(e as Error).message}`);
+  }
+  const { header, size } = parsed;
+  if (isLnk(header.mode) && size !== 0) throw new ArborError("OBJECT_CORRUPT", `${what}: symlink with data`);
+  return {
+    checksum,
+    header,
+    size: isLnk(header.mode) ? 0 : size,
+    path,
+    dataOffset: 8 + len,
+    compressed: true,
+  };
+}
+
 function statArchive(path: string, checksum: string, what: string): FileObject {
   const fd = openSync(path, "r");
   try {
@@ -221,23 +266,7 @@ function statArchive(path: string, checksum: string, what: string): FileObject {
       if (readSync(fd, hb, 0, len, 8) !== len)
         throw new ArborError("OBJECT_CORRUPT", `${what}: truncated header`);
     }
-    let parsed: ReturnType<typeof decodeArchiveHeader>;
-    try {
-      parsed = decodeArchiveHeader(hb);
-    } catch (e) {
-      throw new ArborError("OBJECT_CORRUPT", `${what}: ${(e as Error).message}`);
-    }
-    const { header, size } = parsed;
-    if (isLnk(header.mode) && size !== 0)
-      throw new ArborError("OBJECT_CORRUPT", `${what}: symlink with data`);
-    const obj: FileObject = {
-      checksum,
-      header,
-      size: isLnk(header.mode) ? 0 : size,
-      path,
-      dataOffset: 8 + len,
-      compressed: true,
-    };
+    const obj = archiveObject(hb, len, path, checksum, what, decodeArchiveHeader);
     if (got === fileSize) obj.raw = first.subarray(0, got);
     return obj;
   } finally {

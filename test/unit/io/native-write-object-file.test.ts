@@ -302,3 +302,29 @@ describe("renameFiles (many renames, one pool trip)", () => {
     expect(fs.readdirSync(d)).toEqual(["a"]);
   });
 });
+
+describe("readFiles (many small files, one pool trip)", () => {
+  it("gives each file's bytes, the size of those over the limit, and each failure, in order", async () => {
+    const d = freshDir();
+    fs.writeFileSync(join(d, "small"), "hello");
+    fs.writeFileSync(join(d, "empty"), "");
+    fs.writeFileSync(join(d, "large"), Buffer.alloc(100, 7));
+    const r = await native().readFiles!(
+      [join(d, "small"), join(d, "missing"), join(d, "large"), join(d, "empty"), d],
+      50,
+    );
+    expect(Buffer.isBuffer(r[0]) && r[0].toString()).toBe("hello");
+    expect(r[1]).toMatchObject({ code: "ENOENT", syscall: "open", path: join(d, "missing") });
+    expect(r[2]).toBe(100);
+    expect(Buffer.isBuffer(r[3]) && r[3].length).toBe(0);
+    expect(r[4]).toMatchObject({ code: "EINVAL" }); // a directory is not a file to read
+  });
+
+  it("refuses bad arguments synchronously", () => {
+    const r = native().readFiles!;
+    expect(() => r({} as never, 10)).toThrow(/array of paths/);
+    expect(() => r(["/x"], -1)).toThrow();
+    expect(() => r(["/x"], 65 * 1024 * 1024)).toThrow(/at most 64 MiB/);
+    expect(() => r(["a\0b"], 10)).toThrow();
+  });
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -347,6 +348,34 @@ describe("pullLocal() copying between modes", () => {
       expect(fs.readdirSync(join(there.path, "tmp")).filter((x) => x.startsWith("staging-"))).toEqual([]);
     });
   }
+
+  it("copies an archive source's many small and large objects alike (read ahead in groups, or one by one)", async () => {
+    const src = repoAt("src", "archive");
+    const files: Record<string, string> = {};
+    // more objects than one read-ahead group, plus ones too large to be read ahead
+    for (let i = 0; i < 80; i++) files[`d/f${i}`] = `file ${i}\n`.repeat(i + 1);
+    files.big = randomBytes(400 * 1024).toString("base64");
+    files.empty = "";
+    const c = await commit(src, "main", files);
+    const dst = repoAt("dst", "bare-user");
+    await pullLocal(src, dst, { untrusted: true });
+    expect(readRef(dst, "main")).toBe(c);
+    expect((await fsckRepo(dst, { workers: 0 })).ok).toBe(true);
+    expect(objects(dst).filter((o) => o.endsWith(".file"))).toHaveLength(82);
+  });
+
+  it("names a content object missing from an archive source", async () => {
+    const src = repoAt("src", "archive");
+    const c = await commit(src, "main", { f: "good data", g: "other" });
+    const f = src.loadDirtree(src.loadCommit(c).rootTree).files.find((x) => x.name === "f")!;
+    fs.rmSync(src.objectPath(f.checksum, "file"));
+    const dst = repoAt("dst", "bare-user");
+    const err = await pullLocal(src, dst).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      message: expect.stringContaining(`Cannot pull content object ${f.checksum}`),
+    });
+    expect(readRef(dst, "main")).toBeNull();
+  });
 
   it("refuses a corrupted content object copied between modes, naming it, keeping nothing", async () => {
     const src = repoAt("src", "archive");
