@@ -114,8 +114,6 @@ export function maxCompressedSize(size: number): number {
   return size + Math.ceil(size / 8) + 64 * 1024;
 }
 
-const corrupt = corruptContent;
-
 /**
  * `--bareuseronly-files`: refuse regular files with bits outside 0775 (setuid, world-writable…).
  * @throws ArborError OBJECT_CORRUPT in OSTree's words.
@@ -137,13 +135,13 @@ function parseFramedHeader(
 ): { header: FileHeader; size: number; dataOffset: number } | null {
   if (buf.length < 8) return null;
   const len = buf.readUInt32BE(0);
-  if (len > MAX_HEADER) throw corrupt(checksum, `header length ${len} is too large`);
+  if (len > MAX_HEADER) throw corruptContent(checksum, `header length ${len} is too large`);
   if (buf.length < 8 + len) return null;
   let parsed: { header: FileHeader; size: number };
   try {
     parsed = decodeArchiveHeaderCached(buf.subarray(8, 8 + len));
   } catch (e) {
-    throw corrupt(checksum, (e as Error).message);
+    throw corruptContent(checksum, (e as Error).message);
   }
   return { ...parsed, dataOffset: 8 + len };
 }
@@ -189,20 +187,23 @@ async function consume(
   let hdr: ReturnType<typeof parseFramedHeader> = null;
   while (!hdr) {
     const n = await it.next();
-    if (n.done) throw corrupt(checksum, "truncated header");
+    if (n.done) throw corruptContent(checksum, "truncated header");
     // the first chunk (usually the whole small object) is used as is, not copied
     const chunk = Buffer.from(n.value.buffer, n.value.byteOffset, n.value.byteLength);
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    if (buf.length > MAX_HEADER + 8 + 64 * 1024 && !hdr) throw corrupt(checksum, "header too large");
+    if (buf.length > MAX_HEADER + 8 + 64 * 1024 && !hdr) throw corruptContent(checksum, "header too large");
     hdr = parseFramedHeader(buf, checksum);
   }
   const { header, size, dataOffset } = hdr;
   if (bareUserOnlyFiles) checkBareUserOnlyMode(header.mode, checksum);
   const limit = dataOffset + (isLnk(header.mode) ? 0 : maxCompressedSize(size));
   if (length !== undefined && length > limit)
-    throw corrupt(checksum, `server announces ${length} bytes, more than the object can hold (${limit})`);
+    throw corruptContent(
+      checksum,
+      `server announces ${length} bytes, more than the object can hold (${limit})`,
+    );
   let received = buf.length;
-  const overflow = () => corrupt(checksum, `more than the ${limit} bytes the object can hold`);
+  const overflow = () => corruptContent(checksum, `more than the ${limit} bytes the object can hold`);
   /**
    * The body's next chunk (null at its end), counted against what the object can hold; throws
    * again if an earlier reader (the inflater's, whose error it swallows) already went past it.
@@ -222,7 +223,7 @@ async function consume(
       yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
   };
   if (isLnk(header.mode)) {
-    for await (const c of more()) if (c.length) throw corrupt(checksum, "symlink with data");
+    for await (const c of more()) if (c.length) throw corruptContent(checksum, "symlink with data");
     await tx.writeContent(header, new Uint8Array(0), checksum);
     return;
   }
@@ -256,7 +257,7 @@ async function* inflateStream(src: AsyncIterable<Buffer>, checksum: string): Asy
   } catch (e) {
     if (e instanceof ArborError) throw e;
     const code = (e as { code?: string }).code ?? "";
-    if (code.startsWith("Z_")) throw corrupt(checksum, `cannot decompress: ${(e as Error).message}`);
+    if (code.startsWith("Z_")) throw corruptContent(checksum, `cannot decompress: ${(e as Error).message}`);
     throw e;
   } finally {
     z.destroy();
