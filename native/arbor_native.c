@@ -945,6 +945,7 @@ NAPI_MODULE_INIT() {
       FN("writeObjectFiles", WriteObjectFiles),
       FN("renameFiles", RenameFiles),
       FN("readFiles", ReadFiles),
+      FN("readFilesHashed", ReadFilesHashed),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

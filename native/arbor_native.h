@@ -27,6 +27,7 @@ napi_value WriteObjectFiles(napi_env env, napi_callback_info info);
 
 /* read_files.c */
 napi_value ReadFiles(napi_env env, napi_callback_info info);
+napi_value ReadFilesHashed(napi_env env, napi_callback_info info);
 
 /* rename_files.c */
 napi_value RenameFiles(napi_env env, napi_callback_info info);

@@ -12,6 +12,13 @@
  * (`code`, `errno`, `syscall`, `path`). One failing does not stop the others. A file that changes
  * size while being read reads as what read(2) returned up to the size fstat gave. Bad arguments
  * throw TypeError/RangeError synchronously and read nothing.
+ *
+ * readFilesHashed([[path, prefix], …], limit) -> Promise<Array<[Buffer, string] | number | Error>>
+ *
+ * The same, and each file read is hashed too: [its bytes, the hex SHA-256 of prefix ‖ bytes]. A
+ * commit reads and hashes every file of its tree (prefix: the content object's canonical header,
+ * so the digest is the object's checksum); on the main thread that was most of a commit's time
+ * (~1.2 s of the Debian minbase tree's 4 s), here it runs on the pool threads beside the walk.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -21,8 +28,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "arbor_native.h"
 
@@ -35,6 +45,9 @@ typedef struct {
   size_t len;
   uint64_t size; /* st_size */
   bool too_big;
+  uint8_t *prefix; /* readFilesHashed: hash prefix ‖ data into digest */
+  size_t prefix_len;
+  char digest[65];
   int err;
   const char *syscall;
 } read_item;
@@ -43,6 +56,7 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   uint32_t limit;
+  bool hashed;
   size_t n;
   read_item *items;
 } read_job;
@@ -51,6 +65,7 @@ static void read_job_free(read_job *j) {
   for (size_t i = 0; i < j->n; i++) {
     free(j->items[i].path);
     free(j->items[i].data);
+    free(j->items[i].prefix);
   }
   free(j->items);
   free(j);
@@ -102,9 +117,35 @@ out:
   close(fd);
 }
 
+/* Hash prefix ‖ data of a read item into its hex digest. */
+static void hash_item(read_item *it) {
+  uint8_t md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+            EVP_DigestUpdate(ctx, it->prefix, it->prefix_len) == 1 &&
+            EVP_DigestUpdate(ctx, it->data, it->len) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
+            mdlen == 32;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) {
+    it->err = ENOMEM;
+    it->syscall = "sha256";
+    return;
+  }
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    it->digest[2 * i] = hex[md[i] >> 4];
+    it->digest[2 * i + 1] = hex[md[i] & 15];
+  }
+  it->digest[64] = 0;
+}
+
 static void read_execute(napi_env env, void *data) {
   read_job *j = data;
-  for (size_t i = 0; i < j->n; i++) read_one(&j->items[i], j->limit);
+  for (size_t i = 0; i < j->n; i++) {
+    read_one(&j->items[i], j->limit);
+    if (j->hashed && !j->items[i].err && !j->items[i].too_big) hash_item(&j->items[i]);
+  }
 }
 
 static void free_data(napi_env env, void *data, void *hint) { free(data); }
@@ -118,9 +159,17 @@ static void read_complete(napi_env env, napi_status status, void *data) {
       napi_value v = NULL;
       if (it->err) v = errno_error(env, it->err, it->syscall, it->path, NULL);
       else if (it->too_big) napi_create_double(env, (double)it->size, &v);
-      else if (napi_create_external_buffer(env, it->len, it->data, free_data, NULL, &v) == napi_ok)
+      else if (napi_create_external_buffer(env, it->len, it->data, free_data, NULL, &v) == napi_ok) {
         it->data = NULL; /* the Buffer owns it now */
-      else v = NULL;
+        napi_value pair, digest;
+        if (j->hashed) {
+          if (napi_create_array_with_length(env, 2, &pair) != napi_ok ||
+              napi_create_string_latin1(env, it->digest, 64, &digest) != napi_ok ||
+              napi_set_element(env, pair, 0, v) != napi_ok || napi_set_element(env, pair, 1, digest) != napi_ok)
+            v = NULL;
+          else v = pair;
+        }
+      } else v = NULL;
       if (!v || napi_set_element(env, result, (uint32_t)i, v) != napi_ok) result = NULL;
     }
   } else result = NULL;
@@ -140,14 +189,43 @@ static void read_complete(napi_env env, napi_status status, void *data) {
   read_job_free(j);
 }
 
-napi_value ReadFiles(napi_env env, napi_callback_info info) {
+/* One item of readFilesHashed: [path, prefix]; throws and returns false on bad input. */
+static bool parse_hashed_item(napi_env env, napi_value item, uint32_t i, read_item *it) {
+  bool is_array = false;
+  uint32_t len = 0;
+  napi_value path, prefix;
+  const void *pb = NULL;
+  size_t plen = 0;
+  char msg[64];
+  snprintf(msg, sizeof msg, "item %u must be [path, prefix]", i);
+  if (napi_is_array(env, item, &is_array) != napi_ok || !is_array || napi_get_array_length(env, item, &len) != napi_ok ||
+      len != 2) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  napi_get_element(env, item, 0, &path);
+  napi_get_element(env, item, 1, &prefix);
+  if (!get_cstr(env, path, "path", &it->path) || !get_bytes(env, prefix, "prefix", &pb, &plen)) return false;
+  it->prefix = malloc(plen ? plen : 1);
+  if (!it->prefix) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return false;
+  }
+  if (plen) memcpy(it->prefix, pb, plen);
+  it->prefix_len = plen;
+  return true;
+}
+
+static napi_value read_files(napi_env env, napi_callback_info info, bool hashed) {
   napi_value argv[2], promise, resource_name;
   size_t argc = 2;
   bool is_array = false;
   uint32_t n = 0, limit = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readFiles takes an array of paths and a size limit");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          hashed ? "readFilesHashed takes an array of [path, prefix] and a size limit"
+                                 : "readFiles takes an array of paths and a size limit");
     return NULL;
   }
   if (!get_u32(env, argv[1], "limit", &limit)) return NULL;
@@ -164,12 +242,15 @@ napi_value ReadFiles(napi_env env, napi_callback_info info) {
     return NULL;
   }
   j->limit = limit;
+  j->hashed = hashed;
   for (uint32_t i = 0; i < n; i++) {
     napi_value p;
     j->n = i + 1;
     char what[32];
     snprintf(what, sizeof what, "path %u", i);
-    if (napi_get_element(env, argv[0], i, &p) != napi_ok || !get_cstr(env, p, what, &j->items[i].path)) {
+    bool ok = napi_get_element(env, argv[0], i, &p) == napi_ok &&
+              (hashed ? parse_hashed_item(env, p, i, &j->items[i]) : get_cstr(env, p, what, &j->items[i].path));
+    if (!ok) {
       read_job_free(j);
       return NULL;
     }
@@ -189,3 +270,7 @@ napi_value ReadFiles(napi_env env, napi_callback_info info) {
   }
   return promise;
 }
+
+napi_value ReadFiles(napi_env env, napi_callback_info info) { return read_files(env, info, false); }
+
+napi_value ReadFilesHashed(napi_env env, napi_callback_info info) { return read_files(env, info, true); }

@@ -143,6 +143,15 @@ export interface NativeAddon {
    * @throws TypeError/RangeError for bad arguments (nothing is read then).
    */
   readFiles?(paths: ReadonlyArray<NativePath>, limit: number): Promise<Array<Buffer | number | Error>>;
+  /**
+   * {@link readFiles} for `[path, prefix]` pairs, each file read also hashed: its outcome is
+   * `[bytes, hex SHA-256 of prefix ‖ bytes]` (or its size, or an error, as readFiles).
+   * @throws TypeError/RangeError for bad arguments (nothing is read then).
+   */
+  readFilesHashed?(
+    items: ReadonlyArray<readonly [NativePath, Uint8Array]>,
+    limit: number,
+  ): Promise<Array<readonly [Buffer, string] | number | Error>>;
   /** `FS_IMMUTABLE_FL` (`chattr +i`). */
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */

@@ -186,7 +186,7 @@ export async function commitTree(repo: Repo, opts: CommitOptions): Promise<Commi
   try {
     const sink: ContentSink = tx
       ? {
-          content: (h, d) => tx.writeContent(h, d),
+          content: (h, d, cs) => tx.writeContent(h, d, cs, cs !== undefined),
           stream: (h, s, d) => tx.writeContentStream(h, s, d),
           metadata: (t, b) => tx.writeMetadata(t, b),
           ...((await canAdopt(repo, opts)) ? { adopt: (h, p, n) => tx.adoptFile(h, p, n) } : {}),
@@ -309,7 +309,7 @@ function statsOf(imp: Importer, tx: Transaction | null): CommitResult["stats"] {
 async function dryRunSink(): Promise<ContentSink> {
   const { contentHasher } = await import("../core/content-header.js");
   return {
-    content: async (h, d) => contentHasher(h).update(d).digest("hex"),
+    content: async (h, d, cs) => cs ?? contentHasher(h).update(d).digest("hex"),
     stream: async (h, _s, d) => {
       const hash = contentHasher(h);
       for await (const c of d) hash.update(c);

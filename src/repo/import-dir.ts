@@ -24,7 +24,9 @@ import type { FileHeader, Xattrs } from "../core/content-header.js";
 import { isLnk, S_IFLNK, S_IFREG } from "../core/mode.js";
 import { isValidFilename } from "../core/validate.js";
 import { ArborError, fromSystemError, withContext } from "../errors.js";
+import { hashedReader } from "../io/hashed-read.js";
 import { native } from "../io/native.js";
+import { prefixFor } from "./content-fast.js";
 import type { Importer } from "./importer.js";
 import type { MutableTree } from "./mutable-tree.js";
 import { statFileObject } from "./read-object.js";
@@ -94,6 +96,8 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
     throw fromSystemError(`Cannot commit "${srcRoot}"`, e);
   }
   if (!rootSt.isDirectory()) throw new ArborError("USAGE", `Cannot commit "${srcRoot}": not a directory`);
+  // files read and hashed on the thread pool, in batches, where the addon can
+  const hashedRead = hashedReader();
   const walk = async (
     abs: string,
     rel: string,
@@ -175,6 +179,7 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
         xattrs: fm.xattrs,
       };
       const size = isLink ? 0 : cst.size;
+      const readHashed = size < STREAM_THRESHOLD ? hashedRead : null;
       await imp.pool.run(async () => {
         let cs: string;
         try {
@@ -183,7 +188,12 @@ export async function importDirectory(imp: Importer, srcRoot: string, tree: Muta
           else if (isLink) cs = await imp.sink.content(header, new Uint8Array(0));
           else if (size >= STREAM_THRESHOLD)
             cs = await imp.sink.stream(header, size, readChunks(childAbs, size));
-          else cs = await imp.sink.content(header, readWhole(childAbs, size));
+          else if (readHashed) {
+            const [data, digest] = await readHashed(childAbs, prefixFor(header));
+            if (data.length !== size)
+              throw new ArborError("IO", `File "${childAbs}" changed size while being committed`);
+            cs = await imp.sink.content(header, data, digest);
+          } else cs = await imp.sink.content(header, readWhole(childAbs, size));
         } catch (e) {
           throw withContext(`Cannot commit "${childAbs}"`, e);
         }

@@ -30,7 +30,8 @@ export interface CommitModifiers {
 
 /** Sink for imported content: writes objects or, for a dry run, only hashes. */
 export interface ContentSink {
-  content(header: FileHeader, data: Uint8Array): Promise<string>;
+  /** Store content; `checksum`, when given, was computed from these very bytes (not hashed again). */
+  content(header: FileHeader, data: Uint8Array, checksum?: string): Promise<string>;
   stream(header: FileHeader, size: number, data: AsyncIterable<Uint8Array>): Promise<string>;
   metadata(type: "dirmeta" | "dirtree", bytes: Uint8Array): string;
   /** `--consume`: take over a regular file as its object (null: store it normally). */
