@@ -104,6 +104,8 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
   "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
   "ERR_STREAM_PREMATURE_CLOSE",
+  // http1-response.ts: a response that breaks HTTP/1.1 (a broken proxy or server; may pass)
+  "ERR_HTTP_MALFORMED",
   "Z_BUF_ERROR",
 ]);
 
