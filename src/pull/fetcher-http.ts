@@ -1,13 +1,14 @@
 /**
- * HTTP(S) fetcher on undici: one keep-alive connection pool per origin with several requests in
- * flight, conditional GETs for the summary, transient failures retried with backoff, and every
- * body size-capped while it streams (a server cannot make us buffer more than an object may
- * hold). TLS and proxy settings come from the remote's config (`tls-permissive`, `tls-ca-path`,
- * `tls-client-cert-path`/`-key-path`, `proxy`); credentials in the URL become Basic auth.
+ * HTTP(S) fetcher: a keep-alive connection pool per origin with several requests in flight,
+ * conditional GETs for the summary, transient failures retried with backoff, and every body
+ * size-capped while it streams (a server cannot make us buffer more than an object may hold).
+ * Direct connections use our HTTP/1.1 client (http1-client.ts); a `proxy` goes through undici
+ * (undici-transport.ts), which is then the only time undici is loaded. TLS and proxy settings come
+ * from the remote's config (`tls-permissive`, `tls-ca-path`, `tls-client-cert-path`/`-key-path`,
+ * `proxy`); credentials in the URL become Basic auth.
  */
 import { readFileSync } from "node:fs";
-import type { Dispatcher } from "undici";
-import { ArborError, fromSystemError } from "../errors.js";
+import { ArborError, errnoCode, fromSystemError } from "../errors.js";
 import { type Cookie, cookieHeader } from "./cookies.js";
 import {
   DEFAULT_RETRY,
@@ -22,9 +23,16 @@ import {
   TransientError,
   withRetries,
 } from "./fetcher.js";
-import { isResumablePath, PartialStore } from "./partial-download.js";
-import { guardConnections, unguardConnections } from "./undici-guard.js";
-import { Agent, proxyAgent, request } from "./undici-lean.js";
+import {
+  checkHeader,
+  Http1Client,
+  type HttpResponse,
+  type HttpTransport,
+  type TlsOptions,
+} from "./http1-client.js";
+import { isResumablePath, PartialStore, type PartialWriter } from "./partial-download.js";
+import type { ConnectionResettable } from "./undici-guard.js";
+import { UndiciTransport } from "./undici-transport.js";
 
 export interface HttpFetcherOptions {
   url: string;
@@ -83,64 +91,163 @@ function readTls(path: string | undefined, what: string): Buffer | undefined {
   }
 }
 
-/** Abandon a response body without an unhandled 'error' event. */
-function discard(res: Dispatcher.ResponseData): void {
-  res.body.on("error", () => {});
-  res.body.destroy();
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+/** The error for a body larger than the caller allows. */
+function tooLarge(url: string, maxBytes: number): ArborError {
+  return new ArborError(
+    "OBJECT_CORRUPT",
+    `Cannot fetch ${url}: URI ${url} exceeded maximum size of ${maxBytes} bytes`,
+  );
 }
 
-/** Read and drop a small error body so the connection can be reused. */
-function drop(res: Dispatcher.ResponseData): void {
-  res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+/**
+ * A response body as the fetcher hands it on: counted into `bytesTransferred`, capped at
+ * `maxBytes`, for resumable paths prefixed with the bytes a previous attempt kept and kept in turn
+ * if this transfer breaks (see partial-download.ts). A plain iterator object: one per body, no
+ * generator or stream in between.
+ */
+class FetchBody implements AsyncIterator<Uint8Array, undefined> {
+  /** Bytes handed on, the resumed prefix included. */
+  private n = 0;
+  private prefix: AsyncIterator<Buffer> | null = null;
+  private keep: PartialWriter | null = null;
+  private started = false;
+  private finished = false;
+
+  constructor(
+    private readonly counter: { bytes: number },
+    private readonly res: HttpResponse,
+    private readonly url: string,
+    private readonly maxBytes: number | undefined,
+    private readonly resumeFrom: number,
+    private readonly total: number | undefined,
+    private readonly store: PartialStore | null,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    if (this.finished) return Promise.resolve(DONE);
+    if (!this.started) {
+      this.started = true;
+      this.keep = this.store?.writer(this.url) ?? null;
+      if (this.resumeFrom > 0 && this.store) this.prefix = this.store.read(this.url);
+    }
+    if (this.prefix !== null) {
+      return this.prefix.next().then(
+        (r) => {
+          if (r.done) {
+            this.prefix = null;
+            return this.next();
+          }
+          this.n += r.value.length;
+          return r;
+        },
+        (e) => {
+          this.res.body.abandon();
+          this.finish(false);
+          throw e;
+        },
+      );
+    }
+    return this.res.body.next().then(this.took, this.broke);
+  }
+
+  return(): Promise<IteratorResult<Uint8Array, undefined>> {
+    this.res.body.abandon();
+    if (this.started) this.finish(false);
+    this.finished = true;
+    return Promise.resolve(DONE);
+  }
+
+  private readonly took = (r: IteratorResult<Buffer, undefined>): IteratorResult<Uint8Array, undefined> => {
+    if (r.done) {
+      this.finish(false);
+      return DONE;
+    }
+    const chunk = r.value;
+    this.n += chunk.length;
+    this.counter.bytes += chunk.length;
+    if (this.maxBytes !== undefined && this.n > this.maxBytes) {
+      this.res.body.abandon();
+      this.finish(false);
+      throw tooLarge(this.url, this.maxBytes);
+    }
+    this.keep?.add(chunk);
+    return r;
+  };
+
+  private readonly broke = (e: unknown): never => {
+    this.res.body.abandon();
+    if (e instanceof ArborError) {
+      this.finish(false);
+      throw e;
+    }
+    if (errnoCode(e) === "ERR_HTTP_BODY_TOO_LARGE" && this.maxBytes !== undefined) {
+      this.finish(false);
+      throw tooLarge(this.url, this.maxBytes);
+    }
+    this.finish(true);
+    const of = this.total !== undefined ? ` of ${this.total}` : "";
+    throw new TransientError(
+      `Cannot fetch ${this.url}: Download incomplete (${this.n}${of} bytes): ${(e as Error).message}`,
+      e,
+    );
+  };
+
+  /** `broken`: the transfer failed and what was received is kept for resuming. */
+  private finish(broken: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (broken) this.keep?.persist();
+    this.keep?.close();
+    // complete, or refused by the consumer: nothing to resume
+    if (!broken && this.store) this.store.remove(this.url);
+  }
 }
 
 /** An HTTP(S) {@link Fetcher}. */
 export class HttpFetcher implements Fetcher {
   readonly location: string;
   private readonly bases: Record<FetchBase, Base>;
-  private dispatcher: Dispatcher;
-  private readonly makeDispatcher: () => Dispatcher;
-  /** When the dispatcher was last replaced by {@link resetConnections} (ms). */
-  private lastReset = 0;
+  private readonly transport: HttpTransport & Partial<ConnectionResettable>;
   private readonly headers: Record<string, string>;
   private readonly cookies: Cookie[];
   private readonly policy: RetryPolicy;
   private readonly partial: PartialStore | null;
-  private transferred = 0;
+  private readonly counter = { bytes: 0 };
 
-  /** @throws ArborError BAD_CONFIG for a bad URL or unreadable TLS files. */
+  /** @throws ArborError BAD_CONFIG for a bad URL, an unsendable header or unreadable TLS files. */
   constructor(o: HttpFetcherOptions) {
     this.location = o.url;
     this.bases = { url: parseBase(o.url), content: parseBase(o.contentUrl ?? o.url) };
     this.policy = { ...DEFAULT_RETRY, ...o.retry };
     this.partial = o.partialDir ? new PartialStore(o.partialDir) : null;
-    const timeout = o.timeoutMs ?? 30_000;
-    const connect = {
-      rejectUnauthorized: !o.tlsPermissive,
-      ca: readTls(o.tlsCaPath, "TLS CA file"),
-      cert: readTls(o.tlsClientCertPath, "TLS client certificate"),
-      key: readTls(o.tlsClientKeyPath, "TLS client key"),
-      timeout,
-    };
-    const common = {
-      connections: o.connections ?? 8,
-      keepAliveTimeout: 30_000,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      connect,
-    };
-    this.makeDispatcher = () => (o.proxy ? proxyAgent({ uri: o.proxy, ...common }) : new Agent(common));
-    this.dispatcher = this.makeDispatcher();
-    guardConnections(this);
     this.headers = {
       "user-agent": o.appendUserAgent ? `${DEFAULT_USER_AGENT} ${o.appendUserAgent}` : DEFAULT_USER_AGENT,
     };
     for (const [k, v] of o.headers ?? []) this.headers[k.toLowerCase()] = v;
+    // refused here, before anything is sent, rather than at each request
+    for (const k in this.headers) checkHeader(k, this.headers[k]!);
     this.cookies = o.cookies ?? [];
+    const timeoutMs = o.timeoutMs ?? 30_000;
+    const connections = o.connections ?? 8;
+    const tls: TlsOptions = {
+      rejectUnauthorized: !o.tlsPermissive,
+      ca: readTls(o.tlsCaPath, "TLS CA file"),
+      cert: readTls(o.tlsClientCertPath, "TLS client certificate"),
+      key: readTls(o.tlsClientKeyPath, "TLS client key"),
+    };
+    this.transport = o.proxy
+      ? new UndiciTransport({ proxy: o.proxy, connections, timeoutMs, tls })
+      : new Http1Client({ connections, keepAliveTimeout: 30_000, timeoutMs, tls });
   }
 
   get bytesTransferred(): number {
-    return this.transferred;
+    return this.counter.bytes;
   }
 
   retry<T>(what: string, op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -152,7 +259,7 @@ export class HttpFetcher implements Fetcher {
     path: string,
     opts: FetchOptions,
     rangeFrom = 0,
-  ): Promise<Dispatcher.ResponseData | null> {
+  ): Promise<HttpResponse | null> {
     const b = this.bases[base];
     const url = joinUrl(b.url, path);
     const headers: Record<string, string> = { ...this.headers };
@@ -162,43 +269,46 @@ export class HttpFetcher implements Fetcher {
     if (opts.ifNoneMatch) headers["if-none-match"] = opts.ifNoneMatch;
     if (opts.ifModifiedSince) headers["if-modified-since"] = opts.ifModifiedSince;
     if (rangeFrom > 0) headers.range = `bytes=${rangeFrom}-`;
-    let res: Dispatcher.ResponseData;
+    let res: HttpResponse;
     try {
-      res = await request(url, {
-        dispatcher: this.dispatcher,
-        method: "GET",
+      res = await this.transport.request(url, {
         headers,
         signal: opts.signal,
-        maxRedirections: 5,
+        // the client stops reading past the limit: no byte beyond it is buffered
+        maxBodyBytes: opts.maxBytes !== undefined ? opts.maxBytes - rangeFrom : undefined,
       });
     } catch (e) {
       if (opts.signal?.aborted) throw new ArborError("ABORTED", "Operation was cancelled", { cause: e });
+      if (e instanceof ArborError) throw e;
+      const code = errnoCode(e);
+      if (code === "ERR_HTTP_TOO_MANY_REDIRECTS" || code === "ERR_HTTP_REDIRECT")
+        throw new ArborError("NETWORK", `Cannot fetch ${url}: ${(e as Error).message}`, {
+          cause: e,
+          data: { url },
+        });
       throw new TransientError(`Cannot fetch ${url}: ${(e as Error).message}`, e);
     }
     const code = res.statusCode;
     if (code === 206 && !String(res.headers["content-range"] ?? "").startsWith(`bytes ${rangeFrom}-`)) {
-      drop(res);
+      res.body.dump();
       throw new TransientError(
         `Cannot fetch ${url}: unexpected Content-Range "${res.headers["content-range"]}"`,
       );
     }
     if (code === 416 && rangeFrom > 0) {
-      drop(res);
+      res.body.dump();
       this.partial?.remove(url);
       throw new TransientError(`Cannot fetch ${url}: Server returned HTTP 416 for a resumed download`);
     }
     if (code === 200 || code === 304 || (code === 206 && rangeFrom > 0)) {
       const len = Number(res.headers["content-length"]) + (code === 206 ? rangeFrom : 0);
       if (opts.maxBytes !== undefined && Number.isFinite(len) && len > opts.maxBytes) {
-        discard(res);
-        throw new ArborError(
-          "OBJECT_CORRUPT",
-          `Cannot fetch ${url}: URI ${url} exceeded maximum size of ${opts.maxBytes} bytes`,
-        );
+        res.body.abandon();
+        throw tooLarge(url, opts.maxBytes);
       }
       return res;
     }
-    drop(res);
+    res.body.dump();
     if (code === 404 || code === 410) {
       if (opts.optional) return null;
       throw new ArborError("NOT_FOUND", `Cannot fetch ${url}: Server returned HTTP ${code}`, {
@@ -210,69 +320,11 @@ export class HttpFetcher implements Fetcher {
     throw new ArborError("NETWORK", msg, { data: { url, status: code } });
   }
 
-  /**
-   * The body, size-capped; for resumable paths prefixed with the bytes a previous attempt kept, and
-   * kept in turn if this transfer breaks (see partial-download.ts).
-   */
-  private body(
-    res: Dispatcher.ResponseData,
-    url: string,
-    maxBytes: number | undefined,
-    resumeFrom: number,
-    total: number | undefined,
-    store: PartialStore | null,
-  ): AsyncIterable<Uint8Array> {
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        let n = 0;
-        let broken = false;
-        const keep = store?.writer(url) ?? null;
-        try {
-          if (resumeFrom > 0 && store) {
-            for await (const c of store.read(url)) {
-              n += c.length;
-              yield c;
-            }
-          }
-          try {
-            for await (const chunk of res.body as AsyncIterable<Buffer>) {
-              n += chunk.length;
-              self.transferred += chunk.length;
-              if (maxBytes !== undefined && n > maxBytes) {
-                throw new ArborError(
-                  "OBJECT_CORRUPT",
-                  `Cannot fetch ${url}: URI ${url} exceeded maximum size of ${maxBytes} bytes`,
-                );
-              }
-              keep?.add(chunk);
-              yield chunk;
-            }
-          } catch (e) {
-            discard(res);
-            if (e instanceof ArborError) throw e;
-            broken = true;
-            keep?.persist();
-            const of = total !== undefined ? ` of ${total}` : "";
-            throw new TransientError(
-              `Cannot fetch ${url}: Download incomplete (${n}${of} bytes): ${(e as Error).message}`,
-              e,
-            );
-          }
-        } finally {
-          keep?.close();
-          // complete, or refused by the consumer: nothing to resume
-          if (!broken && store) store.remove(url);
-        }
-      },
-    };
-  }
-
   private async openBody(
     base: FetchBase,
     path: string,
     opts: FetchOptions,
-  ): Promise<{ res: Dispatcher.ResponseData; body: AsyncIterable<Uint8Array>; length?: number } | null> {
+  ): Promise<{ res: HttpResponse; body: FetchBody; length?: number } | null> {
     const url = joinUrl(this.bases[base].url, path);
     const resumable = this.partial !== null && isResumablePath(path);
     let have = resumable ? this.partial!.size(url) : 0;
@@ -292,7 +344,8 @@ export class HttpFetcher implements Fetcher {
     }
     const len = Number(res.headers["content-length"]);
     const length = Number.isFinite(len) ? len + have : undefined;
-    const body = this.body(res, url, opts.maxBytes, have, length, resumable ? this.partial : null);
+    const store = resumable ? this.partial : null;
+    const body = new FetchBody(this.counter, res, url, opts.maxBytes, have, length, store);
     return { res, body, length };
   }
 
@@ -306,12 +359,23 @@ export class HttpFetcher implements Fetcher {
         const etag = o.res.headers.etag as string | undefined;
         const lastModified = o.res.headers["last-modified"] as string | undefined;
         if (o.res.statusCode === 304) {
-          drop(o.res);
+          o.res.body.dump();
           return { data: new Uint8Array(0), notModified: true, etag, lastModified };
         }
-        const parts: Buffer[] = [];
-        for await (const c of o.body) parts.push(c as Buffer);
-        return { data: new Uint8Array(Buffer.concat(parts)), notModified: false, etag, lastModified };
+        const parts: Uint8Array[] = [];
+        let size = 0;
+        for await (const c of o.body) {
+          parts.push(c);
+          size += c.length;
+        }
+        // one copy into a buffer of its own (the chunks are slices of larger socket reads)
+        const data = new Uint8Array(size);
+        let at = 0;
+        for (const p of parts) {
+          data.set(p, at);
+          at += p.length;
+        }
+        return { data, notModified: false, etag, lastModified };
       },
       opts.signal,
     );
@@ -320,36 +384,25 @@ export class HttpFetcher implements Fetcher {
   async stream(base: FetchBase, path: string, opts: FetchOptions = {}): Promise<FetchedStream | null> {
     const o = await this.openBody(base, path, opts);
     if (!o) return null;
-    const it = o.body[Symbol.asyncIterator]();
+    const body = o.body;
     return {
-      body: { [Symbol.asyncIterator]: () => it },
+      body,
       length: o.length,
-      cancel: () => {
-        discard(o.res);
-        // runs the body's cleanup (drops the partial file unless the transfer broke)
-        void it.return?.();
-      },
+      // drops the connection if the body is not complete, and the partial file unless the
+      // transfer broke
+      cancel: () => void body.return(),
     };
   }
 
   /**
-   * Abandon every connection and continue on fresh ones: the requests in flight fail with a
-   * transient error and are retried. Called by the undici guard (undici-guard.ts) after undici's
-   * HTTP/1 client threw from a broken connection. A burst of such throws (the same socket's 'end'
-   * then 'close') resets once.
+   * Abandon every connection and continue on fresh ones (proxied fetchers only: see
+   * undici-transport.ts; the direct client has nothing to reset).
    */
   resetConnections(cause: Error): void {
-    const now = Date.now();
-    if (now - this.lastReset < 1000) return;
-    this.lastReset = now;
-    const old = this.dispatcher;
-    this.dispatcher = this.makeDispatcher();
-    const err = new TransientError(`HTTP connection reset after a client fault: ${cause.message}`, cause);
-    old.destroy(err).catch(() => {});
+    this.transport.resetConnections?.(cause);
   }
 
   async close(): Promise<void> {
-    unguardConnections(this);
-    await this.dispatcher.close().catch(() => {});
+    await this.transport.close();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The fetcher interface: how pull gets files from a remote (fact sheet §5.1). Paths are relative
  * to one of two bases — `url` (summary, config, refs, `.commitmeta`) or `content`
- * (`contenturl`, everything else under objects/, §5.3). Implementations: HTTP(S) over undici
- * (fetcher-http.ts) and `file://` (fetcher-file.ts); tests inject their own.
+ * (`contenturl`, everything else under objects/, §5.3). Implementations: HTTP(S)
+ * (fetcher-http.ts, on our HTTP/1.1 client or, through a proxy, undici) and `file://`
+ * (fetcher-file.ts); tests inject their own.
  *
  * Contract:
  *  - 404 on an `optional` file resolves to null; any other failure rejects with ArborError
@@ -104,6 +105,8 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
   "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
   "ERR_STREAM_PREMATURE_CLOSE",
+  // http1-response.ts: a response that breaks HTTP/1.1 (a broken proxy or server; may pass)
+  "ERR_HTTP_MALFORMED",
   "Z_BUF_ERROR",
 ]);
 

@@ -1,22 +1,19 @@
 /**
- * The parts of undici a pull uses, loaded from their own modules instead of the package index.
+ * The parts of undici a proxied pull uses, loaded on first use and from their own modules where
+ * that is possible. Direct connections do not use undici at all (http1-client.ts): nothing here
+ * is loaded until a remote with a `proxy` is fetched from.
  *
  * `import "undici"` evaluates ~95 files (fetch, WebSocket, EventSource, cache, mock agents…);
- * a direct connection needs only the Agent and the `request` API (28 files): that halves undici's
- * load cost (measured: ~0.23 s → ~0.10 s of CPU), a fixed price every `pull` and `remote
- * summary` pays before its first byte. A proxy needs `Dispatcher.prototype.connect`, which only
- * the index installs, so {@link proxyAgent} loads the whole package (rarely used, paid only then).
+ * the `request` API alone is a few of them. A proxy needs `Dispatcher.prototype.connect`, which
+ * only the index installs, so {@link proxyAgent} loads the whole package (paid only then).
  *
  * undici 6 has no `exports` map: these paths are part of what its package publishes. If an upgrade
- * moves them, the load fails at once with MODULE_NOT_FOUND (every HTTP test exercises it).
+ * moves them, the load fails at once with MODULE_NOT_FOUND (the proxy tests exercise it).
  */
 import { createRequire } from "node:module";
 import type * as Undici from "undici";
 
 const load = createRequire(import.meta.url);
-
-/** undici's connection-pooling Agent (lib/dispatcher/agent.js). */
-export const Agent = load("undici/lib/dispatcher/agent.js") as typeof Undici.Agent;
 
 type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, "origin" | "path"> & {
   dispatcher: Undici.Dispatcher;
@@ -28,7 +25,7 @@ type ApiRequest = (
   opts: Undici.Dispatcher.RequestOptions & { maxRedirections?: number },
 ) => Promise<Undici.Dispatcher.ResponseData>;
 
-const apiRequest = load("undici/lib/api/api-request.js") as ApiRequest;
+let apiRequest: ApiRequest | undefined;
 
 /**
  * `undici.request(url, opts)`: the same call the package's top-level `request` makes (origin and
@@ -36,6 +33,7 @@ const apiRequest = load("undici/lib/api/api-request.js") as ApiRequest;
  * @throws TypeError for an invalid URL; undici's errors as `request` rejects with them.
  */
 export function request(url: string, opts: RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
+  apiRequest ??= load("undici/lib/api/api-request.js") as ApiRequest;
   const u = new URL(url);
   const { dispatcher, ...rest } = opts;
   return apiRequest.call(dispatcher, {

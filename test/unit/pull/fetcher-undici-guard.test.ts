@@ -1,5 +1,9 @@
+/**
+ * The undici guard (undici-guard.ts) protects fetchers that use undici: those going through a
+ * proxy. Direct fetchers use http1-client.ts and register nothing.
+ */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpFetcher } from "../../../src/pull/fetcher-http.js";
 import { isUndiciPausedAssertion } from "../../../src/pull/undici-guard.js";
@@ -14,11 +18,46 @@ function pausedAssertion(): Error {
 }
 
 let server: Server | null = null;
+let proxy: Server | null = null;
+const tunnels = new Set<Socket>();
+let connects = 0;
 afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r) ?? r(null));
-  server = null;
+  for (const s of tunnels) s.destroy();
+  tunnels.clear();
+  for (const s of [server, proxy]) {
+    s?.closeAllConnections();
+    await new Promise((r) => s?.close(r) ?? r(null));
+  }
+  server = proxy = null;
 });
+
+/** A CONNECT proxy on 127.0.0.1 (what undici's ProxyAgent tunnels through); returns its URL. */
+async function startProxy(): Promise<string> {
+  proxy = createServer((_req, res) => res.writeHead(405).end());
+  proxy.on("connect", (req, client: Socket, head: Buffer) => {
+    connects++;
+    const [host, port] = (req.url ?? "").split(":");
+    const upstream = connect(Number(port), host, () => {
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    for (const s of [client, upstream]) {
+      tunnels.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((r) => proxy!.listen(0, "127.0.0.1", r));
+  return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+}
+
+const guardListening = (): boolean =>
+  process.listeners("uncaughtException").some((l) => l.name === "onUncaught");
 
 describe("undici guard", () => {
   it("isUndiciPausedAssertion() matches only undici's client-h1 paused assertion", () => {
@@ -30,7 +69,7 @@ describe("undici guard", () => {
     expect(isUndiciPausedAssertion("client-h1 this.paused")).toBe(false);
   });
 
-  it("after the assertion, a request stuck on a broken connection is retried on a fresh one", async () => {
+  it("after the assertion, a proxied request stuck on a broken connection is retried on a fresh one", async () => {
     let requests = 0;
     let stalled: (() => void) | null = null;
     const stalledSeen = new Promise<void>((r) => {
@@ -52,6 +91,7 @@ describe("undici guard", () => {
     const port = (server.address() as AddressInfo).port;
     const f = new HttpFetcher({
       url: `http://127.0.0.1:${port}/`,
+      proxy: await startProxy(),
       retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 2 },
       timeoutMs: 20_000,
     });
@@ -63,11 +103,26 @@ describe("undici guard", () => {
       const r = await got;
       expect(Buffer.from(r!.data).toString()).toBe("helloworld");
       expect(requests).toBe(2);
+      expect(connects).toBeGreaterThanOrEqual(1);
       // retried at once, not after the 20 s body timeout
       expect(Date.now() - t0).toBeLessThan(5000);
     } finally {
       await f.close();
     }
-    expect(process.listeners("uncaughtException").some((l) => l.name === "onUncaught")).toBe(false);
+    expect(guardListening()).toBe(false);
+  });
+
+  it("a direct (non-proxy) fetcher registers no guard", async () => {
+    server = createServer((_req, res) => res.writeHead(200, { "content-length": "2" }).end("ok"));
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const f = new HttpFetcher({ url: `http://127.0.0.1:${port}/`, retry: { retries: 0 } });
+    try {
+      expect(guardListening()).toBe(false);
+      expect(Buffer.from((await f.get("url", "config"))!.data).toString()).toBe("ok");
+      expect(guardListening()).toBe(false);
+    } finally {
+      await f.close();
+    }
   });
 });
