@@ -28,7 +28,7 @@ export { HttpError } from "./http1-response.js";
 
 /** TLS settings for `https:` origins. */
 export interface TlsOptions {
-  /** Trusted CA certificates (PEM); the system's when absent. */
+  /** Trusted CA certificates (PEM); when absent, Node's (its bundled roots and NODE_EXTRA_CA_CERTS). */
   ca?: Buffer;
   /** Client certificate and key (PEM). */
   cert?: Buffer;
