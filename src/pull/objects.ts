@@ -28,8 +28,12 @@ import type { Fetcher } from "./fetcher.js";
 
 /** Largest archive header accepted (xattrs included). */
 const MAX_HEADER = 16 * 1024 * 1024;
-/** Content objects at most this big (uncompressed) are inflated in memory rather than streamed. */
-const SMALL_OBJECT = 512 * 1024;
+/**
+ * Content objects at most this big (uncompressed) are received whole, then inflated, hashed and
+ * written in one thread-pool trip (Transaction.writeDeflatedContent) rather than streamed: with 8
+ * fetches in flight, at most ~16 MiB of bodies and as much inflated data are held at once.
+ */
+const SMALL_OBJECT = 2 * 1024 * 1024;
 
 /**
  * Largest metadata object (and summary) accepted from a remote: 10 MiB, OSTree 2022.7's

@@ -52,8 +52,8 @@ describe("pull object verification", () => {
     expect(() => verifyMetadata("dirtree", sha256Hex(junk), junk)).toThrow(/Invalid/);
   });
 
-  it("a valid .filez (small and large) is staged under its checksum", async () => {
-    for (const size of [100, 2 * 1024 * 1024]) {
+  it("a valid .filez (small, received whole, and large, streamed) is staged under its checksum", async () => {
+    for (const size of [100, 2 * 1024 * 1024, 3 * 1024 * 1024]) {
       const data = Buffer.alloc(size, 9);
       const cs = checksumContent(reg, data);
       const tx = await fetchOne(
