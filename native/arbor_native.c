@@ -131,6 +131,51 @@ static const char *errno_name(int e) {
   }
 }
 
+napi_value queue_pool_job(napi_env env, const char *what, napi_async_execute_callback execute,
+                          napi_async_complete_callback complete, void *data, napi_async_work *work,
+                          napi_deferred *deferred) {
+  napi_value promise, resource_name;
+  char msg[96];
+  snprintf(msg, sizeof msg, "arbor:%s", what);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_promise(env, deferred, &promise) == napi_ok &&
+      napi_create_async_work(env, NULL, resource_name, execute, complete, data, work) == napi_ok) {
+    if (napi_queue_async_work(env, *work) == napi_ok) return promise;
+    napi_delete_async_work(env, *work);
+  }
+  /* the promise, if made, was never returned: dropped unresolved */
+  snprintf(msg, sizeof msg, "%s: cannot queue the work", what);
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+bool get_array_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage,
+                    uint32_t *length) {
+  size_t argc = want;
+  bool is_array = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], length) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return false;
+  }
+  return true;
+}
+
+void reject_pool_job(napi_env env, napi_deferred deferred, const char *what) {
+  napi_value error = NULL, msg;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) napi_get_and_clear_last_exception(env, &error);
+  else {
+    char text[96];
+    snprintf(text, sizeof text, "%s: the work did not run", what);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &error);
+  }
+  napi_reject_deferred(env, deferred, error);
+}
+
 /* A Node-style system error for `err`: "ENOENT: no such file or directory, lgetxattr '/x'", with
  * `code`, `errno`, `syscall` and `path`/`dest`; NULL only when out of memory (then a JS error is
  * pending). */

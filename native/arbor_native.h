@@ -18,6 +18,19 @@ bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, 
 /* A Node-style system error object for errno `err` (see arbor_native.c); NULL when out of memory. */
 napi_value errno_error(napi_env env, int err, const char *syscall_name, const char *path, const char *dest);
 
+/* Create a promise and queue `execute` then `complete` with `data` on libuv's thread pool, filling
+ * *work and *deferred; NULL (an error thrown naming `what`) when that fails: the caller frees
+ * `data` then. */
+napi_value queue_pool_job(napi_env env, const char *what, napi_async_execute_callback execute,
+                          napi_async_complete_callback complete, void *data, napi_async_work *work,
+                          napi_deferred *deferred);
+/* Read up to `want` arguments into argv (missing ones undefined) and the length of argv[0], which
+ * must be an array; else throw TypeError `usage` and return false. */
+bool get_array_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage,
+                    uint32_t *length);
+/* Reject `deferred` with the pending JS exception or, if none, an Error saying `what` did not run. */
+void reject_pool_job(napi_env env, napi_deferred deferred, const char *what);
+
 /* checkout_files.c */
 napi_value CheckoutFiles(napi_env env, napi_callback_info info);
 

@@ -152,7 +152,7 @@ static void free_data(napi_env env, void *data, void *hint) { free(data); }
 
 static void read_complete(napi_env env, napi_status status, void *data) {
   read_job *j = data;
-  napi_value result = NULL, error = NULL;
+  napi_value result = NULL;
   if (status == napi_ok && napi_create_array_with_length(env, j->n, &result) == napi_ok) {
     for (size_t i = 0; i < j->n && result; i++) {
       read_item *it = &j->items[i];
@@ -174,17 +174,7 @@ static void read_complete(napi_env env, napi_status status, void *data) {
     }
   } else result = NULL;
   if (result) napi_resolve_deferred(env, j->deferred, result);
-  else {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) napi_get_and_clear_last_exception(env, &error);
-    else {
-      napi_value msg;
-      napi_create_string_utf8(env, "readFiles: the reads did not complete", NAPI_AUTO_LENGTH, &msg);
-      napi_create_error(env, NULL, msg, &error);
-    }
-    napi_reject_deferred(env, j->deferred, error);
-  }
+  else reject_pool_job(env, j->deferred, j->hashed ? "readFilesHashed" : "readFiles");
   napi_delete_async_work(env, j->work);
   read_job_free(j);
 }
@@ -217,23 +207,16 @@ static bool parse_hashed_item(napi_env env, napi_value item, uint32_t i, read_it
 }
 
 static napi_value read_files(napi_env env, napi_callback_info info, bool hashed) {
-  napi_value argv[2], promise, resource_name;
-  size_t argc = 2;
-  bool is_array = false;
+  napi_value argv[2];
   uint32_t n = 0, limit = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                          hashed ? "readFilesHashed takes an array of [path, prefix] and a size limit"
-                                 : "readFiles takes an array of paths and a size limit");
-    return NULL;
-  }
+  const char *usage = hashed ? "readFilesHashed takes an array of [path, prefix] and a size limit"
+                             : "readFiles takes an array of paths and a size limit";
+  if (!get_array_args(env, info, 2, argv, usage, &n)) return NULL;
   if (!get_u32(env, argv[1], "limit", &limit)) return NULL;
   if (limit > READ_LIMIT_MAX) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "limit must be at most 64 MiB");
     return NULL;
   }
-  napi_get_array_length(env, argv[0], &n);
   read_job *j = calloc(1, sizeof *j);
   if (j) j->items = calloc(n ? n : 1, sizeof *j->items);
   if (!j || !j->items) {
@@ -255,19 +238,9 @@ static napi_value read_files(napi_env env, napi_callback_info info, bool hashed)
       return NULL;
     }
   }
-  napi_create_string_utf8(env, "arbor:readFiles", NAPI_AUTO_LENGTH, &resource_name);
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, read_execute, read_complete, j, &j->work) != napi_ok) {
-    napi_throw_error(env, NULL, "readFiles: cannot queue the reads");
-    read_job_free(j);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_async_work(env, j->work);
-    napi_throw_error(env, NULL, "readFiles: cannot queue the reads");
-    read_job_free(j);
-    return NULL;
-  }
+  napi_value promise = queue_pool_job(env, hashed ? "readFilesHashed" : "readFiles", read_execute, read_complete, j,
+                                      &j->work, &j->deferred);
+  if (!promise) read_job_free(j);
   return promise;
 }
 

@@ -54,7 +54,7 @@ static void rename_execute(napi_env env, void *data) {
 /* Main thread: settle with the per-item outcomes. */
 static void rename_complete(napi_env env, napi_status status, void *data) {
   rename_job *j = data;
-  napi_value result = NULL, undef, error = NULL;
+  napi_value result = NULL, undef;
   napi_get_undefined(env, &undef);
   if (status == napi_ok && napi_create_array_with_length(env, j->n, &result) == napi_ok) {
     for (size_t i = 0; i < j->n && result; i++) {
@@ -65,32 +65,16 @@ static void rename_complete(napi_env env, napi_status status, void *data) {
     }
   } else result = NULL;
   if (result) napi_resolve_deferred(env, j->deferred, result);
-  else {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) napi_get_and_clear_last_exception(env, &error);
-    else {
-      napi_value msg;
-      napi_create_string_utf8(env, "renameFiles: the renames did not run", NAPI_AUTO_LENGTH, &msg);
-      napi_create_error(env, NULL, msg, &error);
-    }
-    napi_reject_deferred(env, j->deferred, error);
-  }
+  else reject_pool_job(env, j->deferred, "renameFiles");
   napi_delete_async_work(env, j->work);
   rename_job_free(j);
 }
 
 napi_value RenameFiles(napi_env env, napi_callback_info info) {
-  napi_value argv[1], promise, resource_name;
-  size_t argc = 1;
+  napi_value argv[1];
   bool is_array = false;
   uint32_t n = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "renameFiles takes an array of [from, to] pairs");
-    return NULL;
-  }
-  napi_get_array_length(env, argv[0], &n);
+  if (!get_array_args(env, info, 1, argv, "renameFiles takes an array of [from, to] pairs", &n)) return NULL;
   rename_job *j = calloc(1, sizeof *j);
   if (j) j->items = calloc(n ? n : 1, sizeof *j->items);
   if (!j || !j->items) {
@@ -119,18 +103,7 @@ napi_value RenameFiles(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  napi_create_string_utf8(env, "arbor:renameFiles", NAPI_AUTO_LENGTH, &resource_name);
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, rename_execute, rename_complete, j, &j->work) != napi_ok) {
-    napi_throw_error(env, NULL, "renameFiles: cannot queue the renames");
-    rename_job_free(j);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_async_work(env, j->work);
-    napi_throw_error(env, NULL, "renameFiles: cannot queue the renames");
-    rename_job_free(j);
-    return NULL;
-  }
+  napi_value promise = queue_pool_job(env, "renameFiles", rename_execute, rename_complete, j, &j->work, &j->deferred);
+  if (!promise) rename_job_free(j);
   return promise;
 }

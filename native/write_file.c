@@ -371,19 +371,8 @@ static void job_complete(napi_env env, napi_status status, void *data) {
     else error = item_error(env, &j->items[0]);
   }
   if (result) napi_resolve_deferred(env, j->deferred, result);
-  else {
-    if (!error) {
-      napi_value msg;
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (pending) napi_get_and_clear_last_exception(env, &error);
-      else {
-        napi_create_string_utf8(env, "writeObjectFile: the write did not run", NAPI_AUTO_LENGTH, &msg);
-        napi_create_error(env, NULL, msg, &error);
-      }
-    }
-    napi_reject_deferred(env, j->deferred, error);
-  }
+  else if (error) napi_reject_deferred(env, j->deferred, error);
+  else reject_pool_job(env, j->deferred, j->batch ? "writeObjectFiles" : "writeObjectFile");
   napi_delete_async_work(env, j->work);
   job_free(env, j);
 }
@@ -529,20 +518,9 @@ static bool parse_item(napi_env env, size_t argc, napi_value *argv, write_item *
 
 /* Queue job `j` (its items parsed) and return its promise; NULL (thrown, `j` freed) on failure. */
 static napi_value queue_job(napi_env env, write_job *j) {
-  napi_value promise, resource_name;
-  napi_create_string_utf8(env, "arbor:writeObjectFile", NAPI_AUTO_LENGTH, &resource_name);
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, job_execute, job_complete, j, &j->work) != napi_ok) {
-    napi_throw_error(env, NULL, "writeObjectFile: cannot queue the write");
-    job_free(env, j);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_delete_async_work(env, j->work);
-    napi_throw_error(env, NULL, "writeObjectFile: cannot queue the write");
-    job_free(env, j);
-    return NULL;
-  }
+  napi_value promise = queue_pool_job(env, j->batch ? "writeObjectFiles" : "writeObjectFile", job_execute,
+                                      job_complete, j, &j->work, &j->deferred);
+  if (!promise) job_free(env, j);
   return promise;
 }
 
@@ -582,15 +560,9 @@ napi_value WriteObjectFile(napi_env env, napi_callback_info info) {
  */
 napi_value WriteObjectFiles(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  size_t argc = 1;
   bool is_array = false;
   uint32_t n = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "writeObjectFiles takes an array of items");
-    return NULL;
-  }
-  napi_get_array_length(env, argv[0], &n);
+  if (!get_array_args(env, info, 1, argv, "writeObjectFiles takes an array of items", &n)) return NULL;
   write_job *j = job_new(env, n, true);
   if (!j) return NULL;
   for (uint32_t i = 0; i < n; i++) {
