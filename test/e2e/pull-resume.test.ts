@@ -51,7 +51,8 @@ beforeAll(async () => {
   ok(arbor(["summary", "-u", `--repo=${src}`]));
   slow = await startFaultServer({
     root: src,
-    decide: (p) => (p.endsWith(".filez") ? { kind: "stall", ms: 40 } : { kind: "serve" }),
+    // 1200 objects, 8 at a time, 80 ms each: ~12 s, past the first publish (10 s)
+    decide: (p) => (p.endsWith(".filez") ? { kind: "stall", ms: 80 } : { kind: "serve" }),
   });
   fastSrv = await startFaultServer({ root: src });
 }, 180_000);
