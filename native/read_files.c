@@ -73,7 +73,8 @@ static void read_job_free(read_job *j) {
 
 static void read_one(read_item *it, uint32_t limit) {
   int fd;
-  do fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO (swapped in for a file) must not block the pool thread: refused below */
+  do fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     it->err = errno;

@@ -335,7 +335,15 @@ class LocalPuller {
   /** Copy every queued content object, several in flight. */
   async copyContent(): Promise<void> {
     this.contentTotal = this.queue.length;
-    const read = this.batchReader();
+    const reader = this.batchReader();
+    // a read whose group is never reached (a copy failed first) must not go unhandled
+    const read = reader
+      ? (group: string[]) => {
+          const p = reader(group);
+          p.catch(() => {});
+          return p;
+        }
+      : null;
     let next = read ? read(this.queue.slice(0, READ_BATCH)) : null;
     for (let i = 0; i < this.queue.length; i += READ_BATCH) {
       const group = this.queue.slice(i, i + READ_BATCH);
@@ -355,7 +363,6 @@ class LocalPuller {
         });
       }
     }
-    next?.catch(() => {}); // only left over when a copy failed: its result is not wanted
     await this.pool.drain();
   }
 

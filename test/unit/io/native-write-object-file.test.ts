@@ -320,6 +320,14 @@ describe("readFiles (many small files, one pool trip)", () => {
     expect(r[4]).toMatchObject({ code: "EINVAL" }); // a directory is not a file to read
   });
 
+  it("refuses a FIFO without waiting for a writer", async () => {
+    const d = freshDir();
+    const fifo = join(d, "fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const r = await native().readFiles!([fifo], 50);
+    expect(r[0]).toMatchObject({ code: "EINVAL", path: fifo });
+  });
+
   it("refuses bad arguments synchronously", () => {
     const r = native().readFiles!;
     expect(() => r({} as never, 10)).toThrow(/array of paths/);
