@@ -7,10 +7,10 @@
  * thread losing ~0.1 ms per object in `pthread_cond_signal` (pull-local of the Debian minbase
  * tree: ~0.75 s of 3 s), and the futex traffic of thousands of wake-ups on every thread. Items
  * asked for in the same turn of the event loop go out together when the turn ends
- * (`setImmediate`), or at once when `maxItems` are waiting, split in at most one trip per pool
- * thread of at least `minPerTrip` items (so the kernel work still runs in parallel: measured on
- * commit and pull-local of the Debian minbase tree); each caller still gets its own promise and
- * its own outcome.
+ * (`setImmediate`), or at once when MAX_ITEMS are waiting (or MAX_BYTES held), split in at most
+ * one trip per pool thread of at least MIN_PER_TRIP items (so the kernel work still runs in
+ * parallel: measured on commit and pull-local of the Debian minbase tree); each caller still gets
+ * its own promise and its own outcome.
  */
 
 /** How a {@link PoolBatcher} sends its items. */

@@ -30,21 +30,28 @@ export function scratch(size: number): Buffer {
   return buf;
 }
 
-/** Canonical-stream prefixes of recently seen xattr-free headers, keyed by uid:gid:mode. */
-const prefixes = new Map<string, Uint8Array>();
+/**
+ * `encode`, cached for plain headers (no xattrs, no symlink target), keyed by uid:gid:mode: most
+ * files of a tree share a handful of owner/mode combinations, and a GVariant encode per object
+ * costs more than the lookup. At most 256 entries are kept.
+ */
+export function perOwnerAndMode(encode: (h: FileHeader) => Uint8Array): (h: FileHeader) => Uint8Array {
+  const cache = new Map<string, Uint8Array>();
+  return (h) => {
+    if (h.xattrs.length || h.symlinkTarget !== "") return encode(h);
+    const key = `${h.uid}:${h.gid}:${h.mode}`;
+    let v = cache.get(key);
+    if (!v) {
+      if (cache.size >= 256) cache.clear();
+      v = encode(h);
+      cache.set(key, v);
+    }
+    return v;
+  };
+}
 
 /** The canonical stream's header part for `h` (cached for regular files without xattrs). */
-export function prefixFor(h: FileHeader): Uint8Array {
-  if (h.xattrs.length || h.symlinkTarget !== "") return contentStreamPrefix(h);
-  const key = `${h.uid}:${h.gid}:${h.mode}`;
-  let p = prefixes.get(key);
-  if (!p) {
-    if (prefixes.size > 256) prefixes.clear();
-    p = contentStreamPrefix(h);
-    prefixes.set(key, p);
-  }
-  return p;
-}
+export const prefixFor: (h: FileHeader) => Uint8Array = perOwnerAndMode(contentStreamPrefix);
 
 /** Decoded archive headers by their bytes after the size field. */
 const archiveHeaders = new Map<string, FileHeader>();

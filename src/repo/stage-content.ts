@@ -29,6 +29,7 @@ import { ArborError } from "../errors.js";
 import { hasNative, native, type ObjectUnpack } from "../io/native.js";
 import { ObjectWriteBatcher } from "../io/object-write-batch.js";
 import { createFileOffThread } from "../io/off-thread.js";
+import { perOwnerAndMode } from "./content-fast.js";
 import type { RepoMode } from "./repo.js";
 
 /** Write all of `b` to `fd`. */
@@ -59,21 +60,8 @@ function bareFileMetadata(mode: RepoMode, h: FileHeader): BareFileMetadata {
   return { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, xattrs: h.xattrs };
 }
 
-/** `user.ostreemeta` values of recent xattr-free headers, by uid:gid:mode (a tree has a handful). */
-const userMetas = new Map<string, Uint8Array>();
-
-/** {@link encodeUserMeta}, cached for headers without xattrs (a pull stores thousands alike). */
-function userMetaFor(h: FileHeader): Uint8Array {
-  if (h.xattrs.length) return encodeUserMeta(h);
-  const key = `${h.uid}:${h.gid}:${h.mode}`;
-  let v = userMetas.get(key);
-  if (!v) {
-    if (userMetas.size >= 256) userMetas.clear();
-    v = encodeUserMeta(h);
-    userMetas.set(key, v);
-  }
-  return v;
-}
+/** {@link encodeUserMeta}, cached for plain headers (a pull or commit stores thousands alike). */
+const userMetaFor = perOwnerAndMode(encodeUserMeta);
 
 /**
  * Set a bare-mode object's metadata through its open descriptor (regular files, and bare-user

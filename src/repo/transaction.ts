@@ -225,20 +225,40 @@ export class Transaction {
       if (expected !== checksum) throw checksumMismatch(type, expected, checksum);
       const rel = objectRelPath(checksum, type, this.repo.archive);
       this.stats.metadataTotal++;
-      if (this.staged.has(rel) || this.storedHere(type, checksum, rel)) return checksum;
-      this.staged.set(rel, { type, rel }); // reserve before the await, as writeContent
-      try {
-        faultPoint("write-object");
-        await writePlainObjectFile(this.stagePath(rel), bytes);
-      } catch (e) {
-        this.staged.delete(rel);
-        throw fromSystemError(`Cannot write ${type} object ${checksum}`, e);
-      }
-      this.stats.metadataWritten++;
+      const wrote = await this.stageNew(type, checksum, rel, (p) => writePlainObjectFile(p, bytes));
+      if (wrote) this.stats.metadataWritten++;
       return checksum;
     } finally {
       leave();
     }
+  }
+
+  /**
+   * Stage object `rel` (of `type`, named `checksum`) with `write(stagingPath)` unless it is staged
+   * or stored already. Reserved before the first await, so concurrent writers of one object write
+   * it once; the reservation is dropped when the write fails. Call inside {@link enterWrite}.
+   * @returns false when there was nothing to write.
+   * @throws `known(e)` when it gives an error for the failure, else ArborError NO_SPACE/IO naming
+   *   the object.
+   */
+  private async stageNew(
+    type: ObjectType,
+    checksum: string,
+    rel: string,
+    write: (p: string) => Promise<void>,
+    known: (e: unknown) => ArborError | null = () => null,
+  ): Promise<boolean> {
+    if (this.staged.has(rel) || this.storedHere(type, checksum, rel)) return false;
+    this.staged.set(rel, { type, rel });
+    try {
+      faultPoint("write-object");
+      await write(this.stagePath(rel));
+    } catch (e) {
+      this.staged.delete(rel);
+      const what = type === "file" ? "content" : type;
+      throw known(e) ?? fromSystemError(`Cannot write ${what} object ${checksum}`, e);
+    }
+    return true;
   }
 
   /** Store a metadata object under a given name without hashing (commitmeta, tombstones). */
@@ -274,25 +294,16 @@ export class Transaction {
       if (expected !== undefined && expected !== checksum) throw checksumMismatch("file", expected, checksum);
       const rel = objectRelPath(checksum, "file", this.repo.archive);
       this.stats.contentTotal++;
-      if (this.staged.has(rel) || this.storedHere("file", checksum, rel)) return checksum;
-      this.staged.set(rel, { type: "file", rel }); // reserve before any await so concurrent writers dedupe
-      try {
-        const p = this.stagePath(rel);
-        if (this.repo.archive) {
-          const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
-          faultPoint("write-object");
-          const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
-          await writePlainObjectFile(p, concat(hdr, body));
-        } else {
-          faultPoint("write-object");
-          await this.writeBareContentAsync(p, header, data);
-        }
-      } catch (e) {
-        this.staged.delete(rel);
-        throw fromSystemError(`Cannot write content object ${checksum}`, e);
+      const wrote = await this.stageNew("file", checksum, rel, async (p) => {
+        if (!this.repo.archive) return this.writeBareContentAsync(p, header, data);
+        const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
+        const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
+        await writePlainObjectFile(p, concat(hdr, body));
+      });
+      if (wrote) {
+        this.stats.contentWritten++;
+        this.stats.contentBytesWritten += data.length;
       }
-      this.stats.contentWritten++;
-      this.stats.contentBytesWritten += data.length;
       return checksum;
     } finally {
       leave();
@@ -301,11 +312,12 @@ export class Transaction {
 
   /**
    * Store a regular-file content object received as its raw-deflate body (a pulled `.filez`'s
-   * data) that must inflate to `size` bytes (at most 64 MiB) whose canonical stream hashes to
+   * data) that must inflate to `size` bytes whose canonical stream hashes to
    * `expected`. In a bare-mode repository with the addon, the body is inflated, hashed and written
    * in one trip to the thread pool (stage-content.ts, `unpack`): inflating and hashing the 5k
-   * objects of a Debian minbase pull cost the main thread ~0.6 s. Otherwise it is inflated here
-   * and stored by {@link writeContent}. `trusted`: as {@link writeContent} (the data is not hashed).
+   * objects of a Debian minbase pull cost the main thread ~0.6 s. Otherwise (archive repositories,
+   * no addon, objects of STREAM_THRESHOLD and more) it is inflated here and stored by
+   * {@link writeContent}. `trusted`: as {@link writeContent} (the data is not hashed).
    * @throws ArborError OBJECT_CORRUPT (cannot decompress, not `size` bytes, checksum mismatch),
    *   NO_SPACE, IO
    */
@@ -325,20 +337,20 @@ export class Transaction {
     try {
       const rel = objectRelPath(expected, "file", false);
       this.stats.contentTotal++;
-      if (this.staged.has(rel) || this.storedHere("file", expected, rel)) return;
-      this.staged.set(rel, { type: "file", rel }); // reserve before the await, as writeContent
-      try {
-        faultPoint("write-object");
-        const unpack = trusted
-          ? ([size, null, null] as const)
-          : ([size, prefixFor(header), Buffer.from(expected, "hex")] as const);
-        await writeBareFileNative(this.repo.mode, this.stagePath(rel), header, deflated, unpack);
-      } catch (e) {
-        this.staged.delete(rel);
-        throw unpackError(e, expected) ?? fromSystemError(`Cannot write content object ${expected}`, e);
+      const unpack = trusted
+        ? ([size, null, null] as const)
+        : ([size, prefixFor(header), Buffer.from(expected, "hex")] as const);
+      const wrote = await this.stageNew(
+        "file",
+        expected,
+        rel,
+        (p) => writeBareFileNative(this.repo.mode, p, header, deflated, unpack)!,
+        (e) => unpackError(e, expected),
+      );
+      if (wrote) {
+        this.stats.contentWritten++;
+        this.stats.contentBytesWritten += size;
       }
-      this.stats.contentWritten++;
-      this.stats.contentBytesWritten += size;
     } finally {
       leave();
     }
