@@ -123,6 +123,8 @@ class FetchBody implements AsyncIterator<Uint8Array, undefined> {
     private readonly resumeFrom: number,
     private readonly total: number | undefined,
     private readonly store: PartialStore | null,
+    /** The partial file's key in `store` (see {@link PartialStore.key}). */
+    private readonly key: string,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -133,8 +135,8 @@ class FetchBody implements AsyncIterator<Uint8Array, undefined> {
     if (this.finished) return Promise.resolve(DONE);
     if (!this.started) {
       this.started = true;
-      this.keep = this.store?.writer(this.url) ?? null;
-      if (this.resumeFrom > 0 && this.store) this.prefix = this.store.read(this.url);
+      this.keep = this.store?.writer(this.key) ?? null;
+      if (this.resumeFrom > 0 && this.store) this.prefix = this.store.read(this.key);
     }
     if (this.prefix !== null) {
       return this.prefix.next().then(
@@ -205,7 +207,7 @@ class FetchBody implements AsyncIterator<Uint8Array, undefined> {
     if (broken) this.keep?.persist();
     this.keep?.close();
     // complete, or refused by the consumer: nothing to resume
-    if (!broken && this.store) this.store.remove(this.url);
+    if (!broken && this.store) this.store.remove(this.key);
   }
 }
 
@@ -254,14 +256,18 @@ export class HttpFetcher implements Fetcher {
     return withRetries(this.policy, what, op, signal);
   }
 
+  /**
+   * GET `url` (under base `b`), from byte `rangeFrom` of the partial file `key` if one is kept.
+   * Resolves with a response to read (200, 304, or 206 for a range), or null for a 404 or 410 on
+   * an optional file.
+   */
   private async open(
-    base: FetchBase,
-    path: string,
+    b: Base,
+    url: string,
     opts: FetchOptions,
-    rangeFrom = 0,
+    rangeFrom: number,
+    key: string | null,
   ): Promise<HttpResponse | null> {
-    const b = this.bases[base];
-    const url = joinUrl(b.url, path);
     const headers: Record<string, string> = { ...this.headers };
     if (b.auth) headers.authorization = b.auth;
     const cookie = cookieHeader(this.cookies, url);
@@ -297,7 +303,7 @@ export class HttpFetcher implements Fetcher {
     }
     if (code === 416 && rangeFrom > 0) {
       res.body.dump();
-      this.partial?.remove(url);
+      if (key !== null) this.partial?.remove(key);
       throw new TransientError(`Cannot fetch ${url}: Server returned HTTP 416 for a resumed download`);
     }
     if (code === 200 || code === 304 || (code === 206 && rangeFrom > 0)) {
@@ -323,29 +329,29 @@ export class HttpFetcher implements Fetcher {
   private async openBody(
     base: FetchBase,
     path: string,
+    url: string,
     opts: FetchOptions,
   ): Promise<{ res: HttpResponse; body: FetchBody; length?: number } | null> {
-    const url = joinUrl(this.bases[base].url, path);
-    const resumable = this.partial !== null && isResumablePath(path);
-    let have = resumable ? this.partial!.size(url) : 0;
+    const store = this.partial !== null && isResumablePath(path) ? this.partial : null;
+    const key = store !== null ? store.key(url) : null;
+    let have = key !== null ? store!.size(key) : 0;
     if (opts.maxBytes !== undefined && have > opts.maxBytes) {
-      this.partial!.remove(url);
+      store!.remove(key!);
       have = 0;
     }
-    const res = await this.open(base, path, opts, have);
+    const res = await this.open(this.bases[base], url, opts, have, key);
     if (!res) {
-      if (resumable) this.partial!.remove(url);
+      if (key !== null) store!.remove(key);
       return null;
     }
     if (have > 0 && res.statusCode !== 206) {
       // the server ignored the Range: start over
-      this.partial!.remove(url);
+      store!.remove(key!);
       have = 0;
     }
     const len = Number(res.headers["content-length"]);
     const length = Number.isFinite(len) ? len + have : undefined;
-    const store = resumable ? this.partial : null;
-    const body = new FetchBody(this.counter, res, url, opts.maxBytes, have, length, store);
+    const body = new FetchBody(this.counter, res, url, opts.maxBytes, have, length, store, key ?? "");
     return { res, body, length };
   }
 
@@ -354,7 +360,7 @@ export class HttpFetcher implements Fetcher {
     return this.retry(
       `Cannot fetch ${url}`,
       async () => {
-        const o = await this.openBody(base, path, opts);
+        const o = await this.openBody(base, path, url, opts);
         if (!o) return null;
         const etag = o.res.headers.etag as string | undefined;
         const lastModified = o.res.headers["last-modified"] as string | undefined;
@@ -382,7 +388,7 @@ export class HttpFetcher implements Fetcher {
   }
 
   async stream(base: FetchBase, path: string, opts: FetchOptions = {}): Promise<FetchedStream | null> {
-    const o = await this.openBody(base, path, opts);
+    const o = await this.openBody(base, path, joinUrl(this.bases[base].url, path), opts);
     if (!o) return null;
     const body = o.body;
     return {

@@ -162,7 +162,7 @@ class OriginPool implements ConnectionOwner {
   /** Send `ex` on an idle socket, a new one, or when one is free. */
   dispatch(ex: Exchange): void {
     ex.owner = this;
-    if (!ex.fresh) {
+    if (!ex.retried) {
       // the most recently used socket: the others may then expire
       const c = this.idle.pop();
       if (c !== undefined) {
@@ -179,7 +179,7 @@ class OriginPool implements ConnectionOwner {
     if (next === undefined) {
       this.idle.push(c);
       c.makeIdle();
-    } else if (next.fresh) {
+    } else if (next.retried) {
       c.kill(new HttpError("ECONNABORTED", "Connection replaced")); // closed() opens one for `next`
     } else {
       this.waiting.shift();
@@ -196,8 +196,7 @@ class OriginPool implements ConnectionOwner {
   }
 
   retry(ex: Exchange): void {
-    ex.fresh = true;
-    this.dispatch(ex);
+    this.dispatch(ex); // `ex.retried` is set: on a new connection
   }
 
   dequeue(ex: Exchange): void {

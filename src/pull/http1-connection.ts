@@ -22,7 +22,7 @@ export interface ConnectionOwner extends ExchangeQueue {
   released(c: Connection): void;
   /** `c` is closed (it is never used again). */
   closed(c: Connection): void;
-  /** `ex` failed on a stale keep-alive connection: send it again, on a new connection. */
+  /** `ex` failed on a stale keep-alive connection (`ex.retried` is set): send it again, on a new connection. */
   retry(ex: Exchange): void;
 }
 
@@ -32,8 +32,8 @@ const STALE = new Set(["ECONNRESET", "EPIPE"]);
 /** One socket to an origin, carrying one exchange at a time. */
 export class Connection implements ParserSink, ExchangeCarrier {
   ex: Exchange | null = null;
-  /** Responses completed on this connection. */
-  served = 0;
+  /** A response was completed on this connection (a failure now may be a stale connection). */
+  private reused = false;
   private connected = false;
   /** A byte of the current response arrived. */
   private gotBytes = false;
@@ -71,7 +71,6 @@ export class Connection implements ParserSink, ExchangeCarrier {
   send(ex: Exchange): void {
     this.ex = ex;
     ex.conn = this;
-    ex.reused = this.served > 0;
     this.gotBytes = false;
     if (this.idle) {
       this.idle = false;
@@ -164,7 +163,7 @@ export class Connection implements ParserSink, ExchangeCarrier {
     const ex = this.ex!;
     this.ex = null;
     ex.conn = null;
-    this.served++;
+    this.reused = true;
     const reuse = this.parser.keepAlive && !extra;
     this.parser.reset();
     this.resumeReading();
@@ -180,7 +179,7 @@ export class Connection implements ParserSink, ExchangeCarrier {
     if (ex === null) return;
     ex.conn = null;
     const code = (err as { code?: string }).code ?? "";
-    if (ex.reused && !this.gotBytes && !ex.retried && STALE.has(code)) {
+    if (this.reused && !this.gotBytes && !ex.retried && STALE.has(code)) {
       ex.retried = true;
       this.owner.retry(ex);
       return;

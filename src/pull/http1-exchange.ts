@@ -62,11 +62,10 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 export class Exchange implements ResponseBody {
   owner: ExchangeQueue | null = null;
   conn: ExchangeCarrier | null = null;
-  /** Sent on a connection that had completed a response before. */
-  reused = false;
-  /** Must be sent on a new connection (the retry after a stale one). */
-  fresh = false;
-  /** Was sent once more after a stale connection (never twice). */
+  /**
+   * Sent once more after a stale keep-alive connection: it must go on a new connection, and is
+   * never retried again.
+   */
   retried = false;
   /** When the request was written (ms). */
   sentAt = 0;

@@ -38,41 +38,38 @@ export class PartialStore {
     }
   }
 
-  private name(url: string): string {
+  /**
+   * The name of `url`'s partial file, which the other methods take: hashed once per download,
+   * not at every step of it.
+   */
+  key(url: string): string {
     return `${PREFIX}${createHash("sha256").update(url).digest("hex")}`;
   }
 
-  path(url: string): string {
-    return join(this.dir, this.name(url));
-  }
-
-  /** Bytes already downloaded for `url` (0 if none). */
-  size(url: string): number {
-    const n = this.name(url);
-    if (!this.present.has(n)) return 0;
+  /** Bytes already downloaded under `key` (0 if none). */
+  size(key: string): number {
+    if (!this.present.has(key)) return 0;
     try {
-      return statSync(join(this.dir, n)).size;
+      return statSync(join(this.dir, key)).size;
     } catch {
-      this.present.delete(n);
+      this.present.delete(key);
       return 0;
     }
   }
 
-  remove(url: string): void {
-    const n = this.name(url);
-    if (!this.present.delete(n)) return;
-    rmSync(join(this.dir, n), { force: true });
+  remove(key: string): void {
+    if (!this.present.delete(key)) return;
+    rmSync(join(this.dir, key), { force: true });
   }
 
   /** The bytes kept so far. */
-  async *read(url: string): AsyncGenerator<Buffer> {
-    for await (const c of createReadStream(this.path(url)) as AsyncIterable<Buffer>) yield c;
+  async *read(key: string): AsyncGenerator<Buffer> {
+    for await (const c of createReadStream(join(this.dir, key)) as AsyncIterable<Buffer>) yield c;
   }
 
   /** A writer that buffers in memory and spills to the partial file when told to or when large. */
-  writer(url: string): PartialWriter {
-    const n = this.name(url);
-    return new PartialWriter(join(this.dir, n), () => this.present.add(n));
+  writer(key: string): PartialWriter {
+    return new PartialWriter(join(this.dir, key), () => this.present.add(key));
   }
 }
 

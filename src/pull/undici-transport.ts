@@ -13,6 +13,7 @@ import type {
   ResponseBody,
   TlsOptions,
 } from "./http1-client.js";
+import { MAX_DUMP } from "./http1-exchange.js";
 import { guardConnections, unguardConnections } from "./undici-guard.js";
 import { proxyAgent, request } from "./undici-lean.js";
 
@@ -52,7 +53,7 @@ class UndiciBody implements ResponseBody {
   }
 
   dump(): void {
-    this.res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+    this.res.body.dump({ limit: MAX_DUMP }).catch(() => {});
   }
 }
 

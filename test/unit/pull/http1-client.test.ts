@@ -244,6 +244,26 @@ describe("Http1Client connections", () => {
     expect((await errorOf(p)).code).toBe("ABORT_ERR");
     await until(() => srv.closed === 1);
   });
+
+  it("a request aborted while waiting in line fails at once and is never sent", async () => {
+    let answerFirst: (() => void) | null = null;
+    const srv = await raw((r) => {
+      if (r.path === "/first") answerFirst = () => r.socket.write(reply("first"));
+      else r.socket.write(reply(`body of ${r.path}`));
+    });
+    const c = client({ connections: 1 });
+    const first = c.request(`${srv.url}/first`);
+    await until(() => answerFirst !== null);
+    const ac = new AbortController();
+    const queued = c.request(`${srv.url}/queued`, { signal: ac.signal });
+    ac.abort();
+    expect((await errorOf(queued)).code).toBe("ABORT_ERR");
+    answerFirst!();
+    expect(await text(await first)).toBe("first");
+    // the one connection goes on to the next request, not to the aborted one
+    expect(await text(await c.request(`${srv.url}/next`))).toBe("body of /next");
+    expect(srv.requests.map((r) => `${r.conn}${r.path}`)).toEqual(["0/first", "0/next"]);
+  });
 });
 
 describe("Http1Client malformed and broken responses", () => {
