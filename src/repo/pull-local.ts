@@ -373,6 +373,8 @@ class LocalPuller {
    */
   private batchReader(): ((group: string[]) => Promise<Array<Buffer | number | Error>>) | null {
     if (this.src.mode !== "archive" || !hasNative() || !native().readFiles) return null;
+    // objects hard-linked unverified (archive into archive) are never read: nothing to read ahead
+    if (this.canLink && !this.verify) return null;
     const readFiles = native().readFiles!.bind(native());
     return (group) =>
       readFiles(
