@@ -991,6 +991,7 @@ NAPI_MODULE_INIT() {
       FN("renameFiles", RenameFiles),
       FN("readFiles", ReadFiles),
       FN("readFilesHashed", ReadFilesHashed),
+      FN("walkTrees", WalkTrees),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

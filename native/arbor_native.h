@@ -45,6 +45,9 @@ napi_value ReadFilesHashed(napi_env env, napi_callback_info info);
 /* rename_files.c */
 napi_value RenameFiles(napi_env env, napi_callback_info info);
 
+/* walk_trees.c */
+napi_value WalkTrees(napi_env env, napi_callback_info info);
+
 /* scan_dir.c */
 napi_value ScanDir(napi_env env, napi_callback_info info);
 

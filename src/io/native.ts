@@ -4,8 +4,9 @@
  * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles`
  * (`native/checkout_files.c`), a hardlink checkout's inner loop; `writeObjectFile`
  * (`native/write_file.c`), an object file created in one thread-pool trip; `renameFiles`
- * (`native/rename_files.c`), a transaction's publishing renames in a few trips; and `readFiles`
- * (`native/read_files.c`), many small files read in one trip.
+ * (`native/rename_files.c`), a transaction's publishing renames in a few trips; `readFiles`
+ * (`native/read_files.c`), many small files read in one trip; and `walkTrees`
+ * (`native/walk_trees.c`), the dirtrees a repository holds walked for the objects it lacks.
  *
  * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
  * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
@@ -152,6 +153,27 @@ export interface NativeAddon {
     items: ReadonlyArray<readonly [NativePath, Uint8Array]>,
     limit: number,
   ): Promise<Array<readonly [Buffer, string] | number | Error>>;
+  /**
+   * Walk the dirtrees below `roots` (hex checksums of dirtrees in `objectsDir`) in one trip to
+   * the thread pool (`native/walk_trees.c`): which objects they name are not in `objectsDir`.
+   * Each field is a Buffer of 32-byte checksums, each listed once: `walked` (dirtrees read and
+   * walked), `missingFiles` (content objects `XX/REST.<contentExt>` absent), `missingMetas`,
+   * `missingTrees` (dirtrees absent: not walked), `unread` (dirtrees present but not read here:
+   * unreadable, or not a plain well-formed dirtree; the caller decodes them itself).
+   * @throws TypeError/RangeError for bad arguments; the promise rejects with a system error when
+   * `objectsDir` cannot be opened.
+   */
+  walkTrees?(
+    objectsDir: string,
+    roots: readonly string[],
+    contentExt: "file" | "filez",
+  ): Promise<{
+    walked: Buffer;
+    missingFiles: Buffer;
+    missingMetas: Buffer;
+    missingTrees: Buffer;
+    unread: Buffer;
+  }>;
   /** `FS_IMMUTABLE_FL` (`chattr +i`). */
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */

@@ -3,7 +3,12 @@
  * verified before it is staged (objects.ts). Metadata is fetched before content so the walk keeps
  * discovering work (content is stored unverified only for `--mirror --http-trusted` into an archive
  * repository, trusted-content.ts); dirtrees already in the repository are read locally and still walked (a
- * partial commit may lack objects below them).
+ * partial commit may lack objects below them). That local walk runs beside the fetches rather
+ * than in their slots: an update pull walks ~700 dirtrees it holds to find the ~200 objects it
+ * lacks. With the addon (and no `--subpath`), the dirtrees held are walked in one thread-pool trip
+ * per group found (`walkTrees`, native/walk_trees.c), which says what is missing below them;
+ * otherwise, and for a dirtree that walker leaves to JS, they are read in groups of up to
+ * {@link LOCAL_GROUP} per trip (read-metadata-many.ts) and decoded here.
  *
  * Why batches: the staged objects are published (Transaction.commit: syncfs, renames) every 10 to 30
  * seconds, so a pull killed at any moment keeps what it already proved, and the re-run fetches
@@ -14,6 +19,8 @@
 import type { Commit } from "../core/metadata.js";
 import { decodeDirtree } from "../core/metadata.js";
 import { ArborError } from "../errors.js";
+import { hasNative, native } from "../io/native.js";
+import { readMetadataMany } from "../repo/read-metadata-many.js";
 import { fileDataStream, statFileObject } from "../repo/read-object.js";
 import type { Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
@@ -24,6 +31,20 @@ import { fetchTrustedContentInto } from "./trusted-content.js";
 
 /** Longest interval between two published batches (ms). */
 const MAX_BATCH_MS = 30_000;
+
+/** Dirtrees read locally per thread-pool trip. */
+const LOCAL_GROUP = 64;
+
+/** Groups of local dirtree reads (or native walks) in flight at once. */
+const LOCAL_GROUPS_IN_FLIGHT = 2;
+
+/** The 64-digit checksums in a Buffer of 32-byte ones. */
+function hexChecksums(b: Buffer): string[] {
+  const hex = b.toString("hex");
+  const out: string[] = [];
+  for (let i = 0; i < hex.length; i += 64) out.push(hex.slice(i, i + 64));
+  return out;
+}
 
 type Task =
   | { kind: "dirtree"; cs: string; path: string }
@@ -71,6 +92,10 @@ export class ObjectPuller {
   private tx: Transaction;
   private readonly meta: Task[] = [];
   private readonly content: Task[] = [];
+  /** Dirtrees the repository holds, for the native walker (walkTrees). */
+  private readonly heldTrees: Array<{ cs: string; path: string }> = [];
+  /** Dirtrees the repository holds, to be read and decoded here. */
+  private readonly readTrees: Array<{ cs: string; path: string }> = [];
   private readonly seen = new Set<string>();
   private readonly scanned = new Set<string>();
   private readonly active = new Set<Promise<void>>();
@@ -78,12 +103,18 @@ export class ObjectPuller {
   private batchInterval = 0;
   private error: unknown = null;
   private activeMeta = 0;
+  /** Fetch tasks in flight (the local reads in `active` do not take their slots). */
+  private fetching = 0;
+  private localGroups = 0;
+  /** Whether held dirtrees go to the native walker: it knows no paths, so not with subpaths. */
+  private readonly walkNatively: boolean;
 
   private constructor(
     private readonly o: ObjectPullerOptions,
     tx: Transaction,
   ) {
     this.tx = tx;
+    this.walkNatively = !o.subpaths?.length && hasNative() && native().walkTrees !== undefined;
   }
 
   /** Begin the first transaction. @throws ArborError LOCKED */
@@ -102,7 +133,12 @@ export class ObjectPuller {
   private note(): void {
     const s = this.o.stats;
     s.outstanding = this.active.size;
-    s.scanning = this.meta.length > 0 || this.activeMeta > 0;
+    s.scanning =
+      this.meta.length > 0 ||
+      this.activeMeta > 0 ||
+      this.heldTrees.length > 0 ||
+      this.readTrees.length > 0 ||
+      this.localGroups > 0;
     s.bytesTransferred = this.o.fetcher.bytesTransferred;
     s.contentBytesWritten = this.writtenBefore + this.tx.stats.contentBytesWritten;
     s.elapsedMs = Date.now() - s.startMs;
@@ -113,8 +149,14 @@ export class ObjectPuller {
     const key = `${t.cs}.${t.kind}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    const type = t.kind === "file" ? "file" : t.kind;
-    if (t.kind !== "dirtree" && this.tx.has(type, t.cs)) return;
+    if (t.kind === "dirtree") {
+      this.o.stats.requested++;
+      // walked whether it is new or already here; one already here is read, not fetched
+      if (this.tx.has("dirtree", t.cs)) (this.walkNatively ? this.heldTrees : this.readTrees).push(t);
+      else this.meta.push(t);
+      return;
+    }
+    if (this.tx.has(t.kind, t.cs)) return;
     this.o.stats.requested++;
     (t.kind === "file" ? this.content : this.meta).push(t);
   }
@@ -133,6 +175,15 @@ export class ObjectPuller {
 
   private scan(cs: string, path: string, bytes: Uint8Array): void {
     const t = decodeDirtree(bytes, `dirtree ${cs}`);
+    if (!this.o.subpaths?.length) {
+      // everything is wanted: no paths to build
+      for (const f of t.files) this.enqueue({ kind: "file", cs: f.checksum });
+      for (const d of t.dirs) {
+        this.enqueue({ kind: "dirmeta", cs: d.meta });
+        this.enqueue({ kind: "dirtree", cs: d.tree, path });
+      }
+      return;
+    }
     for (const f of t.files) {
       if (this.wanted(join(path, f.name), false)) this.enqueue({ kind: "file", cs: f.checksum });
     }
@@ -203,35 +254,113 @@ export class ObjectPuller {
       await this.tx.writeMetadataAsync("dirmeta", b, t.cs);
       return;
     }
-    // dirtree: walk it whether it is new or already here
+    // a dirtree the repository lacks (those it holds are in heldTrees/readTrees)
     if (this.scanned.has(t.cs)) return;
     this.scanned.add(t.cs);
-    let b = this.o.repo.readMetadataMaybe("dirtree", t.cs);
-    if (!b) {
-      b = this.fromCacheMetadata("dirtree", t.cs);
-      if (b) s.importedMetadata++;
-      else {
-        b = await fetchMetadata(this.o.fetcher, "dirtree", t.cs, this.o.signal);
-        s.fetchedMetadata++;
-      }
-      await this.tx.writeMetadataAsync("dirtree", b, t.cs); // verified before it is walked
+    let b = this.fromCacheMetadata("dirtree", t.cs);
+    if (b) s.importedMetadata++;
+    else {
+      b = await fetchMetadata(this.o.fetcher, "dirtree", t.cs, this.o.signal);
+      s.fetchedMetadata++;
     }
+    await this.tx.writeMetadataAsync("dirtree", b, t.cs); // verified before it is walked
     this.scan(t.cs, t.path, b);
+  }
+
+  /** Read a group of dirtrees the repository holds and walk them; one found missing is fetched. */
+  private async walkLocal(group: Array<{ cs: string; path: string }>): Promise<void> {
+    const bytes = await readMetadataMany(
+      this.o.repo,
+      "dirtree",
+      group.map((t) => t.cs),
+    );
+    for (let i = 0; i < group.length; i++) {
+      const t = group[i]!;
+      const b = bytes[i];
+      if (!b) {
+        // gone since it was looked up (or only staged by another puller): fetch it
+        this.meta.push({ kind: "dirtree", ...t });
+        continue;
+      }
+      if (this.scanned.has(t.cs)) continue;
+      this.scanned.add(t.cs);
+      this.scan(t.cs, t.path, b);
+    }
+  }
+
+  private track(p: Promise<void>, done: () => void): void {
+    const q: Promise<void> = p
+      .catch((e) => {
+        this.error ??= e;
+      })
+      .finally(() => {
+        done();
+        this.active.delete(q);
+        this.note();
+      });
+    this.active.add(q);
   }
 
   private launch(t: Task): void {
     const isMeta = t.kind !== "file";
     if (isMeta) this.activeMeta++;
-    const p: Promise<void> = this.run(t)
-      .catch((e) => {
-        this.error ??= e;
-      })
-      .finally(() => {
-        if (isMeta) this.activeMeta--;
-        this.active.delete(p);
-        this.note();
-      });
-    this.active.add(p);
+    this.fetching++;
+    this.track(this.run(t), () => {
+      if (isMeta) this.activeMeta--;
+      this.fetching--;
+    });
+  }
+
+  private launchLocal(): void {
+    this.localGroups++;
+    const walk = this.readTrees.length
+      ? this.walkLocal(this.readTrees.splice(0, LOCAL_GROUP))
+      : this.walkHeld(this.heldTrees.splice(0));
+    this.track(walk, () => {
+      this.localGroups--;
+    });
+  }
+
+  /**
+   * Walk dirtrees the repository holds with the native walker (without subpaths: paths are not
+   * kept), then queue what it found missing below them.
+   */
+  private async walkHeld(roots: Array<{ cs: string; path: string }>): Promise<void> {
+    const repo = this.o.repo;
+    const r = await native().walkTrees!(
+      `${repo.path}/objects`,
+      roots.map((t) => t.cs),
+      repo.archive ? "filez" : "file",
+    );
+    for (const cs of hexChecksums(r.walked)) {
+      this.scanned.add(cs);
+      const key = `${cs}.dirtree`;
+      if (this.seen.has(key)) continue; // a root
+      this.seen.add(key);
+      this.o.stats.requested++;
+    }
+    // what the walker saw absent is looked up again here (staged in this transaction, in the
+    // parent repository, or a lookup that failed for another reason than absence)
+    for (const cs of hexChecksums(r.missingFiles)) this.enqueue({ kind: "file", cs });
+    for (const cs of hexChecksums(r.missingMetas)) this.enqueue({ kind: "dirmeta", cs });
+    for (const cs of hexChecksums(r.missingTrees)) {
+      const key = `${cs}.dirtree`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.o.stats.requested++;
+      const t = { kind: "dirtree" as const, cs, path: "/" };
+      if (this.tx.has("dirtree", cs)) this.readTrees.push(t);
+      else this.meta.push(t);
+    }
+    // held but left to the JS decoder (which reads it or says what is wrong with it)
+    for (const cs of hexChecksums(r.unread)) {
+      const key = `${cs}.dirtree`;
+      if (!this.seen.has(key)) {
+        this.seen.add(key);
+        this.o.stats.requested++;
+      }
+      this.readTrees.push({ cs, path: "/" });
+    }
   }
 
   /**
@@ -244,13 +373,22 @@ export class ObjectPuller {
     for (;;) {
       if (this.o.signal?.aborted) this.error ??= new ArborError("ABORTED", "Operation was cancelled");
       const due = Date.now() - this.lastFlush >= this.batchInterval;
-      while (!this.error && !due && this.active.size < max && (this.meta.length || this.content.length)) {
+      while (
+        !this.error &&
+        !due &&
+        this.localGroups < LOCAL_GROUPS_IN_FLIGHT &&
+        (this.readTrees.length || this.heldTrees.length)
+      ) {
+        this.launchLocal();
+      }
+      while (!this.error && !due && this.fetching < max && (this.meta.length || this.content.length)) {
         // metadata first: it discovers the rest of the tree
         this.launch((this.meta.length ? this.meta.shift() : this.content.shift())!);
       }
       if (this.active.size === 0) {
         if (this.error) throw this.error;
-        if (!this.meta.length && !this.content.length) break;
+        if (!this.meta.length && !this.content.length && !this.readTrees.length && !this.heldTrees.length)
+          break;
         if (due) await this.flush();
         continue;
       }

@@ -130,6 +130,32 @@ describe("arbor pull (ed25519, nginx)", () => {
     fsckBoth(repo);
   });
 
+  it("an update pull walks the dirtrees it holds: fetches what changed and what went missing below them", () => {
+    const repo = signedClient("update");
+    ok(arbor(["pull", `--repo=${repo}`, "origin", `main@${c.v1}`]));
+    // v2 changes usr/bin/a only: fetched are the commit, its detached metadata (the signature),
+    // the new root, usr and usr/bin dirtrees, and usr/bin/a; etc/ is held and walked, and the
+    // content object deleted below it is fetched again.
+    const conf = ok(ostree(["ls", `--repo=${repo}`, "-C", c.v1, "/etc/conf"]));
+    const confCs = conf.trim().split(/\s+/)[4]!;
+    rmSync(join(repo, "objects", confCs.slice(0, 2), `${confCs.slice(2)}.file`));
+    const out = ok(arbor(["pull", `--repo=${repo}`, "origin", "main"]));
+    expect(out).toMatch(/^5 metadata, 2 content objects fetched/m);
+    fsckBoth(repo);
+  });
+
+  it("an update pull names a held dirtree that is corrupt", () => {
+    const repo = signedClient("update-corrupt");
+    ok(arbor(["pull", `--repo=${repo}`, "origin", `main@${c.v1}`]));
+    const etc = ok(ostree(["ls", `--repo=${repo}`, "-d", "-C", c.v1, "/etc"]));
+    const etcTree = etc.trim().split(/\s+/)[4]!;
+    writeFileSync(join(repo, "objects", etcTree.slice(0, 2), `${etcTree.slice(2)}.dirtree`), "not a dirtree");
+    const r = arbor(["pull", `--repo=${repo}`, "origin", "main"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(etcTree);
+    expect(readFileSync(join(repo, "refs/remotes/origin/main"), "utf8").trim()).toBe(c.v1);
+  });
+
   it("--subpath fetches only that subtree and leaves the commit partial", () => {
     const repo = signedClient("subpath");
     ok(arbor(["pull", `--repo=${repo}`, "--subpath=/usr/bin", "origin", "main"]));

@@ -54,6 +54,7 @@ describe("native addon loading", () => {
       "freezeThaw",
       "checkoutFiles",
       "scanDir",
+      "walkTrees",
     ] as const) {
       expect(typeof n[f], f).toBe("function");
     }
