@@ -985,6 +985,7 @@ NAPI_MODULE_INIT() {
       FN("renameExchange", RenameExchange),
       FN("freezeThaw", FreezeThaw),
       FN("checkoutFiles", CheckoutFiles),
+      FN("checkoutDirs", CheckoutDirs),
       FN("scanDir", ScanDir),
       FN("writeObjectFile", WriteObjectFile),
       FN("writeObjectFiles", WriteObjectFiles),

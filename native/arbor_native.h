@@ -33,6 +33,7 @@ void reject_pool_job(napi_env env, napi_deferred deferred, const char *what);
 
 /* checkout_files.c */
 napi_value CheckoutFiles(napi_env env, napi_callback_info info);
+napi_value CheckoutDirs(napi_env env, napi_callback_info info);
 
 /* write_file.c */
 napi_value WriteObjectFile(napi_env env, napi_callback_info info);

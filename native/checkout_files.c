@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -131,6 +132,8 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   char *objects_dir, *dest_dir;
+  char *mkdir_root; /* when set: make dest_dir (and missing parents below mkdir_root) first */
+  int mkdir_err;    /* errno of making dest_dir; the files are then not done */
   int kind;
   uint32_t n;
   char (*checksums)[CHECKSUM_HEX + 1]; /* "" when not a plain checksum */
@@ -144,6 +147,7 @@ enum { CF_NOT_DONE = 0, CF_LINKED = 1, CF_SYMLINKED = 2 };
 static void batch_free(batch *b) {
   free(b->objects_dir);
   free(b->dest_dir);
+  free(b->mkdir_root);
   free(b->checksums);
   free(b->name_off);
   free(b->names);
@@ -151,9 +155,53 @@ static void batch_free(batch *b) {
   free(b);
 }
 
+/*
+ * Make `dir` (mode 0700) for a checkout whose fresh root is `root` (dir is below it). Batches run
+ * on several pool threads, so a directory's batch may run before its parent's: missing parents
+ * are made here too, component by component without following symlinks, and a directory another
+ * batch made meanwhile is fine. 0, or the errno that stopped it.
+ */
+static int make_dir(const char *root, const char *dir) {
+  if (mkdir(dir, 0700) == 0) return 0;
+  int err = errno;
+  struct stat st;
+  if (err == EEXIST) return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : EEXIST;
+  if (err != ENOENT) return err;
+  size_t rlen = strlen(root);
+  if (strncmp(dir, root, rlen) != 0 || dir[rlen] != '/') return ENOENT;
+  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char comp[NAME_MAX + 1];
+  for (const char *p = dir + rlen + 1; *p;) {
+    const char *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    if (len == 0 || len > NAME_MAX) {
+      close(fd);
+      return EINVAL;
+    }
+    memcpy(comp, p, len);
+    comp[len] = 0;
+    if (mkdirat(fd, comp, 0700) != 0 && errno != EEXIST) {
+      err = errno;
+      close(fd);
+      return err;
+    }
+    int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    err = errno;
+    close(fd);
+    if (next < 0) return err == ELOOP ? EEXIST : err;
+    fd = next;
+    p += len;
+    if (*p == '/') p++;
+  }
+  close(fd);
+  return 0;
+}
+
 /* Pool thread: no JS here. */
 static void batch_execute(napi_env env, void *data) {
   batch *b = data;
+  if (b->mkdir_root && (b->mkdir_err = make_dir(b->mkdir_root, b->dest_dir)) != 0) return;
   char src[PATH_MAX], dst[PATH_MAX], target[PATH_MAX];
   size_t olen = strlen(b->objects_dir), dlen = strlen(b->dest_dir);
   /* "OBJECTS/XX/" + 62 + ".file" and "DEST/" + a name of up to NAME_MAX bytes */
@@ -184,7 +232,11 @@ static void batch_execute(napi_env env, void *data) {
 static void batch_complete(napi_env env, napi_status status, void *data) {
   batch *b = data;
   napi_value result;
-  if (status == napi_ok && napi_create_buffer_copy(env, b->n, b->status, NULL, &result) == napi_ok) {
+  if (status == napi_ok && b->mkdir_err) {
+    napi_value err = errno_error(env, b->mkdir_err, "mkdir", b->dest_dir, NULL);
+    if (err) napi_reject_deferred(env, b->deferred, err);
+    else reject_pool_job(env, b->deferred, "checkoutFiles");
+  } else if (status == napi_ok && napi_create_buffer_copy(env, b->n, b->status, NULL, &result) == napi_ok) {
     napi_resolve_deferred(env, b->deferred, result);
   } else {
     napi_value msg, err;
@@ -243,17 +295,26 @@ static bool batch_copy_entries(napi_env env, napi_value files, batch *b) {
 }
 
 /*
- * checkoutFiles(objectsDir, destDir, files, kind) -> Promise<Buffer>
+ * checkoutFiles(objectsDir, destDir, files, kind[, mkdirRoot]) -> Promise<Buffer>
  *   files: Array<{ name: string, checksum: string }> (a dirtree's files)
  * On a pool thread, checks out each plain entry from objectsDir/XX/REST.file to destDir/NAME
  * (hardlink, or symlink for bare-user); resolves with one status byte per entry: 0 not done,
- * 1 hardlinked, 2 symlink made.
+ * 1 hardlinked, 2 symlink made. With `mkdirRoot` (the fresh root of the checkout, above destDir),
+ * destDir is made first (0700, see make_dir); if that fails the promise rejects with the system
+ * error (syscall "mkdir", path destDir) and no file is done.
  */
 napi_value CheckoutFiles(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
+  napi_value argv[5];
   uint32_t kind = 0, length = 0;
   bool is_array = false;
-  if (!get_args(env, info, 4, argv)) return NULL;
+  napi_valuetype root_type = napi_undefined;
+  size_t argc = 5;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 4) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  if (argc < 5) napi_get_undefined(env, &argv[4]);
   if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "files must be an array");
     return NULL;
@@ -268,7 +329,9 @@ napi_value CheckoutFiles(napi_env env, napi_callback_info info) {
   if (!b) goto oom;
   b->kind = (int)kind;
   b->n = length;
-  if (!get_cstr(env, argv[0], "objectsDir", &b->objects_dir) || !get_cstr(env, argv[1], "destDir", &b->dest_dir)) {
+  if (!get_cstr(env, argv[0], "objectsDir", &b->objects_dir) || !get_cstr(env, argv[1], "destDir", &b->dest_dir) ||
+      napi_typeof(env, argv[4], &root_type) != napi_ok ||
+      (root_type != napi_undefined && !get_cstr(env, argv[4], "mkdirRoot", &b->mkdir_root))) {
     batch_free(b);
     return NULL;
   }
@@ -295,4 +358,122 @@ fail:
   napi_throw_error(env, NULL, "checkoutFiles: cannot queue the batch");
   batch_free(b);
   return NULL;
+}
+
+/* ---- checkoutDirs: several directories' batches in one trip ---- */
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  uint32_t n;
+  batch **dirs;
+} dirs_job;
+
+static void dirs_job_free(dirs_job *j) {
+  for (uint32_t i = 0; i < j->n; i++)
+    if (j->dirs[i]) batch_free(j->dirs[i]);
+  free(j->dirs);
+  free(j);
+}
+
+static void dirs_execute(napi_env env, void *data) {
+  dirs_job *j = data;
+  for (uint32_t i = 0; i < j->n; i++) batch_execute(env, j->dirs[i]);
+}
+
+static void dirs_complete(napi_env env, napi_status status, void *data) {
+  dirs_job *j = data;
+  napi_value result = NULL;
+  if (status == napi_ok && napi_create_array_with_length(env, j->n, &result) == napi_ok) {
+    for (uint32_t i = 0; i < j->n && result; i++) {
+      batch *b = j->dirs[i];
+      napi_value v = NULL;
+      if (b->mkdir_err) v = errno_error(env, b->mkdir_err, "mkdir", b->dest_dir, NULL);
+      else if (napi_create_buffer_copy(env, b->n, b->status, NULL, &v) != napi_ok) v = NULL;
+      if (!v || napi_set_element(env, result, i, v) != napi_ok) result = NULL;
+    }
+  } else result = NULL;
+  if (result) napi_resolve_deferred(env, j->deferred, result);
+  else reject_pool_job(env, j->deferred, "checkoutDirs");
+  napi_delete_async_work(env, j->work);
+  dirs_job_free(j);
+}
+
+/*
+ * checkoutDirs(objectsDir, dirs, kind[, mkdirRoot]) -> Promise<Array<Buffer | Error>>
+ *   dirs: Array<[destDir, files]>, each as checkoutFiles's destDir and files
+ * checkoutFiles for several directories in one trip to the pool, in order (so a directory listed
+ * after its parent is made after it): per directory, its status bytes, or the system error that
+ * stopped making it (with `mkdirRoot`).
+ */
+napi_value CheckoutDirs(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint32_t kind = 0, n = 0;
+  size_t argc = 4;
+  napi_valuetype root_type = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  if (argc < 4) napi_get_undefined(env, &argv[3]);
+  bool is_array = false;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "dirs must be an array of [destDir, files]");
+    return NULL;
+  }
+  if (!get_u32(env, argv[2], "kind", &kind)) return NULL;
+  if (kind > LINK_BARE_USER_ONLY) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "kind must be 0 (bare), 1 (bare-user) or 2 (bare-user-only)");
+    return NULL;
+  }
+  if (napi_typeof(env, argv[3], &root_type) != napi_ok) return NULL;
+  dirs_job *j = calloc(1, sizeof *j);
+  if (j) j->dirs = calloc(n ? n : 1, sizeof *j->dirs);
+  if (!j || !j->dirs) {
+    free(j);
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  bool ok = true;
+  for (uint32_t i = 0; ok && i < n; i++) {
+    napi_value item, dest, files;
+    uint32_t len = 0, count = 0;
+    j->n = i + 1;
+    ok = napi_get_element(env, argv[1], i, &item) == napi_ok && napi_is_array(env, item, &is_array) == napi_ok &&
+         is_array && napi_get_array_length(env, item, &len) == napi_ok && len == 2 &&
+         napi_get_element(env, item, 0, &dest) == napi_ok && napi_get_element(env, item, 1, &files) == napi_ok &&
+         napi_is_array(env, files, &is_array) == napi_ok && is_array &&
+         napi_get_array_length(env, files, &count) == napi_ok;
+    if (!ok) {
+      char msg[64];
+      snprintf(msg, sizeof msg, "dirs[%u] must be [destDir, files]", i);
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+      break;
+    }
+    batch *b = calloc(1, sizeof *b);
+    j->dirs[i] = b;
+    if (b) {
+      b->kind = (int)kind;
+      b->n = count;
+      b->checksums = malloc(((size_t)count + 1) * sizeof *b->checksums);
+      b->name_off = malloc(((size_t)count + 1) * sizeof *b->name_off);
+      b->status = calloc((size_t)count + 1, 1);
+    }
+    if (!b || !b->checksums || !b->name_off || !b->status) {
+      napi_throw_error(env, "ENOMEM", "out of memory");
+      ok = false;
+      break;
+    }
+    ok = get_cstr(env, argv[0], "objectsDir", &b->objects_dir) && get_cstr(env, dest, "destDir", &b->dest_dir) &&
+         (root_type == napi_undefined || get_cstr(env, argv[3], "mkdirRoot", &b->mkdir_root));
+    if (ok && !batch_copy_entries(env, files, b)) {
+      napi_throw_error(env, "ENOMEM", "out of memory");
+      ok = false;
+    }
+  }
+  napi_value promise = ok ? queue_pool_job(env, "checkoutDirs", dirs_execute, dirs_complete, j, &j->work, &j->deferred)
+                          : NULL;
+  if (!promise) dirs_job_free(j);
+  return promise;
 }

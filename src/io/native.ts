@@ -98,7 +98,11 @@ export interface NativeAddon {
    * {@link LinkKind}): a hardlink, or for bare-user a new symlink. Entries that are not plain, whose
    * link or symlink fails for any reason (EEXIST, EXDEV, EMLINK, ENOENT…), or whose name or
    * checksum looks odd are left alone: the caller checks those out itself, with its rules and
-   * error messages.
+   * error messages. With `mkdirRoot` (the checkout's fresh root, above `destDir`), `destDir` is
+   * made first (0700), with any parent below the root not made yet (a batch may run before its
+   * parent directory's: parents are made without following symlinks; one another batch made is
+   * fine); if that fails the promise rejects with the system error (`syscall` "mkdir") and no
+   * entry is done.
    * @returns one status byte per entry: 0 not done, 1 hardlinked, 2 symlink made.
    * @throws TypeError/RangeError for bad arguments only (never for what is on disk).
    */
@@ -107,7 +111,23 @@ export interface NativeAddon {
     destDir: NativePath,
     files: ReadonlyArray<{ readonly name: string; readonly checksum: string }>,
     kind: LinkKind,
+    mkdirRoot?: NativePath,
   ): Promise<Uint8Array>;
+  /**
+   * {@link checkoutFiles} for several directories in one trip to the pool, in order (a directory
+   * listed after its parent is made after it): `dirs` holds `[destDir, files]` pairs, `mkdirRoot`
+   * applies to each. Resolves with each directory's status bytes, or the system error that
+   * stopped making it.
+   * @throws TypeError/RangeError for bad arguments only.
+   */
+  checkoutDirs?(
+    objectsDir: NativePath,
+    dirs: ReadonlyArray<
+      readonly [NativePath, ReadonlyArray<{ readonly name: string; readonly checksum: string }>]
+    >,
+    kind: LinkKind,
+    mkdirRoot?: NativePath,
+  ): Promise<Array<Uint8Array | Error>>;
   /**
    * Create the file `path`: write all of `data` into a new unnamed file (O_TMPFILE, 0600) in its
    * directory, then (uid/gid -1: unchanged) fchown, fchmod to `mode & 07777`, fsetxattr each

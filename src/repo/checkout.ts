@@ -81,6 +81,14 @@ class Checkout {
     const meta = this.repo.loadDirmeta(metaCs);
     if (this.o.whiteouts && dt.files.some((f) => f.name === OPAQUE_WHITEOUT))
       fs.rmSync(path, { recursive: true, force: true });
+    if (this.bulk && rel !== "" && this.overwrite === "none" && (this.userMode || meta.xattrs.length === 0)) {
+      // below a root just made (nothing there can exist): made where its files are linked
+      this.stats.dirs++;
+      this.dirsMade.push({ path, meta });
+      this.bulk.queueNew(this.o.dest, path, rel, dt.files);
+      for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
+      return;
+    }
     let didExist = false;
     try {
       fs.mkdirSync(path, { mode: 0o700 });

@@ -66,6 +66,7 @@ describe("native checkoutFiles: arguments", () => {
     expect(call("/o", "/d", [], -1)).toThrow(RangeError);
     expect(call("/o\0x", "/d", [], 0)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
     expect(call(42, "/d", [], 0)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+    expect(call("/o", "/d", [], 0, 42)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
   });
 
   it("resolves with no statuses for no files, and leaves odd entries to the caller", async () => {
@@ -235,5 +236,110 @@ describe("native checkoutFiles: bare-user-only (kind 2)", () => {
       2,
     );
     expect(st).toEqual([1, 0, 0, 0]);
+  });
+});
+
+describe("native checkoutFiles: making the directory (mkdirRoot)", () => {
+  it("makes the directory, and its parents below the root when its batch runs first", async () => {
+    const { objects, dest } = dirs();
+    const reg = put(objects, data("deep"));
+    const deep = join(dest, "a", "b", "c");
+    expect([
+      ...(await native().checkoutFiles(objects, deep, [{ name: "f", checksum: reg }], 0, dest)),
+    ]).toEqual([1]);
+    expect(fs.readFileSync(join(deep, "f"), "utf8")).toBe("deep");
+    for (const d of ["a", "a/b", "a/b/c"]) expect(fs.statSync(join(dest, d)).mode & 0o7777).toBe(0o700);
+    // the parents' own batches then find their directory made: fine, and their files linked
+    const other = put(objects, data("mid"));
+    expect([
+      ...(await native().checkoutFiles(
+        objects,
+        join(dest, "a", "b"),
+        [{ name: "g", checksum: other }],
+        0,
+        dest,
+      )),
+    ]).toEqual([1]);
+    expect(fs.readFileSync(join(dest, "a/b/g"), "utf8")).toBe("mid");
+    // no files: the directory alone
+    await native().checkoutFiles(objects, join(dest, "empty"), [], 0, dest);
+    expect(fs.statSync(join(dest, "empty")).isDirectory()).toBe(true);
+  });
+
+  it("rejects naming mkdir when the directory cannot be made, and links nothing", async () => {
+    const { objects, dest } = dirs();
+    const reg = put(objects, data("x"));
+    fs.writeFileSync(join(dest, "file"), "");
+    await expect(
+      native().checkoutFiles(objects, join(dest, "file"), [{ name: "f", checksum: reg }], 0, dest),
+    ).rejects.toMatchObject({ code: "EEXIST", syscall: "mkdir", path: join(dest, "file") });
+    await expect(
+      native().checkoutFiles(objects, join(dest, "file", "sub"), [{ name: "f", checksum: reg }], 0, dest),
+    ).rejects.toMatchObject({ syscall: "mkdir" });
+  });
+
+  it("never makes a parent through a symlink below the root", async () => {
+    const { objects, dest } = dirs();
+    const outside = join(dest, "..", "outside");
+    fs.mkdirSync(outside);
+    fs.symlinkSync(outside, join(dest, "link"));
+    const reg = put(objects, data("x"));
+    await expect(
+      native().checkoutFiles(objects, join(dest, "link", "x", "y"), [{ name: "f", checksum: reg }], 0, dest),
+    ).rejects.toMatchObject({ syscall: "mkdir" });
+    expect(fs.readdirSync(outside)).toEqual([]);
+    // and a symlink named as the directory itself is not a directory made
+    await expect(
+      native().checkoutFiles(objects, join(dest, "link"), [{ name: "f", checksum: reg }], 0, dest),
+    ).rejects.toMatchObject({ code: "EEXIST", syscall: "mkdir" });
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+});
+
+describe("native checkoutDirs", () => {
+  it("makes and fills several directories in one trip, each with its own outcome", async () => {
+    const { objects, dest } = dirs();
+    const a = put(objects, data("a"));
+    const b = put(objects, data("b"));
+    fs.writeFileSync(join(dest, "taken"), "");
+    const r = await native().checkoutDirs!(
+      objects,
+      [
+        [join(dest, "x"), [{ name: "fa", checksum: a }]],
+        [
+          join(dest, "x", "y"),
+          [
+            { name: "fb", checksum: b },
+            { name: "..", checksum: b },
+          ],
+        ],
+        [join(dest, "taken"), [{ name: "fc", checksum: a }]],
+        [join(dest, "z"), []],
+      ],
+      0,
+      dest,
+    );
+    expect(r.map((x) => (x instanceof Error ? (x as NodeJS.ErrnoException).code : [...x]))).toEqual([
+      [1],
+      [1, 0],
+      "EEXIST",
+      [],
+    ]);
+    expect(fs.readFileSync(join(dest, "x/y/fb"), "utf8")).toBe("b");
+    expect(fs.statSync(join(dest, "z")).isDirectory()).toBe(true);
+  });
+
+  it("refuses bad arguments synchronously", () => {
+    const n = native() as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const call =
+      (...a: unknown[]) =>
+      () =>
+        n.checkoutDirs!(...a);
+    expect(call("/o", [])).toThrow(expect.objectContaining({ code: "ERR_MISSING_ARGS" }));
+    expect(call("/o", {}, 0)).toThrow(TypeError);
+    expect(call("/o", [["/d"]], 0)).toThrow(/dirs\[0\] must be \[destDir, files\]/);
+    expect(call("/o", [["/d", {}]], 0)).toThrow(TypeError);
+    expect(call("/o", [], 3)).toThrow(RangeError);
+    expect(call("/o", [["/d", []]], 0, 42)).toThrow(TypeError);
   });
 });

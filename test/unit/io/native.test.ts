@@ -53,6 +53,7 @@ describe("native addon loading", () => {
       "mknodWhiteout",
       "freezeThaw",
       "checkoutFiles",
+      "checkoutDirs",
       "scanDir",
       "walkTrees",
     ] as const) {

@@ -1,0 +1,88 @@
+/**
+ * A hardlink checkout's bulk path (checkout-bulk.ts): directories below a fresh root are made on
+ * the thread pool, in groups; what goes wrong there is reported as the file-by-file path reports
+ * it, for the first directory in tree order.
+ */
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../../src/core/checksum.js";
+import { encodeCommit, encodeDirmeta, encodeDirtree } from "../../../src/core/metadata.js";
+import { checkoutTree } from "../../../src/repo/checkout.js";
+import { Repo } from "../../../src/repo/repo.js";
+import { tmp } from "./_fsck-prune-fixtures.js";
+
+let t: ReturnType<typeof tmp>;
+beforeEach(() => {
+  t = tmp("arbor-co-bulk-");
+});
+afterEach(() => t.cleanup());
+
+/** A bare-user-only repo and a commit of `depth` nested directories named `name`, each beside an empty `sibling`. */
+function deepCommit(depth: number, name: string): { repo: Repo; commit: string } {
+  const repo = Repo.create(join(t.dir, "repo"), { mode: "bare-user-only" });
+  const put = (type: "dirtree" | "dirmeta" | "commit", bytes: Uint8Array): string => {
+    const cs = sha256Hex(bytes);
+    mkdirSync(dirname(repo.objectPath(cs, type)), { recursive: true });
+    writeFileSync(repo.objectPath(cs, type), bytes);
+    return cs;
+  };
+  const meta = put("dirmeta", encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] }));
+  const empty = put("dirtree", encodeDirtree({ files: [], dirs: [] }));
+  let tree = empty;
+  for (let i = 0; i < depth; i++)
+    tree = put(
+      "dirtree",
+      encodeDirtree({
+        files: [],
+        dirs: [
+          { name, tree, meta },
+          { name: "sibling", tree: empty, meta },
+        ],
+      }),
+    );
+  const commit = put(
+    "commit",
+    encodeCommit({
+      metadata: [],
+      parent: null,
+      related: [],
+      subject: "deep",
+      body: "",
+      timestamp: 0,
+      rootTree: tree,
+      rootMeta: meta,
+    }),
+  );
+  return { repo, commit };
+}
+
+describe("bulk hardlink checkout into a fresh root", () => {
+  it("makes every directory, with its final mode, across many groups", async () => {
+    const { repo, commit } = deepCommit(40, "d");
+    const dest = join(t.dir, "co");
+    const stats = await checkoutTree(repo, { rev: commit, dest, userMode: true });
+    let p = dest;
+    for (let i = 0; i < 40; i++) {
+      expect(readdirSync(p).sort()).toEqual(["d", "sibling"]);
+      expect(statSync(p).mode & 0o7777).toBe(0o755);
+      expect(statSync(join(p, "sibling")).mode & 0o7777).toBe(0o755);
+      p = join(p, "d");
+    }
+    expect(readdirSync(p)).toEqual([]);
+    expect(stats.dirs).toBe(81);
+  });
+
+  it("reports the first directory it cannot make, in tree order, as the file-by-file path does", async () => {
+    // 25 levels of 200-byte names: past PATH_MAX (4096) somewhere down the chain
+    const { repo, commit } = deepCommit(25, "n".repeat(200));
+    const dest = join(t.dir, "co");
+    const err = await checkoutTree(repo, { rev: commit, dest, userMode: true }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^Cannot create directory ".*": .*(too long|ENAMETOOLONG)/);
+    const failed = /"(.*)"/.exec((err as Error).message)![1]!;
+    // the first too-long one: its parent was made
+    expect(statSync(dirname(failed)).isDirectory()).toBe(true);
+    expect(`${dirname(failed)}/`.length).toBeLessThan(4096);
+  });
+});
