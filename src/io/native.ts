@@ -213,6 +213,8 @@ export type ObjectFileWrite = readonly [
   xattrs: ReadonlyArray<NativePath | Uint8Array>,
   zeroTimes?: boolean,
   unpack?: ObjectUnpack,
+  /** The file holds `pack ‖ raw-deflate(data)` (level 6): an archive object; not with `unpack`. */
+  pack?: Uint8Array,
 ];
 
 /**

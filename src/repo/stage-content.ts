@@ -173,6 +173,25 @@ export async function writePlainObjectFile(p: string, bytes: Uint8Array): Promis
   else await createFileOffThread(p, bytes, 0o644);
 }
 
+/** Largest `data` {@link writeArchiveObjectNative} takes (the addon's limit). */
+const PACK_MAX = 64 * 1024 * 1024;
+
+/**
+ * Write an archive-mode content object `head ‖ raw-deflate(data)` (level 6) at `p`, 0644, keeping
+ * its write time, compressed where it is written: in the addon's pool trip (`pack`). Null (nothing
+ * done) without the addon or for data over its limit: the caller compresses it itself.
+ * @throws Node system errors.
+ */
+export function writeArchiveObjectNative(
+  p: string,
+  head: Uint8Array,
+  data: Uint8Array,
+): Promise<void> | null {
+  const write = nativeWriter();
+  if (!write || data.length > PACK_MAX) return null;
+  return write(p, data, 0o644, -1, -1, [], false, undefined, head);
+}
+
 /**
  * Refuse content a bare-user-only repository cannot hold (owner, xattrs, setuid/setgid/sticky or
  * world-writable bits), in ostree's words. `p` is the staging path `…/XX/REST.file`.

@@ -39,6 +39,7 @@ import {
   setBareMetadata,
   unpackError,
   writeAll,
+  writeArchiveObjectNative,
   writeBareContentSync,
   writeBareFileNative,
   writePlainObjectFile,
@@ -296,8 +297,11 @@ export class Transaction {
       this.stats.contentTotal++;
       const wrote = await this.stageNew("file", checksum, rel, async (p) => {
         if (!this.repo.archive) return this.writeBareContentAsync(p, header, data);
-        const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
         const hdr = encodeArchiveHeader(header, isLnk(header.mode) ? 0 : data.length);
+        // compressed where it is written, in the addon's pool trip, when it can be
+        const packed = isLnk(header.mode) ? null : writeArchiveObjectNative(p, hdr, data);
+        if (packed) return packed;
+        const body = isLnk(header.mode) ? new Uint8Array(0) : await deflateRaw(data, { level: 6 });
         await writePlainObjectFile(p, concat(hdr, body));
       });
       if (wrote) {

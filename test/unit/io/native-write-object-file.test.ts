@@ -271,6 +271,67 @@ describe("writeObjectFile with unpack (a raw-deflate body inflated and checked o
   });
 });
 
+describe("writeObjectFile with pack (an archive object compressed on the pool)", () => {
+  const head = Buffer.from("HEADER\0\0");
+  const body = Buffer.from("archive me ".repeat(5000));
+
+  it("writes head ‖ raw-deflate(data) at level 6, as Node's deflateRaw makes it", async () => {
+    const p = join(freshDir(), "o.filez");
+    await (native().writeObjectFile as (...a: unknown[]) => Promise<void>)(
+      p,
+      body,
+      0o644,
+      -1,
+      -1,
+      [],
+      false,
+      undefined,
+      head,
+    );
+    const got = fs.readFileSync(p);
+    expect(got.subarray(0, head.length)).toEqual(head);
+    expect(got.subarray(head.length)).toEqual(deflateRawSync(body, { level: 6 }));
+    expect(fs.statSync(p).mode & 0o7777).toBe(0o644);
+    expect(fs.statSync(p).mtimeMs).toBeGreaterThan(0); // zeroTimes false kept
+  });
+
+  it("packs empty data and each item of a batch", async () => {
+    const d = freshDir();
+    const r = await native().writeObjectFiles!([
+      [join(d, "empty"), Buffer.alloc(0), 0o644, -1, -1, [], false, undefined, head],
+      [join(d, "full"), body, 0o644, -1, -1, [], false, undefined, Buffer.alloc(0)],
+    ]);
+    expect(r).toEqual([undefined, undefined]);
+    expect(fs.readFileSync(join(d, "empty"))).toEqual(
+      Buffer.concat([head, deflateRawSync(Buffer.alloc(0), { level: 6 })]),
+    );
+    expect(fs.readFileSync(join(d, "full"))).toEqual(deflateRawSync(body, { level: 6 }));
+  });
+
+  it("refuses malformed pack arguments synchronously", () => {
+    const p = join(freshDir(), "bad");
+    const w = (unpack: unknown, pack: unknown) => () =>
+      (native().writeObjectFile as (...a: unknown[]) => Promise<void>)(
+        p,
+        body,
+        0o644,
+        -1,
+        -1,
+        [],
+        false,
+        unpack,
+        pack,
+      );
+    expect(w(undefined, 42)).toThrow(TypeError);
+    expect(w(undefined, "head")).toThrow(/pack head must be a Uint8Array/);
+    expect(w([1, null, null], head)).toThrow(/pack and unpack/);
+    expect(() =>
+      native().writeObjectFiles!([[p, body, 0o644, -1, -1, [], false, undefined, head, 1] as never]),
+    ).toThrow(/item 0 must be/);
+    expect(fs.existsSync(p)).toBe(false);
+  });
+});
+
 describe("renameFiles (many renames, one pool trip)", () => {
   it("renames each pair in order and reports each outcome; one failing does not stop the rest", async () => {
     const d = freshDir();
