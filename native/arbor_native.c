@@ -993,6 +993,7 @@ NAPI_MODULE_INIT() {
       FN("readFiles", ReadFiles),
       FN("readFilesHashed", ReadFilesHashed),
       FN("walkTrees", WalkTrees),
+      FN("deflateChunk", DeflateChunk),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
   };

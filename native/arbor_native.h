@@ -46,6 +46,9 @@ napi_value ReadFilesHashed(napi_env env, napi_callback_info info);
 /* rename_files.c */
 napi_value RenameFiles(napi_env env, napi_callback_info info);
 
+/* deflate_chunk.c */
+napi_value DeflateChunk(napi_env env, napi_callback_info info);
+
 /* walk_trees.c */
 napi_value WalkTrees(napi_env env, napi_callback_info info);
 

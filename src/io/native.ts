@@ -174,6 +174,14 @@ export interface NativeAddon {
     limit: number,
   ): Promise<Array<readonly [Buffer, string] | number | Error>>;
   /**
+   * Compress one chunk of a large file's data (raw deflate, level 6) on the thread pool, primed
+   * with `dict` (the up to 32 KiB of data before it; null for the first chunk), ending with a sync
+   * flush unless `last` (which finishes the stream): the outputs of consecutive chunks, written in
+   * order, are one raw-deflate stream (`native/deflate_chunk.c`).
+   * @throws TypeError/RangeError for bad arguments (a chunk over 16 MiB, a dictionary over 32 KiB).
+   */
+  deflateChunk?(data: Uint8Array, dict: Uint8Array | null, last: boolean): Promise<Buffer>;
+  /**
    * Walk the dirtrees below `roots` (hex checksums of dirtrees in `objectsDir`) in one trip to
    * the thread pool (`native/walk_trees.c`): which objects they name are not in `objectsDir`.
    * Each field is a Buffer of 32-byte checksums, each listed once: `walked` (dirtrees read and

@@ -28,6 +28,7 @@ import { faultPoint } from "../io/fs.js";
 import { acquireLock, type LockHandle } from "../io/lock.js";
 import { createFileOffThread, writeAllOffThread } from "../io/off-thread.js";
 import { prefixFor } from "./content-fast.js";
+import { deflateToWriter } from "./deflate-parallel.js";
 import { ObjectPresence } from "./object-presence.js";
 import { publishStaged, type Staged, syncStaged } from "./publish-staged.js";
 import { writeRefFile } from "./refs.js";
@@ -392,13 +393,9 @@ export class Transaction {
         };
         if (this.repo.archive) {
           writeAll(fd, encodeArchiveHeader(header, size));
-          const { createDeflateRaw } = await import("node:zlib");
-          const { pipeline } = await import("node:stream/promises");
-          // pipeline settles only once every stage has stopped: no write to `fd` is still under
-          // way when it is closed below, whichever stage failed (the source, zlib, or a write)
-          await pipeline(counted, createDeflateRaw({ level: 6 }), async (deflated: AsyncIterable<Buffer>) => {
-            for await (const chunk of deflated) await writeAllOffThread(fd, chunk);
-          });
+          // compressed on several pool threads; it settles only once nothing more is under way,
+          // so no write to `fd` runs on after it is closed below, whichever step failed
+          await deflateToWriter(counted(), (chunk) => writeAllOffThread(fd, chunk));
         } else {
           for await (const chunk of counted()) await writeAllOffThread(fd, chunk);
         }
