@@ -9,8 +9,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Dirtree, decodeDirtree } from "../../../src/core/metadata.js";
+import { dirname, join } from "node:path";
+import { sha256Hex } from "../../../src/core/checksum.js";
+import { type Dirtree, decodeDirtree, encodeCommit } from "../../../src/core/metadata.js";
 import { native } from "../../../src/io/native.js";
 import { commitTree } from "../../../src/repo/commit.js";
 import { Repo, type RepoMode } from "../../../src/repo/repo.js";
@@ -121,4 +122,38 @@ export function flipByte(path: string, offset: number): void {
   const at = offset < 0 ? b.length + offset : offset;
   b[at] = b[at]! ^ 0xff;
   writeFileSync(path, b);
+}
+
+/**
+ * Write a metadata object's bytes straight into `repo`'s objects/ (no transaction: its fsyncs
+ * would dominate tests that make thousands of made-up dirtrees); returns its checksum.
+ */
+export function putLooseMetadata(
+  repo: Repo,
+  type: "dirtree" | "dirmeta" | "commit",
+  bytes: Uint8Array,
+): string {
+  const cs = sha256Hex(bytes);
+  const p = repo.objectPath(cs, type);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, bytes);
+  return cs;
+}
+
+/** A commit of the tree (rootTree, rootMeta), written with {@link putLooseMetadata}. */
+export function putCommit(repo: Repo, rootTree: string, rootMeta: string, subject = "made up"): string {
+  return putLooseMetadata(
+    repo,
+    "commit",
+    encodeCommit({
+      metadata: [],
+      parent: null,
+      related: [],
+      subject,
+      body: "",
+      timestamp: 0,
+      rootTree,
+      rootMeta,
+    }),
+  );
 }

@@ -3,14 +3,13 @@
  * the thread pool, in groups; what goes wrong there is reported as the file-by-file path reports
  * it, for the first directory in tree order.
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../../src/core/checksum.js";
-import { encodeCommit, encodeDirmeta, encodeDirtree } from "../../../src/core/metadata.js";
+import { encodeDirmeta, encodeDirtree } from "../../../src/core/metadata.js";
 import { checkoutTree } from "../../../src/repo/checkout.js";
 import { Repo } from "../../../src/repo/repo.js";
-import { tmp } from "./_fsck-prune-fixtures.js";
+import { putCommit, putLooseMetadata, tmp } from "./_fsck-prune-fixtures.js";
 
 let t: ReturnType<typeof tmp>;
 beforeEach(() => {
@@ -21,12 +20,7 @@ afterEach(() => t.cleanup());
 /** A bare-user-only repo and a commit of `depth` nested directories named `name`, each beside an empty `sibling`. */
 function deepCommit(depth: number, name: string): { repo: Repo; commit: string } {
   const repo = Repo.create(join(t.dir, "repo"), { mode: "bare-user-only" });
-  const put = (type: "dirtree" | "dirmeta" | "commit", bytes: Uint8Array): string => {
-    const cs = sha256Hex(bytes);
-    mkdirSync(dirname(repo.objectPath(cs, type)), { recursive: true });
-    writeFileSync(repo.objectPath(cs, type), bytes);
-    return cs;
-  };
+  const put = (type: "dirtree" | "dirmeta", bytes: Uint8Array) => putLooseMetadata(repo, type, bytes);
   const meta = put("dirmeta", encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] }));
   const empty = put("dirtree", encodeDirtree({ files: [], dirs: [] }));
   let tree = empty;
@@ -41,19 +35,7 @@ function deepCommit(depth: number, name: string): { repo: Repo; commit: string }
         ],
       }),
     );
-  const commit = put(
-    "commit",
-    encodeCommit({
-      metadata: [],
-      parent: null,
-      related: [],
-      subject: "deep",
-      body: "",
-      timestamp: 0,
-      rootTree: tree,
-      rootMeta: meta,
-    }),
-  );
+  const commit = putCommit(repo, tree, meta, "deep");
   return { repo, commit };
 }
 

@@ -1,8 +1,6 @@
 import { mkdirSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { sha256Hex } from "../../../src/core/checksum.js";
-import { encodeCommit, encodeDirmeta, encodeDirtree } from "../../../src/core/metadata.js";
+import { encodeDirmeta, encodeDirtree } from "../../../src/core/metadata.js";
 import { isArborError } from "../../../src/errors.js";
 import { writeRefFile } from "../../../src/repo/refs.js";
 import type { Repo } from "../../../src/repo/repo.js";
@@ -14,7 +12,14 @@ import {
   traverseCommit,
   traverseReachable,
 } from "../../../src/repo/traverse.js";
-import { dirtreeChecksum, fileChecksum, makeHistory, tmp } from "./_fsck-prune-fixtures.js";
+import {
+  dirtreeChecksum,
+  fileChecksum,
+  makeHistory,
+  putCommit,
+  putLooseMetadata,
+  tmp,
+} from "./_fsck-prune-fixtures.js";
 
 let t: ReturnType<typeof tmp>;
 beforeEach(() => {
@@ -93,33 +98,12 @@ describe("traverseCommit()", () => {
 
   it("walks a 3000-deep chain of directories without overflowing the stack", async () => {
     const { repo } = await makeHistory(t.dir, "archive", 1);
-    // written straight into objects/ (a transaction's fsyncs would dominate the test)
-    const dirs = new Set<string>();
-    const put = (type: "dirtree" | "dirmeta" | "commit", bytes: Uint8Array): string => {
-      const cs = sha256Hex(bytes);
-      const dir = dirname(repo.objectPath(cs, type));
-      if (!dirs.has(dir)) mkdirSync(dir, { recursive: true });
-      dirs.add(dir);
-      writeFileSync(repo.objectPath(cs, type), bytes);
-      return cs;
-    };
+    const put = (type: "dirtree" | "dirmeta", bytes: Uint8Array) => putLooseMetadata(repo, type, bytes);
     const meta = put("dirmeta", encodeDirmeta({ uid: 0, gid: 0, mode: 0o40755, xattrs: [] }));
     let tree = put("dirtree", encodeDirtree({ files: [], dirs: [] }));
     for (let i = 0; i < 3000; i++)
       tree = put("dirtree", encodeDirtree({ files: [], dirs: [{ name: "d", tree, meta }] }));
-    const commit = put(
-      "commit",
-      encodeCommit({
-        metadata: [],
-        parent: null,
-        related: [],
-        subject: "deep",
-        body: "",
-        timestamp: 0,
-        rootTree: tree,
-        rootMeta: meta,
-      }),
-    );
+    const commit = putCommit(repo, tree, meta, "deep");
     expect(ofType(traverseCommit(repo, commit), "dirtree")).toHaveLength(3001);
   });
 
