@@ -256,6 +256,9 @@ static bool entries(const uint8_t *b, size_t start, size_t end, int n, entry **o
   size_t table_start = offset_at(b, end - w, w);
   if (table_start > size - w || (size - table_start) % w != 0 || size == table_start) return false;
   size_t k = (size - table_start) / w;
+  /* each element holds at least a 1-byte name, its NUL and 32 bytes of checksum: a table claiming
+   * more elements than that is malformed (and must not size an allocation) */
+  if (k > table_start / 34) return false;
   entry *es = malloc(k * sizeof *es);
   if (!es) return false;
   size_t prev = 0, s = start;
