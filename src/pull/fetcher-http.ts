@@ -19,6 +19,7 @@ import {
   type Fetcher,
   type FetchOptions,
   joinUrl,
+  PULL_CONCURRENCY,
   type RetryPolicy,
   TransientError,
   withRetries,
@@ -52,7 +53,7 @@ export interface HttpFetcherOptions {
   retry?: Partial<RetryPolicy>;
   /** Connection, header and inter-chunk timeout in ms (default 30 s, like OSTree's low-speed limit). */
   timeoutMs?: number;
-  /** Connections per origin (default 8). */
+  /** Connections per origin (default: the puller's fetches in flight, PULL_CONCURRENCY). */
   connections?: number;
   /** Where interrupted object downloads are kept for resuming (e.g. the repo's tmp/); none = no resume. */
   partialDir?: string;
@@ -236,7 +237,7 @@ export class HttpFetcher implements Fetcher {
     for (const k in this.headers) checkHeader(k, this.headers[k]!);
     this.cookies = o.cookies ?? [];
     const timeoutMs = o.timeoutMs ?? 30_000;
-    const connections = o.connections ?? 8;
+    const connections = o.connections ?? PULL_CONCURRENCY;
     const tls: TlsOptions = {
       rejectUnauthorized: !o.tlsPermissive,
       ca: readTls(o.tlsCaPath, "TLS CA file"),

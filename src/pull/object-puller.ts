@@ -16,6 +16,7 @@
  * batch. Objects published without their commit are merely unreferenced (fsck-clean); the commit
  * itself is marked partial (state/C.commitpartial) until its whole tree is durable.
  */
+import { getMaxListeners, setMaxListeners } from "node:events";
 import type { Commit } from "../core/metadata.js";
 import { decodeDirtree } from "../core/metadata.js";
 import { ArborError } from "../errors.js";
@@ -24,7 +25,7 @@ import { readMetadataMany } from "../repo/read-metadata-many.js";
 import { fileDataStream, statFileObject } from "../repo/read-object.js";
 import type { Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
-import type { Fetcher } from "./fetcher.js";
+import { type Fetcher, PULL_CONCURRENCY } from "./fetcher.js";
 import { fetchContentInto, fetchMetadata, verifyMetadata } from "./objects.js";
 import type { PullStats } from "./progress.js";
 import { fetchTrustedContentInto } from "./trusted-content.js";
@@ -59,7 +60,7 @@ export interface ObjectPullerOptions {
   localCaches?: Repo[];
   /** Only these subtrees (absolute paths, e.g. `/usr/bin`); default everything. */
   subpaths?: string[];
-  /** Fetches in flight (default 8). */
+  /** Fetches in flight (default {@link PULL_CONCURRENCY}). */
   concurrency?: number;
   /** Refuse regular files with mode bits outside 0775 (`--bareuseronly-files`). */
   bareUserOnlyFiles?: boolean;
@@ -114,6 +115,12 @@ export class ObjectPuller {
     tx: Transaction,
   ) {
     this.tx = tx;
+    // each fetch in flight listens on the signal (a request, a retry's wait): more than the
+    // 10 listeners Node warns about past, legitimately
+    if (o.signal) {
+      const want = 4 * (o.concurrency ?? PULL_CONCURRENCY) + 8;
+      if (getMaxListeners(o.signal) < want) setMaxListeners(want, o.signal);
+    }
     this.walkNatively = !o.subpaths?.length && hasNative() && native().walkTrees !== undefined;
   }
 
@@ -368,7 +375,7 @@ export class ObjectPuller {
    * @throws the first fetch/verify error, after in-flight fetches have settled.
    */
   async drain(): Promise<void> {
-    const max = this.o.concurrency ?? 8;
+    const max = this.o.concurrency ?? PULL_CONCURRENCY;
     if (this.batchInterval === 0) this.batchInterval = this.o.batchMs ?? 10_000;
     for (;;) {
       if (this.o.signal?.aborted) this.error ??= new ArborError("ABORTED", "Operation was cancelled");
