@@ -30,8 +30,9 @@ import type { Fetcher } from "./fetcher.js";
 const MAX_HEADER = 16 * 1024 * 1024;
 /**
  * Content objects at most this big (uncompressed) are received whole, then inflated, hashed and
- * written in one thread-pool trip (Transaction.writeDeflatedContent) rather than streamed: with 8
- * fetches in flight, at most ~16 MiB of bodies and as much inflated data are held at once.
+ * written in one thread-pool trip (Transaction.writeDeflatedContent) rather than streamed: with
+ * PULL_CONCURRENCY (16) fetches in flight, at most ~32 MiB of bodies and as much inflated data are
+ * held at once (the Debian minbase pull peaks at ~130 MB RSS in all).
  */
 const SMALL_OBJECT = 2 * 1024 * 1024;
 

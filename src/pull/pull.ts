@@ -98,7 +98,7 @@ export interface PullOptions {
   /** `false`: ignore the remote's sign-verify / sign-verify-summary (`find-remotes --pull`). */
   signVerify?: boolean;
   signVerifySummary?: boolean;
-  /** Fetches in flight (default 8). */
+  /** Fetches in flight (default PULL_CONCURRENCY, fetcher.ts). */
   concurrency?: number;
   /** HTTP timeout in ms (default 30 s). */
   timeoutMs?: number;
