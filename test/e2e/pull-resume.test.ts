@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PULL_CONCURRENCY } from "../../src/pull/fetcher.js";
 import { ARBOR, arbor, ok, ostree, tempDir } from "../helpers/cli.js";
 import { type FaultServer, startFaultServer } from "../helpers/nginx.js";
 
@@ -16,6 +17,8 @@ let commit: string;
 let slow: FaultServer;
 let fastSrv: FaultServer;
 const FILES = 1200;
+/** Each object's delay on the slow server: the whole pull would take ~14 s. */
+const STALL_MS = Math.ceil((14_000 * PULL_CONCURRENCY) / FILES);
 
 /** Run arbor without blocking this process's event loop (the test servers live in it). */
 function arborAsync(args: string[]): Promise<{ code: number | null; out: string }> {
@@ -51,8 +54,8 @@ beforeAll(async () => {
   ok(arbor(["summary", "-u", `--repo=${src}`]));
   slow = await startFaultServer({
     root: src,
-    // 1200 objects, 8 at a time, 80 ms each: ~12 s, past the first publish (10 s)
-    decide: (p) => (p.endsWith(".filez") ? { kind: "stall", ms: 80 } : { kind: "serve" }),
+    // 1200 objects, PULL_CONCURRENCY at a time: ~14 s in all, past the first publish (10 s)
+    decide: (p) => (p.endsWith(".filez") ? { kind: "stall", ms: STALL_MS } : { kind: "serve" }),
   });
   fastSrv = await startFaultServer({ root: src });
 }, 180_000);
