@@ -141,12 +141,14 @@ describe.skipIf(!HAVE_OSTREE)("validateRef() against ostree refs --create", () =
     fs.mkdirSync(join(dir, "tree"));
     for (let i = 0; i < SLOTS; i++) {
       const repo = join(dir, `repo${i}`);
-      execFileSync("ostree", ["init", `--repo=${repo}`, "--mode=archive"]);
-      // ostree resolves a name that starts like the commit checksum as a revision ("a^" → the
-      // parent of commit a…): choose a commit whose first hex digit starts none of the names
+      // ostree resolves a name that starts like a commit checksum as a revision ("a^" → the
+      // parent of commit a…): choose a commit whose first hex digit starts none of the names, in
+      // a repository holding no other commit (an earlier attempt would be found by its prefix)
       const firsts = new Set(REF_NAMES.map((n) => n[0]));
       let commit = "";
       for (let k = 0; commit === "" || firsts.has(commit[0]); k++) {
+        fs.rmSync(repo, { recursive: true, force: true });
+        execFileSync("ostree", ["init", `--repo=${repo}`, "--mode=archive"]);
         commit = execFileSync("ostree", [
           "commit",
           `--repo=${repo}`,
