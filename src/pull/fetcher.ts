@@ -16,9 +16,10 @@ import { LIBOSTREE_COMPAT_VERSION } from "../version.js";
 
 /**
  * A pull's fetches in flight by default (object-puller.ts), and so the connections per origin
- * (fetcher-http.ts). 16 rather than ostree's 8: on the 2-core reference machine a full pull of the Debian minbase tree from nginx
- * on 127.0.0.1 took 3.96 s with 16 against 4.28 s with 8 (4.95 s with 4; 24 gained nothing),
- * the thread pool getting larger batches of objects to write per turn; peak RSS did not grow.
+ * (fetcher-http.ts). 16 rather than ostree's 8: on the 2-core reference machine a full pull of
+ * the Debian minbase tree from nginx on 127.0.0.1 took 3.96 s with 16 against 4.28 s with 8
+ * (4.95 s with 4; 24 gained nothing), the thread pool getting larger batches of objects to write
+ * per turn; peak RSS did not grow.
  */
 export const PULL_CONCURRENCY = 16;
 

@@ -153,19 +153,36 @@ export class ObjectPuller {
   }
 
   private enqueue(t: Task): void {
+    if (t.kind === "dirtree") {
+      this.enqueueTree(t.cs, t.path);
+      return;
+    }
     const key = `${t.cs}.${t.kind}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    if (t.kind === "dirtree") {
-      this.o.stats.requested++;
-      // walked whether it is new or already here; one already here is read, not fetched
-      if (this.tx.has("dirtree", t.cs)) (this.walkNatively ? this.heldTrees : this.readTrees).push(t);
-      else this.meta.push(t);
-      return;
-    }
     if (this.tx.has(t.kind, t.cs)) return;
     this.o.stats.requested++;
     (t.kind === "file" ? this.content : this.meta).push(t);
+  }
+
+  /** Count dirtree `cs` as requested the first time it is seen; false when it was seen before. */
+  private firstSight(cs: string): boolean {
+    const key = `${cs}.dirtree`;
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    this.o.stats.requested++;
+    return true;
+  }
+
+  /**
+   * Queue dirtree `cs` once: walked whether it is new or already here; one the repository lacks
+   * is fetched, one it holds is read, by the native walker unless `decodeHere` (one that walker
+   * found absent from objects/ yet held: staged, or in the parent repository).
+   */
+  private enqueueTree(cs: string, path: string, decodeHere = false): void {
+    if (!this.firstSight(cs)) return;
+    if (!this.tx.has("dirtree", cs)) this.meta.push({ kind: "dirtree", cs, path });
+    else (this.walkNatively && !decodeHere ? this.heldTrees : this.readTrees).push({ cs, path });
   }
 
   private wanted(path: string, isDir: boolean): boolean {
@@ -339,33 +356,19 @@ export class ObjectPuller {
       roots.map((t) => t.cs),
       repo.archive ? "filez" : "file",
     );
+    // (paths: "/" for every dirtree found here, as nothing reads them without subpaths)
     for (const cs of hexChecksums(r.walked)) {
       this.scanned.add(cs);
-      const key = `${cs}.dirtree`;
-      if (this.seen.has(key)) continue; // a root
-      this.seen.add(key);
-      this.o.stats.requested++;
+      this.firstSight(cs); // (the roots were seen already)
     }
     // what the walker saw absent is looked up again here (staged in this transaction, in the
     // parent repository, or a lookup that failed for another reason than absence)
     for (const cs of hexChecksums(r.missingFiles)) this.enqueue({ kind: "file", cs });
     for (const cs of hexChecksums(r.missingMetas)) this.enqueue({ kind: "dirmeta", cs });
-    for (const cs of hexChecksums(r.missingTrees)) {
-      const key = `${cs}.dirtree`;
-      if (this.seen.has(key)) continue;
-      this.seen.add(key);
-      this.o.stats.requested++;
-      const t = { kind: "dirtree" as const, cs, path: "/" };
-      if (this.tx.has("dirtree", cs)) this.readTrees.push(t);
-      else this.meta.push(t);
-    }
+    for (const cs of hexChecksums(r.missingTrees)) this.enqueueTree(cs, "/", true);
     // held but left to the JS decoder (which reads it or says what is wrong with it)
     for (const cs of hexChecksums(r.unread)) {
-      const key = `${cs}.dirtree`;
-      if (!this.seen.has(key)) {
-        this.seen.add(key);
-        this.o.stats.requested++;
-      }
+      this.firstSight(cs);
       this.readTrees.push({ cs, path: "/" });
     }
   }
