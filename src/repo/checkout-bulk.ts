@@ -68,12 +68,17 @@ export class BulkFiles {
   /** Directories to make below the root, waiting to be sent as one group. */
   private group: Array<{ dest: string; files: DirtreeFile[]; settle: (r: Uint8Array | Error) => void }> = [];
   private groupFiles = 0;
-  private absRoot = "";
+  /** The root, absolute: the native side finds a directory's parents below it by their path. */
+  private readonly absRoot: string;
 
+  /** @param root the checkout's destination root (made already; `queueNew` makes below it) */
   constructor(
     private readonly objectsDir: string,
     private readonly kind: LinkKind,
-  ) {}
+    root: string,
+  ) {
+    this.absRoot = resolve(root);
+  }
 
   /** Start checking out `files` into the existing directory `dir` (`rel`: its path in the checkout). */
   queue(dir: string, rel: string, files: DirtreeFile[]): void {
@@ -85,12 +90,10 @@ export class BulkFiles {
   }
 
   /**
-   * Make the directory `dir` at `rel` below the fresh checkout root `root` and check out `files`
-   * into it; sent with the next ones in tree order as one group.
+   * Make the directory `dir` at `rel` below the fresh checkout root and check out `files` into
+   * it; sent with the next ones in tree order as one group.
    */
-  queueNew(root: string, dir: string, rel: string, files: DirtreeFile[]): void {
-    // absolute: the native side finds a directory's parents below the root by its path
-    if (!this.absRoot) this.absRoot = resolve(root);
+  queueNew(dir: string, rel: string, files: DirtreeFile[]): void {
     let settle!: (r: Uint8Array | Error) => void;
     const status = new Promise<Uint8Array>((ok, fail) => {
       settle = (r) => (r instanceof Error ? fail(r) : ok(r));

@@ -71,7 +71,7 @@ class Checkout {
       this.overwrite === "identical"
         ? null
         : bulkLinkKind({ ...o, mode: repo.mode, userMode: this.userMode });
-    this.bulk = kind === null ? null : new BulkFiles(join(repo.path, "objects"), kind);
+    this.bulk = kind === null ? null : new BulkFiles(join(repo.path, "objects"), kind, o.dest);
   }
 
   /** Check out the directory (tree, meta) at `path`; `rel` is its path in the checkout ("" for the root). */
@@ -81,14 +81,32 @@ class Checkout {
     const meta = this.repo.loadDirmeta(metaCs);
     if (this.o.whiteouts && dt.files.some((f) => f.name === OPAQUE_WHITEOUT))
       fs.rmSync(path, { recursive: true, force: true });
-    if (this.bulk && rel !== "" && this.overwrite === "none" && (this.userMode || meta.xattrs.length === 0)) {
-      // below a root just made (nothing there can exist): made where its files are linked
-      this.stats.dirs++;
-      this.dirsMade.push({ path, meta });
-      this.bulk.queueNew(this.o.dest, path, rel, dt.files);
-      for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
-      return;
-    }
+    // below a root just made nothing can exist yet: the bulk path makes the directory where it
+    // links its files (on the thread pool), unless it needs xattrs set here
+    const bulkMakes =
+      this.bulk !== null &&
+      rel !== "" &&
+      this.overwrite === "none" &&
+      (this.userMode || meta.xattrs.length === 0);
+    let didExist = false;
+    if (bulkMakes) this.stats.dirs++;
+    else didExist = this.makeDir(path, rel);
+    if (!didExist && !bulkMakes && !this.userMode)
+      for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
+    if (!didExist) this.dirsMade.push({ path, meta });
+    if (bulkMakes) this.bulk!.queueNew(path, rel, dt.files);
+    else if (this.bulk) this.bulk.queue(path, rel, dt.files);
+    else for (const f of dt.files) this.fileAt(path, rel, f);
+    for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
+    // as ostree: a directory gets its mode once its content is in (in bulk mode, at the very end)
+    if (!didExist && !this.bulk) this.setDirMode(path, meta);
+  }
+
+  /**
+   * Make directory `path` (`rel` in the checkout), or accept it where the overwrite mode allows.
+   * @returns whether it existed already.
+   */
+  private makeDir(path: string, rel: string): boolean {
     let didExist = false;
     try {
       fs.mkdirSync(path, { mode: 0o700 });
@@ -117,13 +135,7 @@ class Checkout {
           `Unable to do hardlink checkout across devices (src=${this.repoDev} destination=${dev})`,
         );
     }
-    if (!didExist && !this.userMode) for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
-    if (!didExist) this.dirsMade.push({ path, meta });
-    if (this.bulk) this.bulk.queue(path, rel, dt.files);
-    else for (const f of dt.files) this.fileAt(path, rel, f);
-    for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `${rel}/${d.name}`);
-    // as ostree: a directory gets its mode once its content is in (in bulk mode, at the very end)
-    if (!didExist && !this.bulk) this.setDirMode(path, meta);
+    return didExist;
   }
 
   /** A directory's mode (`& 0775` where canonical) and, unless in user mode, its owner. */
