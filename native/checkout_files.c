@@ -1,15 +1,18 @@
 /*
- * checkoutFiles: the hot loop of a hardlink checkout, done here so that a directory's files cost
- * one call from JS instead of an lstat, an xattr read and a link each through Node's fs (with their
- * Stats objects, path checks and exceptions), and on libuv's thread pool so that the links of one
- * directory are made while the main thread reads the next dirtrees and makes their directories.
+ * checkoutFiles / checkoutDirs: the hot loop of a hardlink checkout, done here so that a
+ * directory's files cost one call from JS instead of an lstat, an xattr read and a link each
+ * through Node's fs (with their Stats objects, path checks and exceptions), and on libuv's thread
+ * pool so that the links are made while the main thread reads the next dirtrees. checkoutDirs
+ * takes several directories per trip and, below a checkout's fresh root, makes them too (a mkdir
+ * on the main thread cost about as much as a small directory's links).
  *
  * It only handles the plain cases: an object hardlinked into the checkout as it is, and (bare-user,
  * user mode) a symlink object, which becomes a new symlink. Anything else (a missing or odd object,
  * an empty file that must be copied, an object with xattrs in its user.ostreemeta, a link that
  * fails for any reason, an unusual name or symlink target) is left alone and marked "not done":
  * the caller then checks that entry out itself, with all its rules and exact error messages. So
- * this function never reports errors about the tree; it only decides "plain, done" or "not for me".
+ * these functions never report errors about the tree's entries; they only decide "plain, done" or
+ * "not for me" (checkoutDirs reports a directory it could not make).
  *
  * Which objects are plain (as checkout.ts decides):
  *   LINK_BARE           (bare repo, normal checkout): a regular file with data, or a symlink:
@@ -129,12 +132,8 @@ static plain_kind classify(const char *path, int kind, char *target, size_t cap)
 
 /* One directory's worth of work, copied out of JS (the pool thread cannot touch JS values). */
 typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  char *objects_dir, *dest_dir;
-  char *mkdir_root; /* when set: make dest_dir (and missing parents below mkdir_root) first */
-  int mkdir_err;    /* errno of making dest_dir; the files are then not done */
-  int kind;
+  char *dest_dir;
+  int mkdir_err; /* errno of making dest_dir (with a mkdir root); the files are then not done */
   uint32_t n;
   char (*checksums)[CHECKSUM_HEX + 1]; /* "" when not a plain checksum */
   uint32_t *name_off;                  /* into names; UINT32_MAX when not a plain name */
@@ -142,17 +141,33 @@ typedef struct {
   uint8_t *status; /* per entry: CF_NOT_DONE, CF_LINKED, CF_SYMLINKED */
 } batch;
 
+/* One trip to the pool: one directory (checkoutFiles) or several in order (checkoutDirs). */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *objects_dir;
+  char *mkdir_root; /* when set: make each dest_dir (and missing parents below it) first */
+  int kind;
+  bool many; /* settle with an array of per-directory outcomes (checkoutDirs) */
+  uint32_t n;
+  batch *dirs;
+} checkout_job;
+
 enum { CF_NOT_DONE = 0, CF_LINKED = 1, CF_SYMLINKED = 2 };
 
-static void batch_free(batch *b) {
-  free(b->objects_dir);
-  free(b->dest_dir);
-  free(b->mkdir_root);
-  free(b->checksums);
-  free(b->name_off);
-  free(b->names);
-  free(b->status);
-  free(b);
+static void job_free(checkout_job *j) {
+  for (uint32_t i = 0; i < j->n; i++) {
+    batch *b = &j->dirs[i];
+    free(b->dest_dir);
+    free(b->checksums);
+    free(b->name_off);
+    free(b->names);
+    free(b->status);
+  }
+  free(j->dirs);
+  free(j->objects_dir);
+  free(j->mkdir_root);
+  free(j);
 }
 
 /*
@@ -198,15 +213,14 @@ static int make_dir(const char *root, const char *dir) {
   return 0;
 }
 
-/* Pool thread: no JS here. */
-static void batch_execute(napi_env env, void *data) {
-  batch *b = data;
-  if (b->mkdir_root && (b->mkdir_err = make_dir(b->mkdir_root, b->dest_dir)) != 0) return;
+/* Pool thread, no JS here: one directory. */
+static void batch_run(const checkout_job *j, batch *b) {
+  if (j->mkdir_root && (b->mkdir_err = make_dir(j->mkdir_root, b->dest_dir)) != 0) return;
   char src[PATH_MAX], dst[PATH_MAX], target[PATH_MAX];
-  size_t olen = strlen(b->objects_dir), dlen = strlen(b->dest_dir);
+  size_t olen = strlen(j->objects_dir), dlen = strlen(b->dest_dir);
   /* "OBJECTS/XX/" + 62 + ".file" and "DEST/" + a name of up to NAME_MAX bytes */
   if (olen + 1 + CHECKSUM_HEX + 1 + 5 + 1 > sizeof src || dlen + 1 + NAME_MAX + 1 > sizeof dst) return;
-  memcpy(src, b->objects_dir, olen);
+  memcpy(src, j->objects_dir, olen);
   src[olen] = '/';
   memcpy(dst, b->dest_dir, dlen);
   dst[dlen] = '/';
@@ -221,31 +235,44 @@ static void batch_execute(napi_env env, void *data) {
     p[2] = '/';
     memcpy(p + 3, cs + 2, CHECKSUM_HEX - 2);
     memcpy(p + 3 + CHECKSUM_HEX - 2, ".file", 6);
-    plain_kind what = classify(src, b->kind, target, sizeof target);
+    plain_kind what = classify(src, j->kind, target, sizeof target);
     /* linkat flags 0: a symlink object (bare) is linked itself; an existing dst fails (EEXIST) */
     if (what == PLAIN_LINK && linkat(AT_FDCWD, src, AT_FDCWD, dst, 0) == 0) b->status[i] = CF_LINKED;
     else if (what == PLAIN_SYMLINK && symlink(target, dst) == 0) b->status[i] = CF_SYMLINKED;
   }
 }
 
-/* Main thread: hand the statuses to JS. */
-static void batch_complete(napi_env env, napi_status status, void *data) {
-  batch *b = data;
-  napi_value result;
-  if (status == napi_ok && b->mkdir_err) {
-    napi_value err = errno_error(env, b->mkdir_err, "mkdir", b->dest_dir, NULL);
-    if (err) napi_reject_deferred(env, b->deferred, err);
-    else reject_pool_job(env, b->deferred, "checkoutFiles");
-  } else if (status == napi_ok && napi_create_buffer_copy(env, b->n, b->status, NULL, &result) == napi_ok) {
-    napi_resolve_deferred(env, b->deferred, result);
-  } else {
-    napi_value msg, err;
-    napi_create_string_utf8(env, "checkoutFiles: the batch did not run", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, b->deferred, err);
-  }
-  napi_delete_async_work(env, b->work);
-  batch_free(b);
+/* Pool thread: the directories in order (a parent listed before its children is made first). */
+static void job_execute(napi_env env, void *data) {
+  checkout_job *j = data;
+  for (uint32_t i = 0; i < j->n; i++) batch_run(j, &j->dirs[i]);
+}
+
+/* One directory's outcome for JS: its status bytes, or the error that stopped making it. */
+static napi_value batch_outcome(napi_env env, const batch *b) {
+  napi_value v = NULL;
+  if (b->mkdir_err) return errno_error(env, b->mkdir_err, "mkdir", b->dest_dir, NULL);
+  return napi_create_buffer_copy(env, b->n, b->status, NULL, &v) == napi_ok ? v : NULL;
+}
+
+/* Main thread: checkoutDirs resolves with every outcome; checkoutFiles with its one directory's
+ * statuses (it makes no directory, so has no error to give). */
+static void job_complete(napi_env env, napi_status status, void *data) {
+  checkout_job *j = data;
+  const char *what = j->many ? "checkoutDirs" : "checkoutFiles";
+  napi_value result = NULL;
+  if (status != napi_ok) result = NULL;
+  else if (!j->many) result = batch_outcome(env, &j->dirs[0]);
+  else if (napi_create_array_with_length(env, j->n, &result) == napi_ok) {
+    for (uint32_t i = 0; i < j->n && result; i++) {
+      napi_value v = batch_outcome(env, &j->dirs[i]);
+      if (!v || napi_set_element(env, result, i, v) != napi_ok) result = NULL;
+    }
+  } else result = NULL;
+  if (result) napi_resolve_deferred(env, j->deferred, result);
+  else reject_pool_job(env, j->deferred, what);
+  napi_delete_async_work(env, j->work);
+  job_free(j);
 }
 
 /* Read `key` of `obj` as a string into buf (size cap); false if absent, not a string or too long. */
@@ -294,186 +321,126 @@ static bool batch_copy_entries(napi_env env, napi_value files, batch *b) {
   return true;
 }
 
-/*
- * checkoutFiles(objectsDir, destDir, files, kind[, mkdirRoot]) -> Promise<Buffer>
- *   files: Array<{ name: string, checksum: string }> (a dirtree's files)
- * On a pool thread, checks out each plain entry from objectsDir/XX/REST.file to destDir/NAME
- * (hardlink, or symlink for bare-user); resolves with one status byte per entry: 0 not done,
- * 1 hardlinked, 2 symlink made. With `mkdirRoot` (the fresh root of the checkout, above destDir),
- * destDir is made first (0700, see make_dir); if that fails the promise rejects with the system
- * error (syscall "mkdir", path destDir) and no file is done.
- */
-napi_value CheckoutFiles(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  uint32_t kind = 0, length = 0;
+/* One directory of a job: its destDir and files (a dirtree's files); throws and returns false on bad
+ * input or when out of memory. */
+static bool batch_parse(napi_env env, napi_value dest, napi_value files, batch *b) {
   bool is_array = false;
-  napi_valuetype root_type = napi_undefined;
-  size_t argc = 5;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 4) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
-    return NULL;
-  }
-  if (argc < 5) napi_get_undefined(env, &argv[4]);
-  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array) {
+  if (napi_is_array(env, files, &is_array) != napi_ok || !is_array || napi_get_array_length(env, files, &b->n) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "files must be an array");
-    return NULL;
+    return false;
   }
-  if (!get_u32(env, argv[3], "kind", &kind)) return NULL;
+  if (!get_cstr(env, dest, "destDir", &b->dest_dir)) return false;
+  b->checksums = malloc(((size_t)b->n + 1) * sizeof *b->checksums);
+  b->name_off = malloc(((size_t)b->n + 1) * sizeof *b->name_off);
+  b->status = calloc((size_t)b->n + 1, 1);
+  if (!b->checksums || !b->name_off || !b->status || !batch_copy_entries(env, files, b)) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return false;
+  }
+  return true;
+}
+
+/* A job for `n` directories of objectsDir with link kind `kind_v`; NULL (thrown) on bad input. */
+static checkout_job *job_new(napi_env env, napi_value objects_dir, napi_value kind_v, uint32_t n, bool many) {
+  uint32_t kind = 0;
+  if (!get_u32(env, kind_v, "kind", &kind)) return NULL;
   if (kind > LINK_BARE_USER_ONLY) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "kind must be 0 (bare), 1 (bare-user) or 2 (bare-user-only)");
     return NULL;
   }
-  napi_get_array_length(env, argv[2], &length);
-  batch *b = calloc(1, sizeof *b);
-  if (!b) goto oom;
-  b->kind = (int)kind;
-  b->n = length;
-  if (!get_cstr(env, argv[0], "objectsDir", &b->objects_dir) || !get_cstr(env, argv[1], "destDir", &b->dest_dir) ||
-      napi_typeof(env, argv[4], &root_type) != napi_ok ||
-      (root_type != napi_undefined && !get_cstr(env, argv[4], "mkdirRoot", &b->mkdir_root))) {
-    batch_free(b);
-    return NULL;
-  }
-  b->checksums = malloc(((size_t)length + 1) * sizeof *b->checksums);
-  b->name_off = malloc(((size_t)length + 1) * sizeof *b->name_off);
-  b->status = calloc((size_t)length + 1, 1);
-  if (!b->checksums || !b->name_off || !b->status || !batch_copy_entries(env, argv[2], b)) goto oom;
-  napi_value promise, resource_name;
-  napi_create_string_utf8(env, "arbor:checkoutFiles", NAPI_AUTO_LENGTH, &resource_name);
-  /* on failure the promise is dropped unresolved: it was never returned */
-  if (napi_create_promise(env, &b->deferred, &promise) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, batch_execute, batch_complete, b, &b->work) != napi_ok)
-    goto fail;
-  if (napi_queue_async_work(env, b->work) != napi_ok) {
-    napi_delete_async_work(env, b->work);
-    goto fail;
-  }
-  return promise;
-oom:
-  napi_throw_error(env, "ENOMEM", "out of memory");
-  if (b) batch_free(b);
-  return NULL;
-fail:
-  napi_throw_error(env, NULL, "checkoutFiles: cannot queue the batch");
-  batch_free(b);
-  return NULL;
-}
-
-/* ---- checkoutDirs: several directories' batches in one trip ---- */
-
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  uint32_t n;
-  batch **dirs;
-} dirs_job;
-
-static void dirs_job_free(dirs_job *j) {
-  for (uint32_t i = 0; i < j->n; i++)
-    if (j->dirs[i]) batch_free(j->dirs[i]);
-  free(j->dirs);
-  free(j);
-}
-
-static void dirs_execute(napi_env env, void *data) {
-  dirs_job *j = data;
-  for (uint32_t i = 0; i < j->n; i++) batch_execute(env, j->dirs[i]);
-}
-
-static void dirs_complete(napi_env env, napi_status status, void *data) {
-  dirs_job *j = data;
-  napi_value result = NULL;
-  if (status == napi_ok && napi_create_array_with_length(env, j->n, &result) == napi_ok) {
-    for (uint32_t i = 0; i < j->n && result; i++) {
-      batch *b = j->dirs[i];
-      napi_value v = NULL;
-      if (b->mkdir_err) v = errno_error(env, b->mkdir_err, "mkdir", b->dest_dir, NULL);
-      else if (napi_create_buffer_copy(env, b->n, b->status, NULL, &v) != napi_ok) v = NULL;
-      if (!v || napi_set_element(env, result, i, v) != napi_ok) result = NULL;
-    }
-  } else result = NULL;
-  if (result) napi_resolve_deferred(env, j->deferred, result);
-  else reject_pool_job(env, j->deferred, "checkoutDirs");
-  napi_delete_async_work(env, j->work);
-  dirs_job_free(j);
-}
-
-/*
- * checkoutDirs(objectsDir, dirs, kind[, mkdirRoot]) -> Promise<Array<Buffer | Error>>
- *   dirs: Array<[destDir, files]>, each as checkoutFiles's destDir and files
- * checkoutFiles for several directories in one trip to the pool, in order (so a directory listed
- * after its parent is made after it): per directory, its status bytes, or the system error that
- * stopped making it (with `mkdirRoot`).
- */
-napi_value CheckoutDirs(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  uint32_t kind = 0, n = 0;
-  size_t argc = 4;
-  napi_valuetype root_type = napi_undefined;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 3) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
-    return NULL;
-  }
-  if (argc < 4) napi_get_undefined(env, &argv[3]);
-  bool is_array = false;
-  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "dirs must be an array of [destDir, files]");
-    return NULL;
-  }
-  if (!get_u32(env, argv[2], "kind", &kind)) return NULL;
-  if (kind > LINK_BARE_USER_ONLY) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "kind must be 0 (bare), 1 (bare-user) or 2 (bare-user-only)");
-    return NULL;
-  }
-  if (napi_typeof(env, argv[3], &root_type) != napi_ok) return NULL;
-  dirs_job *j = calloc(1, sizeof *j);
+  checkout_job *j = calloc(1, sizeof *j);
   if (j) j->dirs = calloc(n ? n : 1, sizeof *j->dirs);
   if (!j || !j->dirs) {
     free(j);
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
   }
-  bool ok = true;
-  for (uint32_t i = 0; ok && i < n; i++) {
+  j->kind = (int)kind;
+  j->many = many;
+  if (!get_cstr(env, objects_dir, "objectsDir", &j->objects_dir)) {
+    job_free(j);
+    return NULL;
+  }
+  return j;
+}
+
+/* Queue `j` and return its promise; NULL (thrown, `j` freed) on failure. */
+static napi_value job_queue(napi_env env, checkout_job *j) {
+  napi_value promise =
+      queue_pool_job(env, j->many ? "checkoutDirs" : "checkoutFiles", job_execute, job_complete, j, &j->work, &j->deferred);
+  if (!promise) job_free(j);
+  return promise;
+}
+
+/*
+ * checkoutFiles(objectsDir, destDir, files, kind) -> Promise<Buffer>
+ *   files: Array<{ name: string, checksum: string }> (a dirtree's files)
+ * On a pool thread, checks out each plain entry from objectsDir/XX/REST.file to destDir/NAME (an
+ * existing directory): hardlink, or symlink for bare-user; resolves with one status byte per
+ * entry: 0 not done, 1 hardlinked, 2 symlink made.
+ */
+napi_value CheckoutFiles(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  checkout_job *j = job_new(env, argv[0], argv[3], 1, false);
+  if (!j) return NULL;
+  j->n = 1;
+  if (!batch_parse(env, argv[1], argv[2], &j->dirs[0])) {
+    job_free(j);
+    return NULL;
+  }
+  return job_queue(env, j);
+}
+
+/*
+ * checkoutDirs(objectsDir, dirs, kind[, mkdirRoot]) -> Promise<Array<Buffer | Error>>
+ *   dirs: Array<[destDir, files]>, each as checkoutFiles's destDir and files
+ * checkoutFiles for several directories in one trip to the pool, in order. With `mkdirRoot` (the
+ * fresh root of a checkout, above every destDir), each destDir is made first (0700, see
+ * make_dir): a directory listed after its parent is made after it. Per directory, its status
+ * bytes, or the system error (syscall "mkdir", path destDir) that stopped making it (its files
+ * are then not done).
+ */
+napi_value CheckoutDirs(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint32_t n = 0;
+  size_t argc = 4;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  bool is_array = false;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "dirs must be an array of [destDir, files]");
+    return NULL;
+  }
+  checkout_job *j = job_new(env, argv[0], argv[2], n, true);
+  if (!j) return NULL;
+  napi_valuetype root_type = napi_undefined;
+  if (argc > 3 && (napi_typeof(env, argv[3], &root_type) != napi_ok ||
+                   (root_type != napi_undefined && !get_cstr(env, argv[3], "mkdirRoot", &j->mkdir_root)))) {
+    job_free(j);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++) {
     napi_value item, dest, files;
-    uint32_t len = 0, count = 0;
+    uint32_t len = 0;
     j->n = i + 1;
-    ok = napi_get_element(env, argv[1], i, &item) == napi_ok && napi_is_array(env, item, &is_array) == napi_ok &&
-         is_array && napi_get_array_length(env, item, &len) == napi_ok && len == 2 &&
-         napi_get_element(env, item, 0, &dest) == napi_ok && napi_get_element(env, item, 1, &files) == napi_ok &&
-         napi_is_array(env, files, &is_array) == napi_ok && is_array &&
-         napi_get_array_length(env, files, &count) == napi_ok;
-    if (!ok) {
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok || napi_is_array(env, item, &is_array) != napi_ok ||
+        !is_array || napi_get_array_length(env, item, &len) != napi_ok || len != 2) {
       char msg[64];
       snprintf(msg, sizeof msg, "dirs[%u] must be [destDir, files]", i);
       napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-      break;
+      job_free(j);
+      return NULL;
     }
-    batch *b = calloc(1, sizeof *b);
-    j->dirs[i] = b;
-    if (b) {
-      b->kind = (int)kind;
-      b->n = count;
-      b->checksums = malloc(((size_t)count + 1) * sizeof *b->checksums);
-      b->name_off = malloc(((size_t)count + 1) * sizeof *b->name_off);
-      b->status = calloc((size_t)count + 1, 1);
-    }
-    if (!b || !b->checksums || !b->name_off || !b->status) {
-      napi_throw_error(env, "ENOMEM", "out of memory");
-      ok = false;
-      break;
-    }
-    ok = get_cstr(env, argv[0], "objectsDir", &b->objects_dir) && get_cstr(env, dest, "destDir", &b->dest_dir) &&
-         (root_type == napi_undefined || get_cstr(env, argv[3], "mkdirRoot", &b->mkdir_root));
-    if (ok && !batch_copy_entries(env, files, b)) {
-      napi_throw_error(env, "ENOMEM", "out of memory");
-      ok = false;
+    napi_get_element(env, item, 0, &dest);
+    napi_get_element(env, item, 1, &files);
+    if (!batch_parse(env, dest, files, &j->dirs[i])) {
+      job_free(j);
+      return NULL;
     }
   }
-  napi_value promise = ok ? queue_pool_job(env, "checkoutDirs", dirs_execute, dirs_complete, j, &j->work, &j->deferred)
-                          : NULL;
-  if (!promise) dirs_job_free(j);
-  return promise;
+  return job_queue(env, j);
 }

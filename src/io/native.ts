@@ -1,12 +1,13 @@
 /**
  * The native addon (`native/arbor_native.c`): the few Linux system calls Node's fs lacks — OFD
  * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
- * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles`
- * (`native/checkout_files.c`), a hardlink checkout's inner loop; `writeObjectFile`
+ * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles` and
+ * `checkoutDirs` (`native/checkout_files.c`), a hardlink checkout's inner loop; `writeObjectFile`
  * (`native/write_file.c`), an object file created in one thread-pool trip; `renameFiles`
  * (`native/rename_files.c`), a transaction's publishing renames in a few trips; `readFiles`
- * (`native/read_files.c`), many small files read in one trip; and `walkTrees`
- * (`native/walk_trees.c`), the dirtrees a repository holds walked for the objects it lacks.
+ * (`native/read_files.c`), many small files read in one trip; `walkTrees`
+ * (`native/walk_trees.c`), the dirtrees a repository holds walked for the objects it lacks; and
+ * `deflateChunk` (`native/deflate_chunk.c`), a large file compressed in parallel chunks.
  *
  * The addon is loaded lazily, on the first call that needs it, so that commands which never lock,
  * touch xattrs or inode flags (`arbor rev-parse`, `arbor log`) do not pay for loading it.
@@ -98,11 +99,7 @@ export interface NativeAddon {
    * {@link LinkKind}): a hardlink, or for bare-user a new symlink. Entries that are not plain, whose
    * link or symlink fails for any reason (EEXIST, EXDEV, EMLINK, ENOENT…), or whose name or
    * checksum looks odd are left alone: the caller checks those out itself, with its rules and
-   * error messages. With `mkdirRoot` (the checkout's fresh root, above `destDir`), `destDir` is
-   * made first (0700), with any parent below the root not made yet (a batch may run before its
-   * parent directory's: parents are made without following symlinks; one another batch made is
-   * fine); if that fails the promise rejects with the system error (`syscall` "mkdir") and no
-   * entry is done.
+   * error messages. `destDir` exists.
    * @returns one status byte per entry: 0 not done, 1 hardlinked, 2 symlink made.
    * @throws TypeError/RangeError for bad arguments only (never for what is on disk).
    */
@@ -111,13 +108,14 @@ export interface NativeAddon {
     destDir: NativePath,
     files: ReadonlyArray<{ readonly name: string; readonly checksum: string }>,
     kind: LinkKind,
-    mkdirRoot?: NativePath,
   ): Promise<Uint8Array>;
   /**
-   * {@link checkoutFiles} for several directories in one trip to the pool, in order (a directory
-   * listed after its parent is made after it): `dirs` holds `[destDir, files]` pairs, `mkdirRoot`
-   * applies to each. Resolves with each directory's status bytes, or the system error that
-   * stopped making it.
+   * {@link checkoutFiles} for several directories (`[destDir, files]` pairs) in one trip to the
+   * pool, in order. With `mkdirRoot` (a checkout's fresh root, above every `destDir`), each
+   * `destDir` is made first (0700), with any parent below the root not made yet (a group may run
+   * before its parents' group: parents are made without following symlinks; one another group
+   * made is fine). Resolves with each directory's status bytes, or the system error (`syscall`
+   * "mkdir") that stopped making it, its entries then not done.
    * @throws TypeError/RangeError for bad arguments only.
    */
   checkoutDirs?(
