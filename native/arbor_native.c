@@ -352,6 +352,18 @@ bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, 
   return false;
 }
 
+bool copy_bytes(napi_env env, napi_value v, const char *what, uint8_t **out, size_t *len) {
+  const void *p = NULL;
+  if (!get_bytes(env, v, what, &p, len)) return false;
+  *out = malloc(*len ? *len : 1);
+  if (!*out) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return false;
+  }
+  if (*len) memcpy(*out, p, *len);
+  return true;
+}
+
 static napi_value js_bool(napi_env env, bool b) {
   napi_value v;
   napi_get_boolean(env, b, &v);

@@ -14,7 +14,8 @@
  * minbase tree has a 50 MB apt list) was compressed by one zlib stream on one thread, alone at
  * the end of the commit for a second.
  *
- * `data` and `dict` are copied; bad arguments throw TypeError/RangeError synchronously.
+ * `data` and `dict` are copied (a chunk over 16 MiB or a dictionary over 32 KiB is refused after
+ * the copy: callers send 1 MiB); bad arguments throw TypeError/RangeError synchronously.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ static void chunk_complete(napi_env env, napi_status status, void *data) {
   chunk_job *j = data;
   napi_value result = NULL;
   if (status != napi_ok || j->zerr != 0 ||
-      napi_create_external_buffer(env, j->out_len ? j->out_len : 0, j->out, free_out, NULL, &result) != napi_ok)
+      napi_create_external_buffer(env, j->out_len, j->out, free_out, NULL, &result) != napi_ok)
     result = NULL;
   if (result) {
     j->out = NULL; /* the Buffer owns it now */
@@ -97,39 +98,27 @@ static void chunk_complete(napi_env env, napi_status status, void *data) {
 napi_value DeflateChunk(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!get_args(env, info, 3, argv)) return NULL;
-  const void *db = NULL, *xb = NULL;
-  size_t dlen = 0, xlen = 0;
   napi_valuetype dict_type, last_type;
-  bool last = false;
-  if (!get_bytes(env, argv[0], "data", &db, &dlen)) return NULL;
   napi_typeof(env, argv[1], &dict_type);
-  if (dict_type != napi_null && !get_bytes(env, argv[1], "dict", &xb, &xlen)) return NULL;
   napi_typeof(env, argv[2], &last_type);
-  if (last_type != napi_boolean) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "last must be a boolean");
-    return NULL;
-  }
-  napi_get_value_bool(env, argv[2], &last);
-  if (dlen > CHUNK_MAX || xlen > DICT_MAX) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "a chunk is at most 16 MiB and its dictionary 32 KiB");
-    return NULL;
-  }
   chunk_job *j = calloc(1, sizeof *j);
-  if (j) {
-    j->data = malloc(dlen ? dlen : 1);
-    j->dict = malloc(xlen ? xlen : 1);
-  }
-  if (!j || !j->data || !j->dict) {
-    if (j) chunk_free(j);
+  if (!j) {
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
   }
-  if (dlen) memcpy(j->data, db, dlen);
-  if (xlen) memcpy(j->dict, xb, xlen);
-  j->len = dlen;
-  j->dict_len = xlen;
-  j->last = last;
-  napi_value promise = queue_pool_job(env, "deflateChunk", chunk_execute, chunk_complete, j, &j->work, &j->deferred);
+  bool ok = copy_bytes(env, argv[0], "data", &j->data, &j->len) &&
+            (dict_type == napi_null || copy_bytes(env, argv[1], "dict", &j->dict, &j->dict_len));
+  if (ok && last_type != napi_boolean) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "last must be a boolean");
+    ok = false;
+  }
+  if (ok && (j->len > CHUNK_MAX || j->dict_len > DICT_MAX)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "a chunk is at most 16 MiB and its dictionary 32 KiB");
+    ok = false;
+  }
+  if (ok) napi_get_value_bool(env, argv[2], &j->last);
+  napi_value promise =
+      ok ? queue_pool_job(env, "deflateChunk", chunk_execute, chunk_complete, j, &j->work, &j->deferred) : NULL;
   if (!promise) chunk_free(j);
   return promise;
 }

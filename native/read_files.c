@@ -185,8 +185,6 @@ static bool parse_hashed_item(napi_env env, napi_value item, uint32_t i, read_it
   bool is_array = false;
   uint32_t len = 0;
   napi_value path, prefix;
-  const void *pb = NULL;
-  size_t plen = 0;
   char msg[64];
   snprintf(msg, sizeof msg, "item %u must be [path, prefix]", i);
   if (napi_is_array(env, item, &is_array) != napi_ok || !is_array || napi_get_array_length(env, item, &len) != napi_ok ||
@@ -196,15 +194,7 @@ static bool parse_hashed_item(napi_env env, napi_value item, uint32_t i, read_it
   }
   napi_get_element(env, item, 0, &path);
   napi_get_element(env, item, 1, &prefix);
-  if (!get_cstr(env, path, "path", &it->path) || !get_bytes(env, prefix, "prefix", &pb, &plen)) return false;
-  it->prefix = malloc(plen ? plen : 1);
-  if (!it->prefix) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return false;
-  }
-  if (plen) memcpy(it->prefix, pb, plen);
-  it->prefix_len = plen;
-  return true;
+  return get_cstr(env, path, "path", &it->path) && copy_bytes(env, prefix, "prefix", &it->prefix, &it->prefix_len);
 }
 
 static napi_value read_files(napi_env env, napi_callback_info info, bool hashed) {

@@ -466,19 +466,11 @@ static bool copy_xattrs(napi_env env, napi_value arr, write_item *j) {
   }
   for (uint32_t i = 0; i < j->nx; i++) {
     napi_value name, value;
-    const void *bytes = NULL;
-    size_t len = 0;
     napi_get_element(env, arr, 2 * i, &name);
     napi_get_element(env, arr, 2 * i + 1, &value);
-    if (!get_cstr(env, name, "xattr name", &j->xnames[i]) || !get_bytes(env, value, "xattr value", &bytes, &len))
+    if (!get_cstr(env, name, "xattr name", &j->xnames[i]) ||
+        !copy_bytes(env, value, "xattr value", &j->xvalues[i], &j->xlens[i]))
       return false;
-    j->xvalues[i] = malloc(len ? len : 1);
-    if (!j->xvalues[i]) {
-      napi_throw_error(env, "ENOMEM", "out of memory");
-      return false;
-    }
-    if (len) memcpy(j->xvalues[i], bytes, len);
-    j->xlens[i] = len;
   }
   return true;
 }
@@ -516,23 +508,15 @@ static bool parse_unpack(napi_env env, napi_value v, write_item *j) {
     return false;
   }
   if (tp == napi_null) return true;
-  const void *pb = NULL, *eb = NULL;
-  size_t plen = 0, elen = 0;
-  if (!get_bytes(env, prefix, "unpack prefix", &pb, &plen) || !get_bytes(env, expected, "unpack expected", &eb, &elen))
-    return false;
+  const void *eb = NULL;
+  size_t elen = 0;
+  if (!get_bytes(env, expected, "unpack expected", &eb, &elen)) return false;
   if (elen != 32) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "unpack expected must be a 32-byte SHA-256 digest");
     return false;
   }
-  j->prefix = malloc(plen ? plen : 1);
-  if (!j->prefix) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return false;
-  }
-  if (plen) memcpy(j->prefix, pb, plen);
-  j->prefix_len = plen;
   memcpy(j->expected, eb, 32);
-  return true;
+  return copy_bytes(env, prefix, "unpack prefix", &j->prefix, &j->prefix_len);
 }
 
 /* The optional `pack` argument: undefined, or the head (Uint8Array) to write before the deflated data. */
@@ -548,18 +532,8 @@ static bool parse_pack(napi_env env, napi_value v, write_item *j) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "packed data must be at most 64 MiB");
     return false;
   }
-  const void *hb = NULL;
-  size_t hlen = 0;
-  if (!get_bytes(env, v, "pack head", &hb, &hlen)) return false;
-  j->head = malloc(hlen ? hlen : 1);
-  if (!j->head) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return false;
-  }
-  if (hlen) memcpy(j->head, hb, hlen);
-  j->head_len = hlen;
   j->pack = true;
-  return true;
+  return copy_bytes(env, v, "pack head", &j->head, &j->head_len);
 }
 
 /* Read one item's arguments (argv[0..argc-1], as writeObjectFile takes them); throws and returns
