@@ -27,21 +27,17 @@ export async function deflateToWriter(
   data: AsyncIterable<Uint8Array>,
   write: (chunk: Uint8Array) => Promise<void>,
 ): Promise<void> {
-  const n = hasNative() ? native() : null;
-  if (!n?.deflateChunk) {
+  const addon = hasNative() ? native() : null;
+  if (!addon?.deflateChunk) {
     const { pipeline } = await import("node:stream/promises");
     await pipeline(data, createDeflateRaw({ level: 6 }), async (out: AsyncIterable<Buffer>) => {
       for await (const c of out) await write(c);
     });
     return;
   }
-  const deflateChunk = n.deflateChunk.bind(n);
+  const deflateChunk = addon.deflateChunk.bind(addon);
   const queue: Array<Promise<Buffer>> = [];
   let prevTail: Uint8Array | null = null;
-  // the chunk being filled, and a full one held back until it is known not to be the last
-  let filling = Buffer.allocUnsafe(CHUNK);
-  let filled = 0;
-  let held: Buffer | null = null;
   const send = async (chunk: Uint8Array, last: boolean): Promise<void> => {
     const p = deflateChunk(chunk, prevTail, last);
     p.catch(() => {}); // seen when its turn to be written comes, or dropped after a failure
@@ -49,27 +45,24 @@ export async function deflateToWriter(
     prevTail = chunk.length >= DICT ? chunk.subarray(chunk.length - DICT) : null;
     while (queue.length >= IN_FLIGHT) await write(await queue.shift()!);
   };
+  // full chunks go as they fill; the rest (maybe nothing: an empty final block) finishes the stream
+  let filling = Buffer.allocUnsafe(CHUNK);
+  let filled = 0;
   try {
     for await (const piece of data) {
-      let off = 0;
-      while (off < piece.length) {
-        const n = Math.min(piece.length - off, CHUNK - filled);
-        filling.set(piece.subarray(off, off + n), filled);
-        filled += n;
-        off += n;
+      for (let off = 0; off < piece.length; ) {
+        const take = Math.min(piece.length - off, CHUNK - filled);
+        filling.set(piece.subarray(off, off + take), filled);
+        filled += take;
+        off += take;
         if (filled === CHUNK) {
-          if (held) await send(held, false);
-          held = filling;
-          filling = Buffer.allocUnsafe(CHUNK);
+          await send(filling, false);
+          filling = Buffer.allocUnsafe(CHUNK); // the one sent is still read (its tail primes the next)
           filled = 0;
         }
       }
     }
-    if (held && filled > 0) {
-      await send(held, false);
-      held = null;
-    }
-    await send(held ?? filling.subarray(0, filled), true);
+    await send(filling.subarray(0, filled), true);
     while (queue.length) await write(await queue.shift()!);
   } finally {
     await Promise.allSettled(queue);

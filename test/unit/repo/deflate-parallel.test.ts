@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { inflateRawSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { native } from "../../../src/io/native.js";
 import { deflateToWriter } from "../../../src/repo/deflate-parallel.js";
 
@@ -70,6 +70,29 @@ describe("deflateToWriter", () => {
       }),
     ).rejects.toThrow("disk full");
     expect(writes).toBe(1);
+  });
+});
+
+describe("deflateToWriter without the addon", () => {
+  it("compresses with one zlib stream, to the same data", async () => {
+    vi.resetModules();
+    vi.doMock("../../../src/io/native.js", () => ({ hasNative: () => false, native: () => ({}) }));
+    try {
+      const mod = await import("../../../src/repo/deflate-parallel.js");
+      const data = compressible(3 * MiB + 7);
+      const out: Buffer[] = [];
+      await mod.deflateToWriter(pieces(data, 100_000), async (c) => {
+        out.push(Buffer.from(c));
+      });
+      const z = Buffer.concat(out);
+      expect(inflateRawSync(z).equals(data)).toBe(true);
+      // a single stream: no sync-flush markers (the chunked path writes one per MiB)
+      const { deflateRawSync } = await import("node:zlib");
+      expect(z.equals(deflateRawSync(data, { level: 6 }))).toBe(true);
+    } finally {
+      vi.doUnmock("../../../src/io/native.js");
+      vi.resetModules();
+    }
   });
 });
 
