@@ -263,7 +263,10 @@ export class Repo {
       throw fromSystemError(`Cannot read object ${checksum}.${type}`, e);
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const st = fs.fstatSync(fd);
+      if (!st.isFile())
+        throw new ArborError("OBJECT_CORRUPT", `Object ${checksum}.${type} is not a regular file`);
+      const size = st.size;
       if (size > MAX_METADATA_SIZE) {
         throw new ArborError(
           "OBJECT_CORRUPT",
@@ -278,6 +281,8 @@ export class Repo {
         off += n;
       }
       return off === size ? buf : buf.subarray(0, off);
+    } catch (e) {
+      throw e instanceof ArborError ? e : fromSystemError(`Cannot read object ${checksum}.${type}`, e);
     } finally {
       fs.closeSync(fd);
     }
