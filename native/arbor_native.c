@@ -998,6 +998,8 @@ NAPI_MODULE_INIT() {
       FN("freezeThaw", FreezeThaw),
       FN("checkoutFiles", CheckoutFiles),
       FN("checkoutDirs", CheckoutDirs),
+      FN("checkoutTree", CheckoutTree),
+      FN("checkoutTreeFinish", CheckoutTreeFinish),
       FN("scanDir", ScanDir),
       FN("writeObjectFile", WriteObjectFile),
       FN("writeObjectFiles", WriteObjectFiles),

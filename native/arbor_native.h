@@ -37,6 +37,10 @@ void reject_pool_job(napi_env env, napi_deferred deferred, const char *what);
 napi_value CheckoutFiles(napi_env env, napi_callback_info info);
 napi_value CheckoutDirs(napi_env env, napi_callback_info info);
 
+/* checkout_tree.c */
+napi_value CheckoutTree(napi_env env, napi_callback_info info);
+napi_value CheckoutTreeFinish(napi_env env, napi_callback_info info);
+
 /* write_file.c */
 napi_value WriteObjectFile(napi_env env, napi_callback_info info);
 napi_value WriteObjectFiles(napi_env env, napi_callback_info info);

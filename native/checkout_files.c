@@ -39,8 +39,9 @@
 #include <unistd.h>
 
 #include "arbor_native.h"
+#include "checkout_plain.h"
+#include "dirtree_read.h"
 
-enum { LINK_BARE = 0, LINK_BARE_USER = 1, LINK_BARE_USER_ONLY = 2 };
 
 /* (uuua(ayay)) with an empty xattr array: three big-endian u32, nothing else. */
 #define USER_META_PLAIN_SIZE 12
@@ -59,33 +60,6 @@ static bool is_hex_checksum(const char *s, size_t len) {
 static bool is_plain_name(const char *s, size_t len) {
   if (len == 0 || strlen(s) != len || memchr(s, '/', len)) return false;
   return !(s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')));
-}
-
-/* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): exactly the byte
- * strings that survive JS's decode/encode round trip unchanged. */
-static bool is_utf8(const unsigned char *s, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t n;
-    uint32_t cp, min;
-    if ((c & 0xe0) == 0xc0) n = 1, cp = c & 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0) n = 2, cp = c & 0x0f, min = 0x800;
-    else if ((c & 0xf8) == 0xf0) n = 3, cp = c & 0x07, min = 0x10000;
-    else return false;
-    if (len - i <= n) return false;
-    for (size_t k = 1; k <= n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (s[i + k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 /* The target of a bare-user symlink object ("TARGET\0") into buf, if it is a plain one. */
@@ -108,24 +82,38 @@ static bool read_symlink_object(const char *path, char *buf, size_t cap) {
   }
   close(fd);
   if (len < 2 || buf[len - 1] != 0 || strlen(buf) != len - 1) return false;
-  return is_utf8((const unsigned char *)buf, len - 1);
+  return utf8_strict((const unsigned char *)buf, len - 1);
 }
 
-typedef enum { NOT_PLAIN, PLAIN_LINK, PLAIN_SYMLINK } plain_kind;
-
-/* What to do with the object at `path`; for PLAIN_SYMLINK the target is read into target. */
-static plain_kind classify(const char *path, int kind, char *target, size_t cap) {
+plain_kind checkout_classify(const char *path, int kind, bool extended, char *target, size_t cap,
+                             uint32_t *mode_out) {
   struct stat st;
   if (lstat(path, &st) != 0) return NOT_PLAIN;
   if (kind == LINK_BARE)
     return S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > 0) ? PLAIN_LINK : NOT_PLAIN;
+  if (kind == LINK_BARE_USER_ONLY && S_ISLNK(st.st_mode) && extended) {
+    /* a bare-user-only symlink object is the symlink itself: made anew (as a copy would be) */
+    ssize_t n = readlink(path, target, cap);
+    if (n <= 0 || (size_t)n >= cap) return NOT_PLAIN;
+    target[n] = 0;
+    return strlen(target) == (size_t)n && utf8_strict((const unsigned char *)target, (size_t)n) ? PLAIN_SYMLINK
+                                                                                                  : NOT_PLAIN;
+  }
   if (!S_ISREG(st.st_mode)) return NOT_PLAIN;
-  if (kind == LINK_BARE_USER_ONLY) return st.st_size > 0 && (st.st_mode & S_IRUSR) ? PLAIN_LINK : NOT_PLAIN;
+  if (kind == LINK_BARE_USER_ONLY) {
+    *mode_out = st.st_mode;
+    if (st.st_size == 0) return extended ? PLAIN_EMPTY : NOT_PLAIN;
+    return st.st_mode & S_IRUSR ? PLAIN_LINK : NOT_PLAIN;
+  }
   unsigned char meta[USER_META_PLAIN_SIZE];
   /* a larger value (xattrs present) fails with ERANGE: not plain */
   if (lgetxattr(path, "user.ostreemeta", meta, sizeof meta) != USER_META_PLAIN_SIZE) return NOT_PLAIN;
   uint32_t mode = (uint32_t)meta[8] << 24 | (uint32_t)meta[9] << 16 | (uint32_t)meta[10] << 8 | meta[11];
-  if ((mode & S_IFMT) == S_IFREG) return st.st_size > 0 && (mode & S_IRUSR) ? PLAIN_LINK : NOT_PLAIN;
+  *mode_out = mode;
+  if ((mode & S_IFMT) == S_IFREG) {
+    if (st.st_size == 0) return extended ? PLAIN_EMPTY : NOT_PLAIN;
+    return mode & S_IRUSR ? PLAIN_LINK : NOT_PLAIN;
+  }
   if ((mode & S_IFMT) == S_IFLNK && read_symlink_object(path, target, cap)) return PLAIN_SYMLINK;
   return NOT_PLAIN;
 }
@@ -235,7 +223,8 @@ static void batch_run(const checkout_job *j, batch *b) {
     p[2] = '/';
     memcpy(p + 3, cs + 2, CHECKSUM_HEX - 2);
     memcpy(p + 3 + CHECKSUM_HEX - 2, ".file", 6);
-    plain_kind what = classify(src, j->kind, target, sizeof target);
+    uint32_t mode;
+    plain_kind what = checkout_classify(src, j->kind, false, target, sizeof target, &mode);
     /* linkat flags 0: a symlink object (bare) is linked itself; an existing dst fails (EEXIST) */
     if (what == PLAIN_LINK && linkat(AT_FDCWD, src, AT_FDCWD, dst, 0) == 0) b->status[i] = CF_LINKED;
     else if (what == PLAIN_SYMLINK && symlink(target, dst) == 0) b->status[i] = CF_SYMLINKED;

@@ -38,9 +38,7 @@
 #include <unistd.h>
 
 #include "arbor_native.h"
-
-/* Largest dirtree read here; a larger one (none in practice) is left to the caller. */
-#define TREE_MAX ((size_t)16 << 20)
+#include "dirtree_read.h"
 
 /* A growable list of 32-byte checksums. */
 typedef struct {
@@ -144,142 +142,12 @@ static void walk_job_free(walk_job *j) {
   free(j);
 }
 
-/* "XX/REST.ext" for a checksum, relative to objectsDir. */
-static void rel_path(char *out, const uint8_t *cs, const char *ext) {
-  static const char hex[] = "0123456789abcdef";
-  char *p = out;
-  for (int i = 0; i < 32; i++) {
-    *p++ = hex[cs[i] >> 4];
-    *p++ = hex[cs[i] & 15];
-    if (i == 0) *p++ = '/';
-  }
-  *p++ = '.';
-  strcpy(p, ext);
-}
-
 /* Whether objectsDir holds the object: 1 yes, 0 no (or it could not be told). */
 static int present(int dfd, const uint8_t *cs, const char *ext) {
   char rel[96];
   struct stat st;
-  rel_path(rel, cs, ext);
+  object_rel_path(rel, cs, ext);
   return fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-/* Read a dirtree whole: 0 with the bytes in *buf and *len; ENOENT when absent, another errno when unreadable. */
-static int read_tree(int dfd, const uint8_t *cs, uint8_t **buf, size_t *len) {
-  char rel[96];
-  rel_path(rel, cs, "dirtree");
-  int fd;
-  do fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) return errno;
-  struct stat st;
-  int err = 0;
-  uint8_t *b = NULL;
-  size_t got = 0;
-  if (fstat(fd, &st) != 0) err = errno;
-  else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > TREE_MAX) err = EINVAL;
-  else if (!(b = malloc(st.st_size ? (size_t)st.st_size : 1))) err = ENOMEM;
-  while (!err && got < (size_t)st.st_size) {
-    ssize_t n = pread(fd, b + got, (size_t)st.st_size - got, (off_t)got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) err = n < 0 ? errno : EIO; /* shrank meanwhile: not this walker's to judge */
-    else got += (size_t)n;
-  }
-  close(fd);
-  if (err) {
-    free(b);
-    return err;
-  }
-  *buf = b;
-  *len = got;
-  return 0;
-}
-
-/* ---- the dirtree reader (mirrors src/core/dirtree-fast.ts) ---- */
-
-static size_t width(size_t size) { return size == 0 ? 0 : size <= 0xff ? 1 : size <= 0xffff ? 2 : 4; }
-
-static size_t offset_at(const uint8_t *b, size_t pos, size_t w) {
-  if (w == 1) return b[pos];
-  if (w == 2) return (size_t)b[pos] | (size_t)b[pos + 1] << 8;
-  return (size_t)b[pos] | (size_t)b[pos + 1] << 8 | (size_t)b[pos + 2] << 16 | (size_t)b[pos + 3] << 24;
-}
-
-/* Member ends (absolute) of a tuple of `n` variable-size, 1-aligned members in b[start, end). */
-static bool members(const uint8_t *b, size_t start, size_t end, int n, size_t *out) {
-  size_t size = end - start, w = width(size), table_end = size, prev = 0;
-  for (int i = 0; i < n; i++) {
-    size_t e;
-    if (i == n - 1) e = table_end;
-    else {
-      if (w == 0 || table_end < w) return false;
-      table_end -= w;
-      e = offset_at(b, start + table_end, w);
-    }
-    if (prev > e || e > table_end) return false;
-    out[i] = start + e;
-    prev = e;
-  }
-  return true;
-}
-
-/* A name in b[start, end): ASCII bytes then one NUL; not empty, `.`, `..`, nor holding `/`. */
-static bool name_ok(const uint8_t *b, size_t start, size_t end) {
-  if (end - start < 2 || b[end - 1] != 0) return false;
-  size_t len = end - 1 - start;
-  for (size_t i = start; i < end - 1; i++)
-    if (b[i] == 0 || b[i] == '/' || b[i] >= 0x80) return false;
-  if (b[start] == '.' && (len == 1 || (len == 2 && b[start + 1] == '.'))) return false;
-  return true;
-}
-
-/* strcmp order of the names at a and b (each NUL-terminated inside its buffer). */
-static int name_cmp(const uint8_t *a, const uint8_t *b) { return strcmp((const char *)a, (const char *)b); }
-
-typedef struct {
-  size_t name; /* offset of the NUL-terminated name */
-  size_t cs[2]; /* offsets of the checksums (1 for a file, 2 for a directory: tree, meta) */
-} entry;
-
-/*
- * The entries of a dirtree array in b[start, end): each a tuple of a name and `n - 1` checksums;
- * names strictly ascending. *out is malloc'd (NULL when there are none). False if anything is
- * not so (or out of memory).
- */
-static bool entries(const uint8_t *b, size_t start, size_t end, int n, entry **out, size_t *count) {
-  *out = NULL;
-  *count = 0;
-  if (start == end) return true;
-  size_t size = end - start, w = width(size);
-  if (size < w) return false;
-  size_t table_start = offset_at(b, end - w, w);
-  if (table_start > size - w || (size - table_start) % w != 0 || size == table_start) return false;
-  size_t k = (size - table_start) / w;
-  /* each element holds at least a 1-byte name, its NUL and 32 bytes of checksum: a table claiming
-   * more elements than that is malformed (and must not size an allocation) */
-  if (k > table_start / 34) return false;
-  entry *es = malloc(k * sizeof *es);
-  if (!es) return false;
-  size_t prev = 0, s = start;
-  for (size_t i = 0; i < k; i++) {
-    size_t e = offset_at(b, start + table_start + i * w, w);
-    size_t m[3];
-    if (e < prev || e > table_start || !members(b, s, start + e, n, m) || !name_ok(b, s, m[0])) goto bad;
-    for (int c = 1; c < n; c++)
-      if (m[c] - m[c - 1] != 32) goto bad;
-    if (i > 0 && name_cmp(b + es[i - 1].name, b + s) >= 0) goto bad;
-    es[i].name = s;
-    for (int c = 1; c < n; c++) es[i].cs[c - 1] = m[c - 1];
-    prev = e;
-    s = start + e;
-  }
-  *out = es;
-  *count = k;
-  return true;
-bad:
-  free(es);
-  return false;
 }
 
 /* ---- the walk ---- */
@@ -287,35 +155,25 @@ bad:
 /* Walk one dirtree's bytes: record what it names; its present subtrees go on `stack`. */
 static bool walk_one(walk_job *j, int dfd, const uint8_t *b, size_t len, cs_set *files, cs_set *metas,
                      cs_set *trees, cs_list *stack, bool *readable) {
-  size_t m[2];
-  entry *fs = NULL, *ds = NULL;
-  size_t nf = 0, nd = 0;
-  *readable = len > 0 && members(b, 0, len, 2, m) && entries(b, 0, m[0], 2, &fs, &nf) &&
-              entries(b, m[0], m[1], 3, &ds, &nd);
-  /* no name may be both a file and a directory (both lists are sorted: merge) */
-  for (size_t a = 0, c = 0; *readable && a < nf && c < nd;) {
-    int r = name_cmp(b + fs[a].name, b + ds[c].name);
-    if (r == 0) *readable = false;
-    else if (r < 0) a++;
-    else c++;
-  }
+  dirtree_view v;
+  *readable = dirtree_parse(b, len, NAMES_ASCII, &v);
+  if (!*readable) return true;
   bool ok = true;
-  for (size_t i = 0; *readable && ok && i < nf; i++) {
+  for (size_t i = 0; ok && i < v.nfiles; i++) {
     bool added;
-    const uint8_t *cs = b + fs[i].cs[0];
+    const uint8_t *cs = b + v.files[i].cs[0];
     ok = set_add(files, cs, &added);
     if (ok && added && !present(dfd, cs, j->ext)) ok = list_add(&j->missing_files, cs);
   }
-  for (size_t i = 0; *readable && ok && i < nd; i++) {
+  for (size_t i = 0; ok && i < v.ndirs; i++) {
     bool added;
-    const uint8_t *meta = b + ds[i].cs[1], *tree = b + ds[i].cs[0];
+    const uint8_t *meta = b + v.dirs[i].cs[1], *tree = b + v.dirs[i].cs[0];
     ok = set_add(metas, meta, &added);
     if (ok && added && !present(dfd, meta, "dirmeta")) ok = list_add(&j->missing_metas, meta);
     if (ok) ok = set_add(trees, tree, &added);
     if (ok && added) ok = list_add(stack, tree);
   }
-  free(fs);
-  free(ds);
+  dirtree_view_free(&v);
   return ok;
 }
 
@@ -347,7 +205,7 @@ static void walk_execute(napi_env env, void *data) {
     memcpy(cs, stack.data + 32 * --stack.n, 32);
     uint8_t *b = NULL;
     size_t len = 0;
-    int err = read_tree(dfd, cs, &b, &len);
+    int err = read_object_whole(dfd, cs, "dirtree", &b, &len);
     if (err == ENOENT) ok = list_add(&j->missing_trees, cs);
     else if (err) ok = list_add(&j->unread, cs);
     else {

@@ -2,7 +2,8 @@
  * The native addon (`native/arbor_native.c`): the few Linux system calls Node's fs lacks — OFD
  * locks (ostree's repo and sysroot locks), xattrs that never follow symlinks, inode flags
  * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles` and
- * `checkoutDirs` (`native/checkout_files.c`), a hardlink checkout's inner loop; `writeObjectFile`
+ * `checkoutDirs` (`native/checkout_files.c`), a hardlink checkout's inner loop; `checkoutTree`
+ * (`native/checkout_tree.c`), a whole hardlink checkout below a fresh root; `writeObjectFile`
  * (`native/write_file.c`), an object file created in one thread-pool trip; `renameFiles`
  * (`native/rename_files.c`), a transaction's publishing renames in a few trips; `readFiles`
  * (`native/read_files.c`), many small files read in one trip; `walkTrees`
@@ -127,6 +128,28 @@ export interface NativeAddon {
     mkdirRoot?: NativePath,
   ): Promise<Array<Uint8Array | Error>>;
   /**
+   * A whole hardlink checkout below the fresh, existing directory `root` (absolute), on
+   * `options.threads` threads: reads the dirtrees and dirmetas from `objectsDir`, makes the
+   * directories (0700 until {@link checkoutTreeFinish}) and checks out the plain entries as
+   * {@link checkoutFiles} does (and, for bare-user and bare-user-only, empty files). What it does
+   * not do comes back in `rest` (see {@link CheckoutTreeRest}), for the caller to do in `key`
+   * order (tree order). Rejects only when the walk cannot run at all (objectsDir unreadable, out of
+   * memory). `options.progress[0]` counts entries done while it runs.
+   */
+  checkoutTree?(
+    objectsDir: string,
+    root: string,
+    rootTree: string,
+    kind: LinkKind,
+    options: { threads: number; userMode: boolean; canonical: boolean; progress?: Int32Array },
+  ): Promise<CheckoutTreeResult>;
+  /**
+   * Give the directories {@link checkoutTree} made their mode, owner (unless in user mode) and
+   * mtime 0, deepest first; once (a second call does nothing). Rejects with the system error
+   * (`syscall` chmod, chown or utime; `path`) of the first that fails.
+   */
+  checkoutTreeFinish?(handle: CheckoutTreeHandle): Promise<void>;
+  /**
    * Create the file `path`: write all of `data` into a new unnamed file (O_TMPFILE, 0600) in its
    * directory, then (uid/gid -1: unchanged) fchown, fchmod to `mode & 07777`, fsetxattr each
    * [name, value] pair of the flat `xattrs` array, set atime and mtime to 0 (unless `zeroTimes`
@@ -242,6 +265,30 @@ export type ObjectUnpack = readonly [size: number, prefix: Uint8Array | null, ex
  *   target (a symlink is made);
  * - 2, bare-user-only repo: a regular file with data readable by its owner: hardlinked.
  */
+/** Opaque: the directories a {@link NativeAddon.checkoutTree} walk made. */
+export type CheckoutTreeHandle = { readonly __checkoutTreeHandle: unique symbol };
+
+/**
+ * An entry a native checkout walk did not do: `[0, key, rel, name, checksum]` a file of the
+ * directory `rel`; `[1, key, rel, null, tree, meta]` the directory `rel`, not made, for the
+ * caller to check out whole; `[2, key, rel, null, null, null, error]` the directory `rel`, which
+ * could not be made (or opened). `rel` is "" for the root, else "/a/b"; `key` sorts them in tree
+ * order (Buffer.compare).
+ */
+export type CheckoutTreeRest =
+  | readonly [0, Buffer, string, string, string, null, null]
+  | readonly [1, Buffer, string, null, string, string, null]
+  | readonly [2, Buffer, string, null, null, null, NodeJS.ErrnoException];
+
+export interface CheckoutTreeResult {
+  dirs: number;
+  linked: number;
+  symlinked: number;
+  created: number;
+  rest: CheckoutTreeRest[];
+  handle: CheckoutTreeHandle;
+}
+
 export type LinkKind = 0 | 1 | 2;
 
 /** `FS_IMMUTABLE_FL` from `<linux/fs.h>`, available without loading the addon. */

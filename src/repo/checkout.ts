@@ -15,11 +15,12 @@
  * directory is needed is refused, so nothing is written outside the destination.
  */
 
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
 import type { Dirmeta, DirtreeFile } from "../core/metadata.js";
 import { isLnk } from "../core/mode.js";
 import { ArborError, errnoCode, fromSystemError, withContext } from "../errors.js";
-import { native } from "../io/native.js";
+import { type CheckoutTreeHandle, type LinkKind, native } from "../io/native.js";
 import { fs } from "../io/node-builtins.js";
 import { BulkFiles, bulkLinkKind, HARDLINKED } from "./checkout-bulk.js";
 import { existingMatches, writeCopy } from "./checkout-copy.js";
@@ -48,6 +49,10 @@ class Checkout {
   private readonly bulk: BulkFiles | null;
   /** Directories made, in creation order: their mtime (and in bulk mode their mode) comes last. */
   private readonly dirsMade: Array<{ path: string; meta: Dirmeta }> = [];
+  /** The kind for a whole native checkout below a fresh root (checkout_tree.c), or null. */
+  private readonly treeKind: LinkKind | null;
+  /** The directories the native walk made, until their modes are set. */
+  private treeHandle: CheckoutTreeHandle | null = null;
 
   constructor(
     readonly repo: Repo,
@@ -72,6 +77,61 @@ class Checkout {
         ? null
         : bulkLinkKind({ ...o, mode: repo.mode, userMode: this.userMode });
     this.bulk = kind === null ? null : new BulkFiles(join(repo.path, "objects"), kind, o.dest);
+    this.treeKind =
+      kind !== null && this.overwrite === "none" && typeof native().checkoutTree === "function" ? kind : null;
+  }
+
+  /** Whether a directory (not a file) checkout can use the native walk ({@link tree}). */
+  get walksNatively(): boolean {
+    return this.treeKind !== null;
+  }
+
+  /**
+   * Check out the tree (`tree`, `metaCs`) into the fresh root `path` with the native walk
+   * (`native/checkout_tree.c`: dirtrees read, directories made and plain entries linked on
+   * threads), then, in tree order, what it left: entries it does not do (as in bulk mode),
+   * subtrees it does not read (through {@link dir}, which reports what is wrong with them) and
+   * directories it could not make. Their modes come last ({@link finishDirs}).
+   */
+  async tree(path: string, tree: string, metaCs: string): Promise<void> {
+    const meta = this.repo.loadDirmeta(metaCs);
+    this.makeDir(path, "");
+    if (!this.userMode) for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
+    this.dirsMade.push({ path, meta });
+    const progress = this.o.onProgress ? new Int32Array(1) : undefined;
+    const timer =
+      progress &&
+      setInterval(() => this.o.onProgress!({ files: this.stats.files + progress[0]! }), 200).unref();
+    let r: Awaited<ReturnType<NonNullable<ReturnType<typeof native>["checkoutTree"]>>>;
+    try {
+      r = await native().checkoutTree!(join(this.repo.path, "objects"), resolve(path), tree, this.treeKind!, {
+        threads: TREE_THREADS(),
+        userMode: this.userMode,
+        canonical: this.canonicalDirs,
+        progress,
+      });
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    this.treeHandle = r.handle;
+    this.stats.dirs += r.dirs;
+    this.stats.files += r.linked + r.symlinked + r.created;
+    this.stats.hardlinked += r.linked;
+    this.stats.copied += r.symlinked + r.created;
+    r.rest.sort((a, b) => Buffer.compare(a[1], b[1]));
+    for (const e of r.rest) {
+      const rel = e[2];
+      const dir = rel === "" ? path : join(path, rel);
+      if (e[0] === 0) this.fileAt(dir, rel, { name: e[3], checksum: e[4] });
+      else if (e[0] === 2) throw fromSystemError(`Cannot create directory "${dir}"`, e[6]);
+      else if (rel !== "") this.dir(dir, e[4], e[5], rel);
+      else {
+        // the root's dirtree is not one the walk reads: it made nothing, the bulk path does it all
+        const dt = this.repo.loadDirtree(e[4]);
+        this.bulk!.queue(path, "", dt.files);
+        for (const d of dt.dirs) this.dir(join(path, d.name), d.tree, d.meta, `/${d.name}`);
+      }
+    }
   }
 
   /** Check out the directory (tree, meta) at `path`; `rel` is its path in the checkout ("" for the root). */
@@ -138,10 +198,14 @@ class Checkout {
     return didExist;
   }
 
+  /** Whether directory modes keep only 0775 (bare-user-only repos, `bareuseronlyDirs`). */
+  private get canonicalDirs(): boolean {
+    return this.repo.mode === "bare-user-only" || !!this.o.bareuseronlyDirs;
+  }
+
   /** A directory's mode (`& 0775` where canonical) and, unless in user mode, its owner. */
   private setDirMode(path: string, meta: Dirmeta): void {
-    const canonical = this.repo.mode === "bare-user-only" || this.o.bareuseronlyDirs;
-    fs.chmodSync(path, canonical ? meta.mode & 0o775 : meta.mode & 0o7777);
+    fs.chmodSync(path, this.canonicalDirs ? meta.mode & 0o775 : meta.mode & 0o7777);
     if (!this.userMode) fs.chownSync(path, meta.uid, meta.gid);
   }
 
@@ -343,16 +407,35 @@ class Checkout {
   /**
    * Give the directories made mtime 0 (unless forceCopy) and, in bulk mode, their mode and owner
    * (not before: a read-only directory would refuse links still to be made in it). Children first
-   * (reverse creation order) so that a parent's mtime is not changed again.
+   * (reverse creation order) so that a parent's mtime is not changed again. After a native walk:
+   * the directories of the subtrees it left, then those it made, then the root.
    */
-  finishDirs(): void {
+  async finishDirs(): Promise<void> {
+    const root = this.treeHandle ? this.dirsMade.shift() : undefined;
+    this.finishMade();
+    if (this.treeHandle) await native().checkoutTreeFinish!(this.treeHandle);
+    if (root) {
+      this.dirsMade.push(root);
+      this.finishMade();
+    }
+  }
+
+  private finishMade(): void {
     for (let i = this.dirsMade.length - 1; i >= 0; i--) {
       const { path, meta } = this.dirsMade[i]!;
       if (this.bulk) this.setDirMode(path, meta);
       if (!this.o.forceCopy) fs.utimesSync(path, 0, 0);
     }
+    this.dirsMade.length = 0;
   }
 }
+
+/**
+ * Threads of a native checkout walk: one per core, at most 4. The work is mostly the kernel's
+ * (mkdir, link, symlink on one filesystem); past the cores, threads only contend there.
+ */
+const TREE_THREADS = (): number => Math.min(4, Math.max(1, availableParallelism()));
+Math.min(4, Math.max(1, Number(process.env.ARBOR_CHECKOUT_THREADS) || availableParallelism()));
 
 /**
  * Check out a commit into `dest`.
@@ -378,12 +461,14 @@ export async function checkoutTree(repo: Repo, o: CheckoutOptions): Promise<Chec
           throw new ArborError("PATH_ESCAPE", `Cannot check out into "${o.dest}": it is a symlink`);
       }
       co.file(o.dest, sub.name, sub.checksum);
+    } else if (co.walksNatively) {
+      await co.tree(o.dest, sub.tree, sub.meta);
     } else {
       co.dir(o.dest, sub.tree, sub.meta, "");
     }
     await co.finishBulk();
     await co.finishBigFiles();
-    co.finishDirs();
+    await co.finishDirs();
   } catch (e) {
     await co.settle();
     throw e instanceof ArborError ? e : fromSystemError(`Cannot check out ${o.rev} into "${o.dest}"`, e);
