@@ -178,7 +178,7 @@ static void fail(tree_job *j, int err, const char *syscall) {
 static uint8_t *key_with(const uint8_t *key, size_t len, uint32_t index) {
   uint8_t *k = malloc(len + 4);
   if (!k) return NULL;
-  memcpy(k, key, len);
+  if (len) memcpy(k, key, len);
   k[len] = (uint8_t)(index >> 24);
   k[len + 1] = (uint8_t)(index >> 16);
   k[len + 2] = (uint8_t)(index >> 8);

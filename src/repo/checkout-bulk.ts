@@ -1,5 +1,7 @@
 /**
- * Bulk checkout of a hardlink checkout's plain files: each directory's files go to the native
+ * Bulk checkout of a hardlink checkout's plain files, where the native tree walk
+ * (`native/checkout_tree.c`) does not go: over an existing destination (union modes), and the
+ * subtrees the walk leaves to JS. Each directory's files go to the native
  * `checkoutFiles()` in one call, which hardlinks (or, for bare-user symlinks, makes) them on
  * libuv's thread pool while the main thread goes on reading dirtrees. Below a fresh destination
  * root the directory itself is made there too, and consecutive directories (tree order) go in

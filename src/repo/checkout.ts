@@ -13,6 +13,11 @@
  *
  * Safety: names come from validated dirtrees (no `/`, `.`, `..`); an existing symlink where a
  * directory is needed is refused, so nothing is written outside the destination.
+ *
+ * Speed: a hardlink checkout into a fresh root is one native walk ({@link Checkout.tree},
+ * `native/checkout_tree.c`); what it leaves, and hardlink checkouts over an existing tree, go
+ * through {@link Checkout.dir} with the plain files linked in bulk (`checkout-bulk.ts`); the rest
+ * (copies, archive repos, whiteouts, skip lists) goes file by file.
  */
 
 import { availableParallelism } from "node:os";

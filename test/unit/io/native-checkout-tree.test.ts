@@ -16,8 +16,10 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeDirtreeFast } from "../../../src/core/dirtree-fast.js";
 import { encodeDirmeta, encodeDirtree } from "../../../src/core/metadata.js";
 import { type CheckoutTreeResult, type LinkKind, native } from "../../../src/io/native.js";
 import { commitTree } from "../../../src/repo/commit.js";
@@ -271,6 +273,64 @@ describe.skipIf(typeof native().checkoutTree !== "function")("checkoutTree()", (
     expect(r.rest.map((e) => [e[0], e[1].length, e[2], e[4]])).toEqual([[1, 0, "", tree]]);
     expect(r.dirs).toBe(0);
     expect(readdirSync(dest)).toEqual([]);
+  });
+
+  it("reads exactly the dirtrees the JS fast reader reads, UTF-8 names included (mutated dirtrees)", async () => {
+    const objects = join(t.dir, "objects");
+    const root = "ab".repeat(32);
+    const path = join(objects, "ab", `${root.slice(2)}.dirtree`);
+    mkdirSync(join(objects, "ab"), { recursive: true });
+    const cs = (x: string) => createHash("sha256").update(x).digest("hex");
+    // no content object and no subtree is present: every entry comes back, as the walk read it
+    const base = encodeDirtree({
+      files: [
+        { name: "alpha", checksum: cs("1") },
+        { name: "caf\u00e9", checksum: cs("2") },
+        { name: "\u65e5\u672c.conf", checksum: cs("1") },
+      ],
+      dirs: [
+        { name: "etc", tree: cs("t1"), meta: cs("m1") },
+        { name: "\u00fcsr", tree: cs("t2"), meta: cs("m1") },
+      ],
+    });
+    const dest = join(t.dir, "co");
+    mkdirSync(dest);
+    let seed = 4242;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    let read = 0;
+    let left = 0;
+    for (let i = 0; i < 400; i++) {
+      const b = Buffer.from(base);
+      for (let k = 1 + rand(3); k > 0; k--) {
+        const at = rand(b.length);
+        b[at] = rand(4) === 0 ? rand(256) : b[at]! ^ (1 << rand(8));
+      }
+      const bytes = rand(10) === 0 ? b.subarray(0, rand(b.length)) : b;
+      rmSync(path, { force: true });
+      writeFileSync(path, bytes);
+      const r = await native().checkoutTree!(objects, dest, root, 2, { threads: 2, userMode: true, canonical: true });
+      const js = decodeDirtreeFast(bytes);
+      const rest = [...r.rest].sort((a, b) => Buffer.compare(a[1], b[1]));
+      if (rest.length === 1 && rest[0]![0] === 1 && rest[0]![2] === "") {
+        left++;
+        expect(js, `mutation ${i}: the JS reader reads it`).toBe(null);
+        continue;
+      }
+      read++;
+      expect(js, `mutation ${i}`).not.toBe(null);
+      expect(rest.filter((e) => e[0] === 0).map((e) => [e[2], e[3], e[4]])).toEqual(
+        js!.files.map((f) => ["", f.name, f.checksum]),
+      );
+      expect(rest.filter((e) => e[0] === 1).map((e) => [e[2], e[4], e[5]])).toEqual(
+        js!.dirs.map((d) => [`/${d.name}`, d.tree, d.meta]),
+      );
+      expect(readdirSync(dest)).toEqual([]);
+    }
+    expect(read).toBeGreaterThan(10);
+    expect(left).toBeGreaterThan(100);
   });
 
   it("reports a directory it cannot make, and walks nothing below it", async () => {
