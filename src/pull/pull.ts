@@ -198,8 +198,13 @@ class PullRun {
     }
     const complete = p.local && !this.repo.isCommitPartial(p.checksum);
     if (!complete) {
-      // The marker first, durably: the commit object must never be visible without it.
-      writeFileAtomicSync(this.repo.commitPartialPath(p.checksum), "", { mode: 0o644 });
+      // The marker first: the commit object must never be visible without it. A commit fetched
+      // now is published by the transaction, which makes the marker durable first (one syncfs
+      // for everything, as ostree, which does not sync the marker at all); a commit already here
+      // had its marker (the pull that fetched it wrote it), so this only rewrites it.
+      const marker = this.repo.commitPartialPath(p.checksum);
+      writeFileAtomicSync(marker, "", { mode: 0o644, fsync: p.local });
+      if (!p.local) tx.syncBeforePublish(marker);
       if (!this.o.commitMetadataOnly && !this.o.subpaths?.length) this.partial.push(p.checksum);
     }
     if (!p.local) tx.writeMetadata("commit", p.bytes, p.checksum);

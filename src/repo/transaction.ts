@@ -14,7 +14,7 @@
  * the thread pool.
  */
 import { chmodSync, closeSync, fchmodSync, linkSync, openSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb } from "node:zlib";
 import { checksumMismatch, sha256Hex } from "../core/checksum.js";
@@ -74,6 +74,8 @@ export class Transaction {
     contentBytesWritten: 0,
   };
   private staged = new Map<string, Staged>();
+  /** Files written outside the staging dir that must be durable before any object is published. */
+  private readonly durableFirst: string[] = [];
   /** Objects {@link has} found absent from the repository (relative paths, as `staged`). */
   private readonly knownAbsent = new Set<string>();
   /** Loose objects of the repository, looked up one by one or from directory listings. */
@@ -600,6 +602,16 @@ export class Transaction {
     return true;
   }
 
+  /**
+   * Have `path` (a file written outside the transaction, e.g. a pull's commitpartial marker, without
+   * an fsync of its own) made durable with the staged objects, before any of them is published:
+   * one syncfs covers it, and the fsync-per-file fallback fsyncs it and its directory too.
+   */
+  syncBeforePublish(path: string): void {
+    this.ensureOpen();
+    this.durableFirst.push(path);
+  }
+
   /** Queue a ref update (null deletes); applied after all objects are durable. */
   setRef(ref: string, checksum: string | null, remote: string | null = null): void {
     this.ensureOpen();
@@ -628,10 +640,11 @@ export class Transaction {
       throw new ArborError("IO", "OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified");
     }
     try {
-      if (this.staged.size) {
-        syncStaged(this.repo, this.stagingDir, () =>
-          [...this.staged.values()].map((s) => this.stagePath(s.rel)),
-        );
+      if (this.staged.size || this.durableFirst.length) {
+        syncStaged(this.repo, this.stagingDir, () => [
+          ...[...this.staged.values()].map((s) => this.stagePath(s.rel)),
+          ...this.durableFirst.flatMap((p) => [p, dirname(p)]),
+        ]);
         const first: Staged[] = [];
         const last: Staged[] = [];
         for (const s of this.staged.values())

@@ -3,7 +3,15 @@
 // import.meta.url (package.json, the native addon, worker scripts) still resolving, and a clear
 // message when the checkout was not built.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ARBOR, arbor, ok, ROOT, tempDir } from "../helpers/cli.js";
@@ -64,12 +72,13 @@ describe("bin/arbor launcher", () => {
     const commit = ok(
       arbor(["commit", `--repo=${repo}`, "-b", "main", `--tree=dir=${tree}`, "-s", "x"]),
     ).trim();
-    // a preload that lists every CommonJS module compiled in the process
+    // a preload that lists every CommonJS module loaded in the process (compiled from source or
+    // from the compile cache alike)
     const spy = join(t.dir, "list-modules.cjs");
     writeFileSync(
       spy,
-      `const M = require("node:module"); const compile = M.prototype._compile; const seen = [];
-       M.prototype._compile = function (code, file) { seen.push(file); return compile.call(this, code, file); };
+      `const M = require("node:module"); const load = M.prototype.load; const seen = [];
+       M.prototype.load = function (file) { seen.push(file); return load.call(this, file); };
        process.on("exit", () => process.stderr.write(seen.join("\\n") + "\\n"));`,
     );
     const loaded = (args: string[]) => {
@@ -92,6 +101,67 @@ describe("bin/arbor launcher", () => {
     const show = loaded(["show", `--repo=${repo}`, "main"]);
     expect(show.stdout).toContain(commit);
     expect(show.modules).toContain("core/metadata.js");
+  });
+
+  it("keeps compiled code of our modules in dist-cjs/.v8-cache and uses it on the next run", () => {
+    const cache = join(ROOT, "dist-cjs/.v8-cache");
+    const entry = () => readdirSync(cache).find((f) => f.startsWith("cli%commands%rev-parse.js."));
+    const repo = join(t.dir, "cc-repo");
+    ok(arbor(["init", `--repo=${repo}`, "--mode=archive"]));
+    const tree = join(t.dir, "cc-tree");
+    mkdirSync(tree);
+    writeFileSync(join(tree, "a"), "a\n");
+    const commit = ok(
+      arbor(["commit", `--repo=${repo}`, "-b", "main", `--tree=dir=${tree}`, "-s", "x"]),
+    ).trim();
+    expect(ok(arbor(["rev-parse", `--repo=${repo}`, "main"])).trim()).toBe(commit);
+    const name = entry();
+    expect(name).toBeDefined();
+    // data V8 refuses (here: not V8's at all) is compiled past and written again
+    writeFileSync(join(cache, name!), "not code");
+    expect(ok(arbor(["rev-parse", `--repo=${repo}`, "main"])).trim()).toBe(commit);
+    expect(readFileSync(join(cache, name!)).length).toBeGreaterThan(100);
+    // and ARBOR_COMPILE_CACHE=0 runs without it
+    const r = spawnSync(process.execPath, [ARBOR, "rev-parse", `--repo=${repo}`, "main"], {
+      encoding: "utf8",
+      env: { ...process.env, ARBOR_COMPILE_CACHE: "0" },
+    });
+    expect(r.stdout.trim()).toBe(commit);
+  });
+
+  it("runs modules without a cache it cannot write, and never runs a changed module's old code", () => {
+    // a made-up module tree: its cache dir cannot be made (a file is in the way)
+    const root = join(t.dir, "cc-root");
+    mkdirSync(root);
+    writeFileSync(join(root, "m.js"), "exports.x = 41 + 1;");
+    writeFileSync(join(root, ".v8-cache"), "a file, not a directory");
+    const cc = join(ROOT, "dist-cjs/cli/compile-cache.js");
+    const run = () =>
+      spawnSync(
+        process.execPath,
+        [
+          "-e",
+          `require(${JSON.stringify(cc)}).installCompileCache(process.argv[1]); console.log(require(process.argv[1] + "/m.js").x)`,
+          root,
+        ],
+        { encoding: "utf8" },
+      );
+    let r = run();
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("42");
+    // with a cache dir: written at exit, then used; a module whose source changed (even to the
+    // same length, which is all V8 checks) gets its own entry
+    rmSync(join(root, ".v8-cache"));
+    expect(run().stdout.trim()).toBe("42");
+    expect(readdirSync(join(root, ".v8-cache"))).toHaveLength(1);
+    expect(run().stdout.trim()).toBe("42");
+    writeFileSync(join(root, "m.js"), "exports.x = 6 * 7 + 100;");
+    r = run();
+    expect(r.stdout.trim()).toBe("142");
+    expect(readdirSync(join(root, ".v8-cache"))).toHaveLength(2);
+    writeFileSync(join(root, "m.js"), "exports.x = 6 * 7 + 200;");
+    utimesSync(join(root, "m.js"), 1_000_000, 1_000_000);
+    expect(run().stdout.trim()).toBe("242");
   });
 
   it("says to build when dist-cjs is missing", () => {

@@ -4,6 +4,8 @@
  * itself, what it hands back (entries, subtrees it does not read, directories it cannot make) and
  * in which order, the directories' final modes and times, and its argument checks.
  */
+
+import { createHash } from "node:crypto";
 import {
   chmodSync,
   lstatSync,
@@ -16,7 +18,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeDirtreeFast } from "../../../src/core/dirtree-fast.js";
@@ -311,7 +312,11 @@ describe.skipIf(typeof native().checkoutTree !== "function")("checkoutTree()", (
       const bytes = rand(10) === 0 ? b.subarray(0, rand(b.length)) : b;
       rmSync(path, { force: true });
       writeFileSync(path, bytes);
-      const r = await native().checkoutTree!(objects, dest, root, 2, { threads: 2, userMode: true, canonical: true });
+      const r = await native().checkoutTree!(objects, dest, root, 2, {
+        threads: 2,
+        userMode: true,
+        canonical: true,
+      });
       const js = decodeDirtreeFast(bytes);
       const rest = [...r.rest].sort((a, b) => Buffer.compare(a[1], b[1]));
       if (rest.length === 1 && rest[0]![0] === 1 && rest[0]![2] === "") {
