@@ -1004,6 +1004,7 @@ NAPI_MODULE_INIT() {
       FN("writeObjectFile", WriteObjectFile),
       FN("writeObjectFiles", WriteObjectFiles),
       FN("renameFiles", RenameFiles),
+      FN("fsyncPaths", FsyncPaths),
       FN("readFiles", ReadFiles),
       FN("readFilesHashed", ReadFilesHashed),
       FN("walkTrees", WalkTrees),

@@ -51,6 +51,7 @@ napi_value ReadFilesHashed(napi_env env, napi_callback_info info);
 
 /* rename_files.c */
 napi_value RenameFiles(napi_env env, napi_callback_info info);
+napi_value FsyncPaths(napi_env env, napi_callback_info info);
 
 /* deflate_chunk.c */
 napi_value DeflateChunk(napi_env env, napi_callback_info info);

@@ -4,8 +4,9 @@
  * (`chattr +i` on deployment roots), syncfs, renameat2 and FIFREEZE/FITHAW; `checkoutFiles` and
  * `checkoutDirs` (`native/checkout_files.c`), a hardlink checkout's inner loop; `checkoutTree`
  * (`native/checkout_tree.c`), a whole hardlink checkout below a fresh root; `writeObjectFile`
- * (`native/write_file.c`), an object file created in one thread-pool trip; `renameFiles`
- * (`native/rename_files.c`), a transaction's publishing renames in a few trips; `readFiles`
+ * (`native/write_file.c`), an object file created in one thread-pool trip; `renameFiles` and
+ * `fsyncPaths` (`native/rename_files.c`), a transaction's publishing renames and directory fsyncs
+ * in a few trips; `readFiles`
  * (`native/read_files.c`), many small files read in one trip; `walkTrees`
  * (`native/walk_trees.c`), the dirtrees a repository holds walked for the objects it lacks; and
  * `deflateChunk` (`native/deflate_chunk.c`), a large file compressed in parallel chunks.
@@ -177,6 +178,13 @@ export interface NativeAddon {
    * @throws TypeError for bad arguments in any pair (nothing is renamed then).
    */
   renameFiles?(pairs: ReadonlyArray<readonly [NativePath, NativePath]>): Promise<Array<Error | undefined>>;
+  /**
+   * open (read-only), fsync and close each path (files or directories) in one trip to the pool
+   * (`native/rename_files.c`). Resolves with each one's outcome in order: undefined, or the Node
+   * system error (`syscall` "open" or "fsync", `path`) that stopped it.
+   * @throws TypeError for bad arguments only.
+   */
+  fsyncPaths?(paths: readonly NativePath[]): Promise<Array<Error | undefined>>;
   /**
    * Read many files in a single trip to the thread pool (`native/read_files.c`): each path is
    * opened, fstat'ed and, when it holds at most `limit` bytes (≤ 64 MiB), read whole. Resolves

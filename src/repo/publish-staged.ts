@@ -42,8 +42,8 @@ export function syncStaged(repo: Repo, stagingDir: string, stagedPaths: () => It
 
 /**
  * Rename a group of staged objects (`stagePath` says where each one is) into `objects/`, several
- * at a time off the main thread, then fsync every directory that gained a name (likewise in
- * parallel), before the caller starts the next group.
+ * at a time off the main thread, then fsync every directory that gained a name (16 per trip, four
+ * trips at once), before the caller starts the next group.
  * @throws Node system errors; ArborError IO (an fsync that failed).
  */
 export async function publishStaged(
@@ -90,12 +90,32 @@ export async function publishStaged(
     });
   }
   if (!repo.config.getBool("core", "fsync", true)) return;
-  await mapLimit(dirs, PUBLISH_CONCURRENCY, (d) => fsyncPathOffThread(join(repo.path, d)));
+  const fsyncMany = nativeFsyncs();
+  const paths = [...dirs].map((d) => join(repo.path, d));
+  if (fsyncMany) {
+    // a few directories per trip, a few trips at once: the disk writes still overlap
+    const groups: string[][] = [];
+    for (let i = 0; i < paths.length; i += FSYNCS_PER_TRIP) groups.push(paths.slice(i, i + FSYNCS_PER_TRIP));
+    await mapLimit(groups, 4, async (group) => {
+      const failed = (await fsyncMany(group)).find((e) => e !== undefined);
+      if (failed) throw failed;
+    });
+  } else await mapLimit(paths, PUBLISH_CONCURRENCY, (p) => fsyncPathOffThread(p));
   if (newDir) fsyncPathSync(join(repo.path, "objects"));
 }
 
 /** Renames per trip to the thread pool through the addon's `renameFiles`. */
 const RENAMES_PER_TRIP = 256;
+
+/** Directory fsyncs per trip to the thread pool through the addon's `fsyncPaths`. */
+const FSYNCS_PER_TRIP = 16;
+
+/** The addon's `fsyncPaths`, or null without the addon (or with one built before it). */
+function nativeFsyncs(): NativeAddon["fsyncPaths"] | null {
+  if (!hasNative()) return null;
+  const n = native();
+  return n.fsyncPaths ? n.fsyncPaths.bind(n) : null;
+}
 
 /** The addon's `renameFiles`, or null without the addon (or with one built before it). */
 function nativeRenames(): NativeAddon["renameFiles"] | null {

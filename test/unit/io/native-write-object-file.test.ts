@@ -364,6 +364,29 @@ describe("renameFiles (many renames, one pool trip)", () => {
   });
 });
 
+describe("fsyncPaths (many fsyncs, one pool trip)", () => {
+  it("fsyncs each path (files and directories) and reports each outcome, in order", async () => {
+    const d = freshDir();
+    fs.writeFileSync(join(d, "f"), "data");
+    const r = await native().fsyncPaths!([d, join(d, "f"), join(d, "missing"), "/dev/null", d]);
+    expect(r).toHaveLength(5);
+    expect(r[0]).toBeUndefined();
+    expect(r[1]).toBeUndefined();
+    expect(r[2]).toMatchObject({ code: "ENOENT", syscall: "open", path: join(d, "missing") });
+    // a character device cannot be synchronised: the fsync itself fails, named
+    expect(r[3]).toMatchObject({ code: "EINVAL", syscall: "fsync", path: "/dev/null" });
+    expect(r[4]).toBeUndefined();
+    expect(await native().fsyncPaths!([])).toEqual([]);
+  });
+
+  it("refuses bad paths synchronously, naming the item", () => {
+    const f = native().fsyncPaths!;
+    expect(() => f("nope" as never)).toThrow(/array of paths/);
+    expect(() => f(["/tmp", 42 as never])).toThrow(/paths\[1\]/);
+    expect(() => f(["bad\0path"])).toThrow();
+  });
+});
+
 describe("readFiles (many small files, one pool trip)", () => {
   it("gives each file's bytes, the size of those over the limit, and each failure, in order", async () => {
     const d = freshDir();
