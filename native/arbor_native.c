@@ -974,9 +974,10 @@ fail_io: {
 /* ------------------------------------------------------------------------------------------------ */
 
 NAPI_MODULE_INIT() {
-  napi_value immutable_fl, append_fl;
+  napi_value immutable_fl, append_fl, chunked;
   napi_create_uint32(env, FS_IMMUTABLE_FL, &immutable_fl);
   napi_create_uint32(env, FS_APPEND_FL, &append_fl);
+  napi_get_boolean(env, true, &chunked);
 #define FN(js, c) {js, NULL, c, NULL, NULL, NULL, napi_enumerable, NULL}
   napi_property_descriptor props[] = {
       FN("ofdLock", OfdLock),
@@ -1011,6 +1012,8 @@ NAPI_MODULE_INIT() {
       FN("deflateChunk", DeflateChunk),
       {"FS_IMMUTABLE_FL", NULL, NULL, NULL, NULL, immutable_fl, napi_enumerable, NULL},
       {"FS_APPEND_FL", NULL, NULL, NULL, NULL, append_fl, napi_enumerable, NULL},
+      /* writeObjectFile(s) take `data` as an array of chunks with `unpack` (write_file.c) */
+      {"UNPACK_CHUNKS", NULL, NULL, NULL, NULL, chunked, napi_enumerable, NULL},
   };
 #undef FN
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

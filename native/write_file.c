@@ -18,7 +18,9 @@
  *   then, unless zeroTimes is false (archive objects keep their write time, as ostree's), atime
  *   and mtime are set to 0 (as ostree stores bare objects), and the file is closed.
  *
- *   optional 8th argument `unpack`, [size, prefix, expected] (prefix and expected may be null):
+ *   optional 8th argument `unpack`, [size, prefix, expected] (prefix and expected may be null;
+ *     with it, `data` may also be an array of Uint8Array chunks, read in order as one stream: a
+ *     pulled body as it came off the socket, not copied together first):
  *     `data` is a raw-deflate stream (a pulled or archive-mode object's body) that must inflate to
  *     exactly `size` bytes, and those bytes are what is written; with `prefix` and `expected`
  *     (32 bytes), SHA-256(prefix ‖ inflated data) must equal `expected` (a content object's
@@ -72,6 +74,13 @@ typedef struct {
   char *path;
   const uint8_t *data;
   size_t len;
+  /* with unpack, `data` may be an array of chunks (a body as it came off the socket): then
+   * parts[0..nparts) and len their total; data is NULL */
+  size_t nparts;
+  struct data_part {
+    const uint8_t *p;
+    size_t len;
+  } *parts;
   uint32_t mode;
   int64_t uid, gid;
   uint32_t nx;
@@ -117,6 +126,7 @@ static void item_free(napi_env env, write_item *it) {
   free(it->path);
   free(it->prefix);
   free(it->head);
+  free(it->parts);
 }
 
 static void job_free(napi_env env, write_job *j) {
@@ -189,17 +199,29 @@ static uint8_t *item_unpack(write_item *it) {
     it->syscall = "inflateInit2";
     return NULL;
   }
-  zs.next_in = (Bytef *)it->data;
+  /* the input: `data` whole, or its chunks one after the other */
+  struct data_part whole = {it->data, it->len};
+  const struct data_part *parts = it->parts ? it->parts : &whole;
+  size_t nparts = it->parts ? it->nparts : 1, part = 0;
+  const uint8_t *in_at = parts[0].p;
+  size_t in_left = parts[0].len, out_left = it->size;
+  zs.next_in = (Bytef *)in_at;
   zs.avail_in = 0;
   zs.next_out = out;
   zs.avail_out = 0;
-  size_t in_left = it->len, out_left = it->size;
   int ret = Z_OK;
   uint8_t extra;
   /* zlib counts in uInt: feed both sides in pieces of at most 1 GiB */
   for (;;) {
+    while (zs.avail_in == 0 && in_left == 0 && part + 1 < nparts) {
+      part++;
+      in_at = parts[part].p;
+      in_left = parts[part].len;
+    }
     if (zs.avail_in == 0 && in_left) {
+      zs.next_in = (Bytef *)in_at;
       zs.avail_in = in_left > (1u << 30) ? (1u << 30) : (uInt)in_left;
+      in_at += zs.avail_in;
       in_left -= zs.avail_in;
     }
     if (zs.avail_out == 0 && out_left) {
@@ -213,7 +235,8 @@ static uint8_t *item_unpack(write_item *it) {
     }
     ret = inflate(&zs, Z_NO_FLUSH);
     if (ret != Z_OK || zs.total_out > it->size) break;
-    if (zs.avail_in == 0 && in_left == 0 && zs.avail_out != 0) break; /* input used up, stream not ended */
+    if (zs.avail_in == 0 && in_left == 0 && part + 1 >= nparts && zs.avail_out != 0)
+      break; /* input used up, stream not ended */
   }
   bool over = zs.total_out > it->size;
   size_t got = (size_t)zs.total_out;
@@ -538,13 +561,41 @@ static bool parse_pack(napi_env env, napi_value v, write_item *j) {
 
 /* Read one item's arguments (argv[0..argc-1], as writeObjectFile takes them); throws and returns
  * false on bad input (what was copied is freed by item_free). */
+/* `data` given as an array of Uint8Array chunks: borrow each one's bytes (the reference taken on
+ * the array keeps them alive; the caller does not change it). */
+static bool get_parts(napi_env env, napi_value arr, write_item *j) {
+  uint32_t n = 0;
+  napi_get_array_length(env, arr, &n);
+  j->parts = calloc(n ? n : 1, sizeof *j->parts);
+  if (!j->parts) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return false;
+  }
+  j->nparts = n ? n : 1; /* no chunk: one empty part */
+  j->parts[0].p = (const uint8_t *)"";
+  j->len = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    const void *p = NULL;
+    size_t len = 0;
+    if (napi_get_element(env, arr, i, &v) != napi_ok || !get_bytes(env, v, "each chunk of data", &p, &len)) return false;
+    j->parts[i].p = len ? p : (const uint8_t *)"";
+    j->parts[i].len = len;
+    j->len += len;
+  }
+  return true;
+}
+
 static bool parse_item(napi_env env, size_t argc, napi_value *argv, write_item *j) {
   if (argc < 6) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
     return false;
   }
   const void *bytes = NULL;
-  if (!get_cstr(env, argv[0], "path", &j->path) || !get_bytes(env, argv[1], "data", &bytes, &j->len) ||
+  bool chunked = false;
+  if (napi_is_array(env, argv[1], &chunked) != napi_ok) return false;
+  if (!get_cstr(env, argv[0], "path", &j->path) ||
+      !(chunked ? get_parts(env, argv[1], j) : get_bytes(env, argv[1], "data", &bytes, &j->len)) ||
       !get_u32(env, argv[2], "mode", &j->mode) || !get_i64_or_none(env, argv[3], "uid", &j->uid) ||
       !get_i64_or_none(env, argv[4], "gid", &j->gid) || !copy_xattrs(env, argv[5], j))
     return false;
@@ -561,6 +612,10 @@ static bool parse_item(napi_env env, size_t argc, napi_value *argv, write_item *
   }
   if (argc > 7 && !parse_unpack(env, argv[7], j)) return false;
   if (argc > 8 && !parse_pack(env, argv[8], j)) return false;
+  if (chunked && !j->unpack) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "data may be an array of chunks only with unpack");
+    return false;
+  }
   if (napi_create_reference(env, argv[1], 1, &j->data_ref) != napi_ok) {
     napi_throw_error(env, NULL, "writeObjectFile: cannot hold the data");
     return false;

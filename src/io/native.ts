@@ -235,6 +235,8 @@ export interface NativeAddon {
   readonly FS_IMMUTABLE_FL: number;
   /** `FS_APPEND_FL` (`chattr +a`). */
   readonly FS_APPEND_FL: number;
+  /** Set when `writeObjectFile` takes `data` as an array of chunks with `unpack` (see {@link ObjectFileWrite}). */
+  readonly UNPACK_CHUNKS?: boolean;
 }
 
 /**
@@ -243,7 +245,8 @@ export interface NativeAddon {
  */
 export type ObjectFileWrite = readonly [
   path: NativePath,
-  data: Uint8Array,
+  /** With `unpack` (and an addon with `UNPACK_CHUNKS`), also an array of chunks read in order. */
+  data: Uint8Array | readonly Uint8Array[],
   mode: number,
   uid: number,
   gid: number,

@@ -18,7 +18,7 @@ export class ObjectWriteBatcher {
         await addon.writeObjectFile(...item);
         return undefined;
       },
-      bytes: (item) => item[1].length,
+      bytes: (item) => byteLength(item[1]),
     });
   }
 
@@ -31,4 +31,11 @@ export class ObjectWriteBatcher {
   write(...item: ObjectFileWrite): Promise<void> {
     return this.batcher.submit(item);
   }
+}
+
+function byteLength(data: Uint8Array | readonly Uint8Array[]): number {
+  if (!Array.isArray(data)) return (data as Uint8Array).length;
+  let n = 0;
+  for (const c of data as readonly Uint8Array[]) n += c.length;
+  return n;
 }

@@ -236,12 +236,8 @@ async function consume(
   if (size <= SMALL_OBJECT) {
     const parts: Buffer[] = [];
     for await (const c of more()) parts.push(c);
-    await tx.writeDeflatedContent(
-      header,
-      parts.length === 1 ? parts[0]! : Buffer.concat(parts),
-      size,
-      checksum,
-    );
+    // the chunks as they came (the transaction joins them only where it must)
+    await tx.writeDeflatedContent(header, parts.length === 1 ? parts[0]! : parts, size, checksum);
     return;
   }
   // 3. large objects: inflate as it streams into the transaction

@@ -90,7 +90,7 @@ export function writeBareFileNative(
   mode: RepoMode,
   p: string,
   h: FileHeader,
-  data: Uint8Array,
+  data: Uint8Array | readonly Uint8Array[],
   unpack?: ObjectUnpack,
 ): Promise<void> | null {
   const write = nativeWriter();
@@ -98,6 +98,7 @@ export function writeBareFileNative(
   if (mode === "bare-user-only") checkBareUserOnly(p, h);
   const m = bareFileMetadata(mode, h);
   const xattrs = m.xattrs.length === 1 ? m.xattrs[0]! : m.xattrs.flat();
+  if (!unpack && Array.isArray(data)) throw new TypeError("data in chunks goes with unpack only");
   return unpack
     ? write(p, data, m.mode, m.uid, m.gid, xattrs, true, unpack)
     : write(p, data, m.mode, m.uid, m.gid, xattrs);
@@ -126,6 +127,11 @@ function nativeWriter(): ObjectWriteBatcher["write"] | null {
 /** True when bare-mode objects are written through the addon (and `unpack` bodies can be). */
 export function hasNativeWriter(): boolean {
   return nativeWriter() !== null;
+}
+
+/** True when the addon takes an `unpack` body as the chunks it came in (no copy into one buffer). */
+export function nativeUnpacksChunks(): boolean {
+  return nativeWriter() !== null && native().UNPACK_CHUNKS === true;
 }
 
 /**

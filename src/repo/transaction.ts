@@ -37,6 +37,7 @@ import {
   bareUserSymlinkBody,
   hasNativeWriter,
   inflateBody,
+  nativeUnpacksChunks,
   setBareMetadata,
   unpackError,
   writeAll,
@@ -324,20 +325,29 @@ export class Transaction {
    * in one trip to the thread pool (stage-content.ts, `unpack`): inflating and hashing the 5k
    * objects of a Debian minbase pull cost the main thread ~0.6 s. Otherwise (archive repositories,
    * no addon, objects of STREAM_THRESHOLD and more) it is inflated here and stored by
-   * {@link writeContent}. `trusted`: as {@link writeContent} (the data is not hashed).
+   * {@link writeContent}. `body` may be the chunks it came in: the addon reads them in order,
+   * with no copy into one buffer (on the reference VM, the fresh pages such copies touch cost a
+   * pull's main thread more than the copying). `trusted`: as {@link writeContent} (the data is
+   * not hashed).
    * @throws ArborError OBJECT_CORRUPT (cannot decompress, not `size` bytes, checksum mismatch),
    *   NO_SPACE, IO
    */
   async writeDeflatedContent(
     header: FileHeader,
-    deflated: Uint8Array,
+    body: Uint8Array | readonly Uint8Array[],
     size: number,
     expected: string,
     trusted = false,
   ): Promise<void> {
     if (!isReg(header.mode)) throw new ArborError("USAGE", "Only regular files have a deflated body");
-    if (this.repo.archive || !hasNativeWriter() || size > STREAM_THRESHOLD) {
-      await this.writeContent(header, inflateBody(deflated, size, expected), expected, trusted);
+    const native = !this.repo.archive && hasNativeWriter() && size <= STREAM_THRESHOLD;
+    // the body's chunks go to the addon as they are; anything else reads it in one piece
+    const deflated =
+      !Array.isArray(body) || (native && nativeUnpacksChunks())
+        ? body
+        : Buffer.concat(body as readonly Uint8Array[]);
+    if (!native) {
+      await this.writeContent(header, inflateBody(deflated as Uint8Array, size, expected), expected, trusted);
       return;
     }
     const leave = this.enterWrite();

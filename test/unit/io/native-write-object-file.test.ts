@@ -199,7 +199,10 @@ describe("writeObjectFile with unpack (a raw-deflate body inflated and checked o
   });
 
   /** The error a refused body rejects with; the directory must stay empty. */
-  async function refused(body: Uint8Array, unpack: readonly [number, Uint8Array | null, Uint8Array | null]) {
+  async function refused(
+    body: Uint8Array | readonly Uint8Array[],
+    unpack: readonly [number, Uint8Array | null, Uint8Array | null],
+  ) {
     const d = freshDir();
     const e = await native().writeObjectFile!(join(d, "x.file"), body, 0o644, -1, -1, [], true, unpack).then(
       () => null,
@@ -236,6 +239,84 @@ describe("writeObjectFile with unpack (a raw-deflate body inflated and checked o
     const junk = await refused(Buffer.from("this is not deflate data at all"), [data.length, null, null]);
     expect(junk.code).toBe("ERR_ARBOR_INFLATE");
     expect(junk.message).toMatch(/^cannot decompress: /);
+  });
+
+  it("reads a body given as chunks in order, however it is cut (empty chunks too)", async () => {
+    expect(native().UNPACK_CHUNKS).toBe(true);
+    const cuts = (n: number) => {
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < deflated.length; i += n) parts.push(deflated.subarray(i, i + n), Buffer.alloc(0));
+      return parts;
+    };
+    const d = freshDir();
+    for (const [name, parts] of [
+      ["one", [deflated]],
+      ["bytes", cuts(1)],
+      ["sevens", cuts(7)],
+      ["halves", [Buffer.alloc(0), deflated.subarray(0, 100), deflated.subarray(100)]],
+    ] as const) {
+      await native().writeObjectFile!(join(d, name), parts, 0o644, -1, -1, [], true, [
+        data.length,
+        prefix,
+        digest,
+      ]);
+      expect(fs.readFileSync(join(d, name)).equals(data), name).toBe(true);
+    }
+    const r = await native().writeObjectFiles!([
+      [join(d, "batched"), cuts(1000), 0o644, -1, -1, [], true, [data.length, null, null]],
+    ]);
+    expect(r).toEqual([undefined]);
+    expect(fs.readFileSync(join(d, "batched")).equals(data)).toBe(true);
+  });
+
+  it("refuses chunked bodies as whole ones: cut short, too long, bytes after the stream are ignored", async () => {
+    const half = deflated.length >> 1;
+    expect((await refused(deflated.subarray(0, -4), [data.length, null, null])).message).toBe(
+      "cannot decompress: unexpected end of file",
+    );
+    const short = [deflated.subarray(0, half), deflated.subarray(half, deflated.length - 4)];
+    expect((await refused(short, [data.length, null, null])).message).toBe(
+      "cannot decompress: unexpected end of file",
+    );
+    expect((await refused([], [0, null, null])).message).toBe("cannot decompress: unexpected end of file");
+    expect(
+      (await refused([deflated.subarray(0, half), deflated.subarray(half)], [data.length - 1, null, null]))
+        .message,
+    ).toBe(`data is larger than the ${data.length - 1} bytes the header says`);
+    const d = freshDir();
+    await native().writeObjectFile!(
+      join(d, "trailing"),
+      [deflated.subarray(0, half), deflated.subarray(half), Buffer.from("after the end")],
+      0o644,
+      -1,
+      -1,
+      [],
+      true,
+      [data.length, prefix, digest],
+    );
+    expect(fs.readFileSync(join(d, "trailing")).equals(data)).toBe(true);
+  });
+
+  it("takes chunks only with unpack, and only Uint8Arrays", () => {
+    const p = join(freshDir(), "bad");
+    const w = (body: unknown, unpack: unknown, pack?: unknown) => () =>
+      (native().writeObjectFile as (...a: unknown[]) => Promise<void>)(
+        p,
+        body,
+        0o644,
+        -1,
+        -1,
+        [],
+        true,
+        unpack,
+        pack,
+      );
+    expect(w([deflated], undefined)).toThrow(/only with unpack/);
+    expect(w([deflated], undefined, Buffer.from("head"))).toThrow(/only with unpack/);
+    expect(w([deflated, "text"], [data.length, null, null])).toThrow(
+      /each chunk of data must be a Uint8Array/,
+    );
+    expect(fs.existsSync(p)).toBe(false);
   });
 
   it("reports each item of a batch on its own", async () => {
