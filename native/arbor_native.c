@@ -334,6 +334,28 @@ bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out) {
 }
 
 /* Borrow the bytes of a Uint8Array (or Buffer) argument. */
+static int hex_nibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool get_hex_checksum(napi_env env, napi_value v, uint8_t out[32]) {
+  char hex[65];
+  size_t len = 0;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string ||
+      napi_get_value_string_latin1(env, v, NULL, 0, &len) != napi_ok || len != 64 ||
+      napi_get_value_string_latin1(env, v, hex, sizeof hex, &len) != napi_ok)
+    return false;
+  for (int k = 0; k < 32; k++) {
+    int hi = hex_nibble(hex[2 * k]), lo = hex_nibble(hex[2 * k + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[k] = (uint8_t)(hi << 4 | lo);
+  }
+  return true;
+}
+
 bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, size_t *len) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);

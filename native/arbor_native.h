@@ -17,6 +17,8 @@ bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
 bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, size_t *len);
 /* A malloc'd copy of a Uint8Array argument's bytes (never NULL on success, even when empty); free *out. */
 bool copy_bytes(napi_env env, napi_value v, const char *what, uint8_t **out, size_t *len);
+/* A 64-digit lower-case hex string argument as 32 bytes; false (nothing thrown) if it is not one. */
+bool get_hex_checksum(napi_env env, napi_value v, uint8_t out[32]);
 /* A Node-style system error object for errno `err` (see arbor_native.c); NULL when out of memory. */
 napi_value errno_error(napi_env env, int err, const char *syscall_name, const char *path, const char *dest);
 

@@ -565,12 +565,6 @@ static void tree_complete(napi_env env, napi_status status, void *data) {
   job_free(j);
 }
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 static bool get_bool_prop(napi_env env, napi_value obj, const char *key, bool *out) {
   napi_value v;
   napi_valuetype t;
@@ -594,8 +588,6 @@ napi_value CheckoutTree(napi_env env, napi_callback_info info) {
   j->made = calloc(1, sizeof *j->made);
   if (j->made) j->made->magic = MADE_MAGIC;
   uint32_t kind = 0, threads = 1;
-  char hex[66];
-  size_t hex_len = 0;
   napi_valuetype t;
   bool ok = j->made && get_cstr(env, argv[0], "objectsDir", &j->objects_dir) &&
             get_cstr(env, argv[1], "root", &j->root) && get_u32(env, argv[3], "kind", &kind);
@@ -604,13 +596,7 @@ napi_value CheckoutTree(napi_env env, napi_callback_info info) {
     ok = false;
   }
   if (ok) {
-    ok = napi_typeof(env, argv[2], &t) == napi_ok && t == napi_string &&
-         napi_get_value_string_latin1(env, argv[2], hex, sizeof hex, &hex_len) == napi_ok && hex_len == 64;
-    for (size_t i = 0; ok && i < 32; i++) {
-      int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-      ok = hi >= 0 && lo >= 0;
-      j->root_tree[i] = (uint8_t)(hi << 4 | lo);
-    }
+    ok = get_hex_checksum(env, argv[2], j->root_tree);
     if (!ok) napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "rootTree must be a 64-digit lower-case hex checksum");
   }
   if (ok) {

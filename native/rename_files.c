@@ -53,6 +53,18 @@ static void rename_job_free(rename_job *j) {
   free(j);
 }
 
+/* A job for n items; NULL (thrown) when out of memory. */
+static rename_job *rename_job_new(napi_env env, uint32_t n) {
+  rename_job *j = calloc(1, sizeof *j);
+  if (j) j->items = calloc(n ? n : 1, sizeof *j->items);
+  if (!j || !j->items) {
+    free(j);
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  return j;
+}
+
 /* Pool thread: every rename (or fsync), in order. */
 static void rename_execute(napi_env env, void *data) {
   rename_job *j = data;
@@ -101,13 +113,8 @@ napi_value RenameFiles(napi_env env, napi_callback_info info) {
   bool is_array = false;
   uint32_t n = 0;
   if (!get_array_args(env, info, 1, argv, "renameFiles takes an array of [from, to] pairs", &n)) return NULL;
-  rename_job *j = calloc(1, sizeof *j);
-  if (j) j->items = calloc(n ? n : 1, sizeof *j->items);
-  if (!j || !j->items) {
-    free(j);
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  rename_job *j = rename_job_new(env, n);
+  if (!j) return NULL;
   for (uint32_t i = 0; i < n; i++) {
     napi_value item, from, to;
     uint32_t len = 0;
@@ -138,13 +145,8 @@ napi_value FsyncPaths(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint32_t n = 0;
   if (!get_array_args(env, info, 1, argv, "fsyncPaths takes an array of paths", &n)) return NULL;
-  rename_job *j = calloc(1, sizeof *j);
-  if (j) j->items = calloc(n ? n : 1, sizeof *j->items);
-  if (!j || !j->items) {
-    free(j);
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  rename_job *j = rename_job_new(env, n);
+  if (!j) return NULL;
   j->fsync = true;
   for (uint32_t i = 0; i < n; i++) {
     napi_value item;

@@ -271,12 +271,6 @@ static void walk_complete(napi_env env, napi_status status, void *data) {
   walk_job_free(j);
 }
 
-static int hex_val(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 napi_value WalkTrees(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint32_t n = 0;
@@ -303,18 +297,8 @@ napi_value WalkTrees(napi_env env, napi_callback_info info) {
   free(ext);
   for (uint32_t i = 0; ok && i < n; i++) {
     napi_value v;
-    char hex[65];
-    size_t len = 0;
     uint8_t cs[32];
-    napi_valuetype t;
-    ok = napi_get_element(env, argv[1], i, &v) == napi_ok && napi_typeof(env, v, &t) == napi_ok &&
-         t == napi_string && napi_get_value_string_latin1(env, v, NULL, 0, &len) == napi_ok && len == 64 &&
-         napi_get_value_string_latin1(env, v, hex, sizeof hex, &len) == napi_ok;
-    for (int k = 0; ok && k < 32; k++) {
-      int hi = hex_val(hex[2 * k]), lo = hex_val(hex[2 * k + 1]);
-      ok = hi >= 0 && lo >= 0;
-      cs[k] = (uint8_t)(hi << 4 | lo);
-    }
+    ok = napi_get_element(env, argv[1], i, &v) == napi_ok && get_hex_checksum(env, v, cs);
     if (!ok) {
       bool pending = false;
       napi_is_exception_pending(env, &pending);

@@ -32,6 +32,7 @@ import {
   tmp,
   userXattrsWork,
 } from "../repo/_fsck-prune-fixtures.js";
+import { mutations } from "./_mutate.js";
 
 let t: ReturnType<typeof tmp>;
 beforeEach(() => {
@@ -296,20 +297,11 @@ describe.skipIf(typeof native().checkoutTree !== "function")("checkoutTree()", (
     });
     const dest = join(t.dir, "co");
     mkdirSync(dest);
-    let seed = 4242;
-    const rand = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
-    };
     let read = 0;
     let left = 0;
-    for (let i = 0; i < 400; i++) {
-      const b = Buffer.from(base);
-      for (let k = 1 + rand(3); k > 0; k--) {
-        const at = rand(b.length);
-        b[at] = rand(4) === 0 ? rand(256) : b[at]! ^ (1 << rand(8));
-      }
-      const bytes = rand(10) === 0 ? b.subarray(0, rand(b.length)) : b;
+    let i = 0;
+    for (const bytes of mutations(base, 400, 4242)) {
+      i++;
       rmSync(path, { force: true });
       writeFileSync(path, bytes);
       const r = await native().checkoutTree!(objects, dest, root, 2, {

@@ -13,6 +13,7 @@ import { native } from "../../../src/io/native.js";
 import type { Repo } from "../../../src/repo/repo.js";
 import { objectKey, traverseCommit } from "../../../src/repo/traverse.js";
 import { dirtreeChecksum, fileChecksum, makeHistory, tmp } from "../repo/_fsck-prune-fixtures.js";
+import { mutations } from "./_mutate.js";
 
 let t: ReturnType<typeof tmp>;
 beforeEach(() => {
@@ -162,22 +163,11 @@ describe("walkTrees()", () => {
         { name: "usr", tree: cs("t2"), meta: cs("m1") },
       ],
     });
-    let seed = 12345;
-    const rand = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
-    };
     let walkedCount = 0;
     let unreadCount = 0;
-    for (let i = 0; i < 400; i++) {
-      const b = Buffer.from(base);
-      const flips = 1 + rand(3);
-      for (let k = 0; k < flips; k++) {
-        const at = rand(b.length);
-        // mostly framing and names (small values), sometimes anything
-        b[at] = rand(4) === 0 ? rand(256) : b[at]! ^ (1 << rand(8));
-      }
-      const bytes = rand(10) === 0 ? b.subarray(0, rand(b.length)) : b;
+    let i = 0;
+    for (const bytes of mutations(base, 400, 12345)) {
+      i++;
       rmSync(path, { force: true });
       writeFileSync(path, bytes);
       const r = await walk(objects, [root]);
