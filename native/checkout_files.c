@@ -102,8 +102,8 @@ plain_kind checkout_classify(const char *path, int kind, bool extended, char *ta
   if (!S_ISREG(st.st_mode)) return NOT_PLAIN;
   if (kind == LINK_BARE_USER_ONLY) {
     *mode_out = st.st_mode;
-    if (st.st_size == 0) return extended ? PLAIN_EMPTY : NOT_PLAIN;
-    return st.st_mode & S_IRUSR ? PLAIN_LINK : NOT_PLAIN;
+    if (!(st.st_mode & S_IRUSR)) return NOT_PLAIN; /* copied with 0400 added: the JS checkout's */
+    return st.st_size > 0 ? PLAIN_LINK : extended ? PLAIN_EMPTY : NOT_PLAIN;
   }
   unsigned char meta[USER_META_PLAIN_SIZE];
   /* a larger value (xattrs present) fails with ERANGE: not plain */
@@ -111,8 +111,8 @@ plain_kind checkout_classify(const char *path, int kind, bool extended, char *ta
   uint32_t mode = (uint32_t)meta[8] << 24 | (uint32_t)meta[9] << 16 | (uint32_t)meta[10] << 8 | meta[11];
   *mode_out = mode;
   if ((mode & S_IFMT) == S_IFREG) {
-    if (st.st_size == 0) return extended ? PLAIN_EMPTY : NOT_PLAIN;
-    return mode & S_IRUSR ? PLAIN_LINK : NOT_PLAIN;
+    if (!(mode & S_IRUSR)) return NOT_PLAIN; /* copied with 0400 added: the JS checkout's */
+    return st.st_size > 0 ? PLAIN_LINK : extended ? PLAIN_EMPTY : NOT_PLAIN;
   }
   if ((mode & S_IFMT) == S_IFLNK && read_symlink_object(path, target, cap)) return PLAIN_SYMLINK;
   return NOT_PLAIN;

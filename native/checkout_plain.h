@@ -16,7 +16,8 @@ typedef enum {
   NOT_PLAIN,
   PLAIN_LINK,    /* hardlink the object */
   PLAIN_SYMLINK, /* make a symlink to the target read (bare-user symlink object) */
-  PLAIN_EMPTY,   /* (user mode, extended) create an empty file with the object's mode */
+  PLAIN_EMPTY,   /* (user mode, extended) create an empty file with the object's mode (readable
+                    by its owner: an unreadable one is copied with 0400 added, by JS) */
 } plain_kind;
 
 /* What to do with the content object at `path` for link kind `kind`; for PLAIN_SYMLINK the target

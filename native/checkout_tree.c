@@ -217,26 +217,16 @@ static char *dup_str(const char *s) {
   return d;
 }
 
-/* The directory of task t is not for this walker: the caller checks out its whole subtree. */
-static void defer_dir(tree_job *j, task *t) {
-  rest_item it = {.type = REST_DIR, .key = t->key, .keylen = t->keylen};
-  it.rel = dup_str(t->path + j->root_len);
-  if (!it.rel) {
-    fail(j, ENOMEM, "checkoutTree");
-    return;
-  }
+/* Hand the directory of task t back (takes its key): with err 0, not for this walker (the caller
+ * checks out its whole subtree); else the errno of `syscall` that stopped making it. */
+static void hand_back_dir(tree_job *j, task *t, int err, const char *syscall) {
+  rest_item it = {.type = err ? REST_DIR_ERROR : REST_DIR, .key = t->key, .keylen = t->keylen, .err = err, .syscall = syscall};
+  t->key = NULL;
   memcpy(it.cs, t->tree, 32);
   memcpy(it.meta, t->meta, 32);
-  t->key = NULL;
-  add_rest(j, &it);
-}
-
-static void dir_error(tree_job *j, task *t, int err, const char *syscall) {
-  rest_item it = {.type = REST_DIR_ERROR, .key = t->key, .keylen = t->keylen, .err = err, .syscall = syscall};
   it.rel = dup_str(t->path + j->root_len);
-  it.err_path = dup_str(t->path);
-  t->key = NULL;
-  if (!it.rel || !it.err_path) {
+  if (err) it.err_path = dup_str(t->path);
+  if (!it.rel || (err && !it.err_path)) {
     free(it.rel);
     free(it.err_path);
     free(it.key);
@@ -300,25 +290,25 @@ static void run_task(tree_job *j, task *t, meta_cache *cache) {
   dirtree_view v;
   meta_entry meta;
   if (read_object_whole(j->objects_fd, t->tree, "dirtree", &b, &len) != 0) {
-    defer_dir(j, t);
+    hand_back_dir(j, t, 0, NULL);
     return;
   }
   if (!dirtree_parse(b, len, NAMES_UTF8, &v)) {
     free(b);
-    defer_dir(j, t);
+    hand_back_dir(j, t, 0, NULL);
     return;
   }
   if (!is_root && !load_meta(j, cache, t->meta, &meta)) {
     dirtree_view_free(&v);
     free(b);
-    defer_dir(j, t);
+    hand_back_dir(j, t, 0, NULL);
     return;
   }
   if (!is_root) {
     if (mkdir(t->path, 0700) != 0) {
       dirtree_view_free(&v);
       free(b);
-      dir_error(j, t, errno, "mkdir");
+      hand_back_dir(j, t, errno, "mkdir");
       return;
     }
     char *p = dup_str(t->path);
@@ -349,27 +339,32 @@ static void run_task(tree_job *j, task *t, meta_cache *cache) {
   if (dfd < 0) {
     dirtree_view_free(&v);
     free(b);
-    dir_error(j, t, errno, "open");
+    hand_back_dir(j, t, errno, "open");
     return;
   }
   char src[PATH_MAX], target[PATH_MAX];
   uint64_t linked = 0, symlinked = 0, created = 0;
-  bool ok = j->objects_len + 1 + 64 + 7 < sizeof src;
-  if (ok) {
+  bool ok = true;
+  /* "OBJECTS/XX/REST.file" must fit: where it does not, every entry goes back to the caller */
+  bool fits = j->objects_len + 1 + 64 + 7 < sizeof src;
+  if (fits) {
     memcpy(src, j->objects_dir, j->objects_len);
     src[j->objects_len] = '/';
   }
   for (size_t i = 0; ok && i < v.nfiles; i++) {
     const char *name = (const char *)b + v.files[i].name;
     const uint8_t *cs = b + v.files[i].cs[0];
-    object_rel_path(src + j->objects_len + 1, cs, "file");
     uint32_t mode = 0;
-    plain_kind what = checkout_classify(src, j->kind, j->kind != LINK_BARE, target, sizeof target, &mode);
+    plain_kind what = NOT_PLAIN;
+    if (fits) {
+      object_rel_path(src + j->objects_len + 1, cs, "file");
+      what = checkout_classify(src, j->kind, j->kind != LINK_BARE, target, sizeof target, &mode);
+    }
     bool done = false;
     /* linkat flags 0: a symlink object (bare) is linked itself; an existing name fails (EEXIST) */
     if (what == PLAIN_LINK && linkat(AT_FDCWD, src, dfd, name, 0) == 0) done = true, linked++;
     else if (what == PLAIN_SYMLINK && symlinkat(target, dfd, name) == 0) done = true, symlinked++;
-    else if (what == PLAIN_EMPTY && (mode & S_IRUSR) && make_empty(dfd, name, mode)) done = true, created++;
+    else if (what == PLAIN_EMPTY && make_empty(dfd, name, mode)) done = true, created++;
     if (done) {
       if (j->progress) __atomic_fetch_add(j->progress, 1, __ATOMIC_RELAXED);
       continue;
@@ -389,8 +384,9 @@ static void run_task(tree_job *j, task *t, meta_cache *cache) {
     } else ok = add_rest(j, &it);
   }
   close(dfd);
-  /* subdirectories, pushed so that the first is taken first */
-  task *children = NULL;
+  /* subdirectories, in order (made last to first), then spliced onto the stack: the first is
+   * taken first */
+  task *children = NULL, *last = NULL;
   size_t plen = strlen(t->path);
   for (size_t i = v.ndirs; ok && i-- > 0;) {
     const char *name = (const char *)b + v.dirs[i].name;
@@ -413,29 +409,19 @@ static void run_task(tree_job *j, task *t, meta_cache *cache) {
     c->depth = t->depth + 1;
     memcpy(c->tree, b + v.dirs[i].cs[0], 32);
     memcpy(c->meta, b + v.dirs[i].cs[1], 32);
+    if (!last) last = c;
     c->next = children;
     children = c;
-  }
-  /* children is in reverse order of i's loop: first subdirectory first; push it last */
-  task *rev = NULL;
-  while (children) {
-    task *c = children;
-    children = c->next;
-    c->next = rev;
-    rev = c;
   }
   pthread_mutex_lock(&j->mu);
   j->linked += linked;
   j->symlinked += symlinked;
   j->created += created;
-  bool any = rev != NULL;
-  while (rev) {
-    task *c = rev;
-    rev = c->next;
-    c->next = j->stack;
-    j->stack = c;
+  if (children) {
+    last->next = j->stack;
+    j->stack = children;
+    pthread_cond_broadcast(&j->cv);
   }
-  if (any) pthread_cond_broadcast(&j->cv);
   pthread_mutex_unlock(&j->mu);
   dirtree_view_free(&v);
   free(b);

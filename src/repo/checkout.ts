@@ -56,8 +56,8 @@ class Checkout {
   private readonly dirsMade: Array<{ path: string; meta: Dirmeta }> = [];
   /** The kind for a whole native checkout below a fresh root (checkout_tree.c), or null. */
   private readonly treeKind: LinkKind | null;
-  /** The directories the native walk made, until their modes are set. */
-  private treeHandle: CheckoutTreeHandle | null = null;
+  /** After a native walk: the directories it made (until their modes are set), and the root. */
+  private walked: { handle: CheckoutTreeHandle; root: { path: string; meta: Dirmeta } } | null = null;
 
   constructor(
     readonly repo: Repo,
@@ -102,7 +102,6 @@ class Checkout {
     const meta = this.repo.loadDirmeta(metaCs);
     this.makeDir(path, "");
     if (!this.userMode) for (const [k, v] of meta.xattrs) native().lsetxattr(path, k, v);
-    this.dirsMade.push({ path, meta });
     const progress = this.o.onProgress ? new Int32Array(1) : undefined;
     const timer =
       progress &&
@@ -118,7 +117,7 @@ class Checkout {
     } finally {
       if (timer) clearInterval(timer);
     }
-    this.treeHandle = r.handle;
+    this.walked = { handle: r.handle, root: { path, meta } };
     this.stats.dirs += r.dirs;
     this.stats.files += r.linked + r.symlinked + r.created;
     this.stats.hardlinked += r.linked;
@@ -416,13 +415,11 @@ class Checkout {
    * the directories of the subtrees it left, then those it made, then the root.
    */
   async finishDirs(): Promise<void> {
-    const root = this.treeHandle ? this.dirsMade.shift() : undefined;
     this.finishMade();
-    if (this.treeHandle) await native().checkoutTreeFinish!(this.treeHandle);
-    if (root) {
-      this.dirsMade.push(root);
-      this.finishMade();
-    }
+    if (!this.walked) return;
+    await native().checkoutTreeFinish!(this.walked.handle);
+    this.dirsMade.push(this.walked.root);
+    this.finishMade();
   }
 
   private finishMade(): void {
@@ -440,7 +437,6 @@ class Checkout {
  * (mkdir, link, symlink on one filesystem); past the cores, threads only contend there.
  */
 const TREE_THREADS = (): number => Math.min(4, Math.max(1, availableParallelism()));
-Math.min(4, Math.max(1, Number(process.env.ARBOR_CHECKOUT_THREADS) || availableParallelism()));
 
 /**
  * Check out a commit into `dest`.

@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -328,6 +329,40 @@ describe.skipIf(typeof native().checkoutTree !== "function")("checkoutTree()", (
     }
     expect(read).toBeGreaterThan(10);
     expect(left).toBeGreaterThan(100);
+  });
+
+  it("hands every entry back when its objects directory is too deep for an object's path", async () => {
+    // objects/ made where its paths are short, then moved below a directory whose path leaves
+    // no room for "/XX/REST.file" under PATH_MAX (the walk reaches the dirtree through its fd)
+    const short = join(t.dir, "o");
+    const root = "ab".repeat(32);
+    const file = "cd".repeat(32);
+    mkdirSync(join(short, "ab"), { recursive: true });
+    mkdirSync(join(short, "cd"));
+    writeFileSync(
+      join(short, "ab", `${root.slice(2)}.dirtree`),
+      encodeDirtree({ files: [{ name: "f", checksum: file }], dirs: [] }),
+    );
+    writeFileSync(join(short, "cd", `${file.slice(2)}.file`), "data");
+    let deep = t.dir;
+    while (deep.length + "/objects".length < 4096 - 60) deep = join(deep, "d".repeat(200));
+    deep = deep.slice(0, 4096 - 60 - "/objects".length);
+    mkdirSync(deep, { recursive: true });
+    const objects = join(deep, "objects");
+    renameSync(short, objects);
+    const dest = join(t.dir, "co");
+    mkdirSync(dest);
+    try {
+      const r = await native().checkoutTree!(objects, dest, root, 2, {
+        threads: 1,
+        userMode: true,
+        canonical: true,
+      });
+      expect(r.rest.map((e) => [e[0], e[2], e[3], e[4]])).toEqual([[0, "", "f", file]]);
+      expect(readdirSync(dest)).toEqual([]);
+    } finally {
+      renameSync(objects, short); // back where the clean-up can reach every path
+    }
   });
 
   it("reports a directory it cannot make, and walks nothing below it", async () => {

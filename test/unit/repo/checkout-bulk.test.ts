@@ -5,12 +5,13 @@
  * dirmetas having xattrs). Either way, what goes wrong is reported as the file-by-file path
  * reports it, for the first directory in tree order.
  */
-import { readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeDirmeta, encodeDirtree } from "../../../src/core/metadata.js";
 import { checkoutTree } from "../../../src/repo/checkout.js";
 import { Repo } from "../../../src/repo/repo.js";
+import { treeManifest } from "../../helpers/trees.js";
 import { makeHistory, putCommit, putLooseMetadata, tmp } from "./_fsck-prune-fixtures.js";
 
 let t: ReturnType<typeof tmp>;
@@ -94,5 +95,22 @@ describe("hardlink checkout: progress", () => {
     expect(stats.files).toBeGreaterThan(3);
     expect(stats.hardlinked).toBeGreaterThan(0);
     expect(seen.at(-1)).toBe(stats.files);
+  });
+});
+
+describe("hardlink checkout: what the native walk leaves", () => {
+  it("checks out a tree held by the parent repository (the walk reads only this one's objects)", async () => {
+    const { repo: parent, commits } = await makeHistory(t.dir, "bare-user-only", 1);
+    const child = Repo.create(join(t.dir, "child"), { mode: "bare-user-only" });
+    child.config.set("core", "parent", parent.path);
+    const fromParent = join(t.dir, "from-parent");
+    const fromChild = join(t.dir, "from-child");
+    const want = await checkoutTree(parent, { rev: commits[0]!, dest: fromParent, userMode: true });
+    // the child has none of the objects: its walk hands the root back, and the JS path finds
+    // every dirtree, dirmeta and file in the parent (files hardlinked to the parent's objects)
+    const got = await checkoutTree(child, { rev: commits[0]!, dest: fromChild, userMode: true });
+    expect(got).toEqual(want);
+    expect(treeManifest(fromChild)).toEqual(treeManifest(fromParent));
+    expect(lstatSync(join(fromChild, "a.txt")).ino).toBe(lstatSync(join(fromParent, "a.txt")).ino);
   });
 });
