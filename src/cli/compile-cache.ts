@@ -13,7 +13,7 @@
  * (temporary file, then rename: concurrent runs are fine). Nothing here may stop the CLI: a
  * cache that cannot be read or written is no cache. `ARBOR_COMPILE_CACHE=0` turns it off.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { Script } from "node:vm";
@@ -74,13 +74,21 @@ export function installCompileCache(root: string): boolean {
     if (toWrite.length === 0) return;
     try {
       mkdirSync(cacheDir, { recursive: true });
-      for (const { script, path } of toWrite) {
-        const tmp = `${path}.${process.pid}.tmp`;
+    } catch {
+      return; // a read-only install: no cache
+    }
+    for (const { script, path } of toWrite) {
+      const tmp = `${path}.${process.pid}.tmp`;
+      try {
         writeFileSync(tmp, script.createCachedData());
         renameSync(tmp, path);
+      } catch {
+        // a full disk: no entry, and no partial one left behind (an exit handler must not throw)
+        try {
+          rmSync(tmp, { force: true });
+        } catch {}
+        return;
       }
-    } catch {
-      // a read-only install, a full disk: no cache this time
     }
   });
   return true;
