@@ -65,22 +65,19 @@ export async function publishStaged(
     }
     dirs.add(dir);
   }
-  const renameMany = nativeRenames();
+  const renameMany = addonFunction("renameFiles");
   if (renameMany) {
-    // in groups, one thread-pool trip each (renames out of one staging directory queue on its
-    // lock in the kernel anyway: more in flight would only wake more threads)
-    const groups: Staged[][] = [];
-    for (let i = 0; i < items.length; i += RENAMES_PER_TRIP)
-      groups.push(items.slice(i, i + RENAMES_PER_TRIP));
-    await mapLimit(groups, 2, async (group) => {
+    // one thread-pool trip per group (renames out of one staging directory queue on its lock in
+    // the kernel anyway: more in flight would only wake more threads)
+    await inGroups(items, RENAMES_PER_TRIP, 2, async (group) => {
       const pairs: Array<[string, string]> = [];
       for (const s of group) {
         faultPoint("publish-object");
         pairs.push([stagePath(s.rel), join(repo.path, s.rel)]);
       }
-      const failed = (await renameMany(pairs)).find((e) => e !== undefined);
-      if (failed) throw failed;
-      for (const s of group) if (s.type === "commit") dropTombstone(repo, s);
+      const outcomes = await renameMany(pairs);
+      if (!outcomes.some((e) => e)) for (const s of group) if (s.type === "commit") dropTombstone(repo, s);
+      return outcomes;
     });
   } else {
     await mapLimit(items, PUBLISH_CONCURRENCY, async (s) => {
@@ -90,17 +87,11 @@ export async function publishStaged(
     });
   }
   if (!repo.config.getBool("core", "fsync", true)) return;
-  const fsyncMany = nativeFsyncs();
+  const fsyncMany = addonFunction("fsyncPaths");
   const paths = [...dirs].map((d) => join(repo.path, d));
-  if (fsyncMany) {
-    // a few directories per trip, a few trips at once: the disk writes still overlap
-    const groups: string[][] = [];
-    for (let i = 0; i < paths.length; i += FSYNCS_PER_TRIP) groups.push(paths.slice(i, i + FSYNCS_PER_TRIP));
-    await mapLimit(groups, 4, async (group) => {
-      const failed = (await fsyncMany(group)).find((e) => e !== undefined);
-      if (failed) throw failed;
-    });
-  } else await mapLimit(paths, PUBLISH_CONCURRENCY, (p) => fsyncPathOffThread(p));
+  // a few directories per trip, a few trips at once: the disk writes still overlap
+  if (fsyncMany) await inGroups(paths, FSYNCS_PER_TRIP, 4, fsyncMany);
+  else await mapLimit(paths, PUBLISH_CONCURRENCY, (p) => fsyncPathOffThread(p));
   if (newDir) fsyncPathSync(join(repo.path, "objects"));
 }
 
@@ -110,18 +101,30 @@ const RENAMES_PER_TRIP = 256;
 /** Directory fsyncs per trip to the thread pool through the addon's `fsyncPaths`. */
 const FSYNCS_PER_TRIP = 16;
 
-/** The addon's `fsyncPaths`, or null without the addon (or with one built before it). */
-function nativeFsyncs(): NativeAddon["fsyncPaths"] | null {
+/** The addon's function `name`, or null without the addon (or with one built before it). */
+function addonFunction<K extends "renameFiles" | "fsyncPaths">(name: K): NonNullable<NativeAddon[K]> | null {
   if (!hasNative()) return null;
   const n = native();
-  return n.fsyncPaths ? n.fsyncPaths.bind(n) : null;
+  const f = n[name];
+  return f ? (f.bind(n) as NonNullable<NativeAddon[K]>) : null;
 }
 
-/** The addon's `renameFiles`, or null without the addon (or with one built before it). */
-function nativeRenames(): NativeAddon["renameFiles"] | null {
-  if (!hasNative()) return null;
-  const n = native();
-  return n.renameFiles ? n.renameFiles.bind(n) : null;
+/**
+ * `batch` over `items` in groups of `size`, `inFlight` groups at once (each one thread-pool
+ * trip); throws the first error a group reports.
+ */
+async function inGroups<T>(
+  items: readonly T[],
+  size: number,
+  inFlight: number,
+  batch: (group: T[]) => Promise<Array<Error | undefined>>,
+): Promise<void> {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
+  await mapLimit(groups, inFlight, async (group) => {
+    const failed = (await batch(group)).find((e) => e !== undefined);
+    if (failed) throw failed;
+  });
 }
 
 /**

@@ -226,6 +226,27 @@ describe.skipIf(typeof native().checkoutTree !== "function")("checkoutTree()", (
     await native().checkoutTreeFinish!(r.handle);
   });
 
+  for (const mode of modes)
+    it(`${mode}: hands back an empty file its owner cannot read (the JS copy adds 0400)`, async () => {
+      const src = join(t.dir, "src-unreadable");
+      mkdirSync(src);
+      writeFileSync(join(src, "locked"), "");
+      chmodSync(join(src, "locked"), 0o200);
+      writeFileSync(join(src, "open"), "");
+      const repo = Repo.create(join(t.dir, `repo-u-${mode}`), { mode });
+      const c = await commitTree(repo, {
+        trees: [{ kind: "dir", path: src }],
+        branch: "u",
+        subject: "u",
+        timestamp: 0,
+      });
+      const dest = join(t.dir, "co");
+      const r = await walk(repo, repo.loadCommit(c.commit).rootTree, dest);
+      expect(r.rest.map((e) => [e[0], e[2], e[3]])).toEqual([[0, "", "locked"]]);
+      expect(r.created).toBe(1);
+      expect(readdirSync(dest)).toEqual(["open"]);
+    });
+
   it("leaves a subtree whose dirmeta has xattrs, or is not a directory's, to the caller", async () => {
     const { repo, commit } = await makeRepo("bare-user-only");
     const usr = repo.loadDirtree(dirtreeChecksum(repo, commit, "usr"));
