@@ -262,15 +262,6 @@ static bool load_meta(tree_job *j, meta_cache *c, const uint8_t *cs, meta_entry 
   return true;
 }
 
-static void hex_of(char *out, const uint8_t *cs) {
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = hex[cs[i] >> 4];
-    out[2 * i + 1] = hex[cs[i] & 15];
-  }
-  out[64] = 0;
-}
-
 /* An empty regular file `name` in dfd with the copy's mode (as checkout-copy.ts finishes a copy in
  * user mode: no setuid/setgid). False (nothing left behind) when it cannot be made. */
 static bool make_empty(int dfd, const char *name, uint32_t mode) {
@@ -487,7 +478,7 @@ static void made_finalize(napi_env env, void *data, void *hint) { made_free(data
 static napi_value hex_value(napi_env env, const uint8_t *cs) {
   char hex[65];
   napi_value v;
-  hex_of(hex, cs);
+  checksum_hex(hex, cs);
   return napi_create_string_latin1(env, hex, 64, &v) == napi_ok ? v : NULL;
 }
 

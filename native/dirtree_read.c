@@ -12,16 +12,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void object_rel_path(char *out, const uint8_t *cs, const char *ext) {
+void checksum_hex(char *out, const uint8_t *cs) {
   static const char hex[] = "0123456789abcdef";
-  char *p = out;
   for (int i = 0; i < 32; i++) {
-    *p++ = hex[cs[i] >> 4];
-    *p++ = hex[cs[i] & 15];
-    if (i == 0) *p++ = '/';
+    out[2 * i] = hex[cs[i] >> 4];
+    out[2 * i + 1] = hex[cs[i] & 15];
   }
-  *p++ = '.';
-  strcpy(p, ext);
+  out[64] = 0;
+}
+
+void object_rel_path(char *out, const uint8_t *cs, const char *ext) {
+  char hex[65];
+  checksum_hex(hex, cs);
+  memcpy(out, hex, 2);
+  out[2] = '/';
+  memcpy(out + 3, hex + 2, 62);
+  out[65] = '.';
+  strcpy(out + 66, ext);
 }
 
 int read_object_whole(int dfd, const uint8_t *cs, const char *ext, uint8_t **buf, size_t *len) {

@@ -30,6 +30,8 @@ typedef struct {
 /* Names the reader accepts: plain ASCII only, or any strict UTF-8 (what JS decodes unchanged). */
 typedef enum { NAMES_ASCII, NAMES_UTF8 } dirtree_names;
 
+/* The 64 lower-case hex digits of a binary checksum, NUL-terminated (out: 65 bytes). */
+void checksum_hex(char *out, const uint8_t *cs);
 /* "XX/REST.ext" of a binary checksum (out: at least 64 + 2 + strlen(ext) + 1 bytes). */
 void object_rel_path(char *out, const uint8_t *cs, const char *ext);
 
