@@ -104,7 +104,8 @@ describe("bin/arbor launcher", () => {
   });
 
   it("keeps compiled code of our modules in dist-cjs/.v8-cache and uses it on the next run", () => {
-    const cache = join(ROOT, "dist-cjs/.v8-cache");
+    // one folder per command: rev-parse's entries hold the functions rev-parse ran
+    const cache = join(ROOT, "dist-cjs/.v8-cache/rev-parse");
     const entry = () => readdirSync(cache).find((f) => f.startsWith("cli%commands%rev-parse.js."));
     const repo = join(t.dir, "cc-repo");
     ok(arbor(["init", `--repo=${repo}`, "--mode=archive"]));
@@ -153,12 +154,14 @@ describe("bin/arbor launcher", () => {
     // same length, which is all V8 checks) gets its own entry
     rmSync(join(root, ".v8-cache"));
     expect(run().stdout.trim()).toBe("42");
-    expect(readdirSync(join(root, ".v8-cache"))).toHaveLength(1);
+    // no command in the arguments: the `_` folder
+    expect(readdirSync(join(root, ".v8-cache"))).toEqual(["_"]);
+    expect(readdirSync(join(root, ".v8-cache/_"))).toHaveLength(1);
     expect(run().stdout.trim()).toBe("42");
     writeFileSync(join(root, "m.js"), "exports.x = 6 * 7 + 100;");
     r = run();
     expect(r.stdout.trim()).toBe("142");
-    expect(readdirSync(join(root, ".v8-cache"))).toHaveLength(2);
+    expect(readdirSync(join(root, ".v8-cache/_"))).toHaveLength(2);
     writeFileSync(join(root, "m.js"), "exports.x = 6 * 7 + 200;");
     utimesSync(join(root, "m.js"), 1_000_000, 1_000_000);
     expect(run().stdout.trim()).toBe("242");
