@@ -5,9 +5,10 @@
  * What makes it reproducible: `source_date_epoch` is passed to mmdebstrap as SOURCE_DATE_EPOCH (it
  * clamps times and removes the logs and caches that record the build), arbor removes the build
  * host's /etc/hostname and /etc/resolv.conf (mmdebstrap copies them in), and OSTree checksums
- * carry no mtimes. What does not: the mirror. Two builds a day apart see the same packages only
- * when the mirror is pinned to a snapshot (ARBOR_DEBIAN_MIRROR=http://snapshot.debian.org/archive/debian/YYYYMMDDT000000Z);
- * the default deb.debian.org moves with every point release and security update.
+ * carry no mtimes. What does not: the mirror. Builds on different days see the same packages
+ * while the suite is unchanged (builds on 2026-11-26 and 2026-11-27 matched) or when the mirror is
+ * pinned to a snapshot (ARBOR_DEBIAN_MIRROR=http://snapshot.debian.org/archive/debian/YYYYMMDDT000000Z);
+ * the default deb.debian.org moves with every point release.
  *
  * Slow (two bootstraps, a few minutes; needs mmdebstrap, root and the network). Runs only with
  * ARBOR_SLOW_TESTS=1:
