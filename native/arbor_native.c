@@ -45,6 +45,9 @@
 #include <unistd.h>
 
 #include <linux/fs.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "arbor_native.h"
 
@@ -995,8 +998,25 @@ fail_io: {
 /* Module                                                                                           */
 /* ------------------------------------------------------------------------------------------------ */
 
+/*
+ * glibc's malloc adjusts two thresholds as a program runs: each mmapped buffer it frees raises the
+ * mmap threshold to that buffer's size (up to 32 MiB) and the trim threshold to twice that. Once a
+ * commit's pool threads have freed a few buffers of some MiB (whole files read, packed, unpacked),
+ * every smaller buffer comes from a per-thread arena that is then hardly ever trimmed, and peak
+ * RSS grows with the tree: Debian minbase 124 MB, `full` (15k files) 160 MB. Setting the mmap
+ * threshold once, process-wide, when the addon loads turns that adjustment off: buffers of 4 MiB
+ * or more are mmapped (and unmapped when freed), arenas are trimmed as soon as 128 KiB at their top
+ * are free (glibc's default), and the peak stays flat (minbase 98 MB, full 117-133 MB). Measured
+ * cost: more page faults (minbase commit 29k -> 45k), 1-2% more CPU, the same wall time.
+ * MALLOC_MMAP_THRESHOLD_ in the environment, if set, wins.
+ */
+#define MMAP_THRESHOLD (4 << 20)
+
 NAPI_MODULE_INIT() {
   napi_value immutable_fl, append_fl, chunked;
+#ifdef __GLIBC__
+  if (!getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+#endif
   napi_create_uint32(env, FS_IMMUTABLE_FL, &immutable_fl);
   napi_create_uint32(env, FS_APPEND_FL, &append_fl);
   napi_get_boolean(env, true, &chunked);
