@@ -336,7 +336,6 @@ bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out) {
   return true;
 }
 
-/* Borrow the bytes of a Uint8Array (or Buffer) argument. */
 static int hex_nibble(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -359,6 +358,7 @@ bool get_hex_checksum(napi_env env, napi_value v, uint8_t out[32]) {
   return true;
 }
 
+/* Borrow the bytes of a Uint8Array (or Buffer) argument. */
 bool get_bytes(napi_env env, napi_value v, const char *what, const void **data, size_t *len) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);

@@ -569,8 +569,6 @@ static bool parse_pack(napi_env env, napi_value v, write_item *j) {
   return copy_bytes(env, v, "pack head", &j->head, &j->head_len);
 }
 
-/* Read one item's arguments (argv[0..argc-1], as writeObjectFile takes them); throws and returns
- * false on bad input (what was copied is freed by item_free). */
 /* `data` given as an array of Uint8Array chunks: borrow each one's bytes (the reference taken on
  * the array keeps them alive; the caller does not change it). */
 static bool get_parts(napi_env env, napi_value arr, write_item *j) {
@@ -596,6 +594,8 @@ static bool get_parts(napi_env env, napi_value arr, write_item *j) {
   return true;
 }
 
+/* Read one item's arguments (argv[0..argc-1], as writeObjectFile takes them); throws and returns
+ * false on bad input (what was copied is freed by item_free). */
 static bool parse_item(napi_env env, size_t argc, napi_value *argv, write_item *j) {
   if (argc < 6) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");

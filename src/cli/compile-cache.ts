@@ -12,9 +12,10 @@
  * entry holds the functions that ran in the run that wrote it: shared modules (the GVariant
  * decoder, the HTTP client) written by one command held few of another's functions, which then
  * compiled from source at every run (measured: an update pull's start, up to its first request,
- * 96 -> 72 ms with the pull's own entries); V8 itself refuses data made by another V8 or with other flags (then the module
- * compiles from source and its entry is written again). A module compiled from source is written at exit
- * (temporary file, then rename: concurrent runs are fine). Nothing here may stop the CLI: a
+ * 96 -> 72 ms with the pull's own entries). V8 itself refuses data made by another V8 or with
+ * other flags (then the module compiles from source and its entry is written again). A module
+ * compiled from source is written at exit (temporary file, then rename: concurrent runs are
+ * fine). Nothing here may stop the CLI: a
  * cache that cannot be read or written is no cache. `ARBOR_COMPILE_CACHE=0` turns it off.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -98,6 +98,7 @@ export function writeBareFileNative(
   if (mode === "bare-user-only") checkBareUserOnly(p, h);
   const m = bareFileMetadata(mode, h);
   const xattrs = m.xattrs.length === 1 ? m.xattrs[0]! : m.xattrs.flat();
+  // the addon refuses this too, but only when the batch goes out, failing every write in it
   if (!unpack && Array.isArray(data)) throw new TypeError("data in chunks goes with unpack only");
   return unpack
     ? write(p, data, m.mode, m.uid, m.gid, xattrs, true, unpack)
