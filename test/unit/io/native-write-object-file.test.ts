@@ -501,3 +501,40 @@ describe("readFiles (many small files, one pool trip)", () => {
     expect(() => r(["a\0b"], 10)).toThrow();
   });
 });
+
+/** The scheduling policy of each thread of this process, by thread id (field 41 of its stat). */
+function threadPolicies(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync("/proc/self/task")) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    // fields after the command name (which may hold spaces and parentheses) start at field 3
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out.set(Number(tid), Number(fields[41 - 3]));
+  }
+  return out;
+}
+
+describe("pool threads", () => {
+  it("run the addon's jobs in SCHED_BATCH, and the main thread keeps the default policy", async () => {
+    const d = freshDir();
+    const items = Array.from({ length: 8 }, (_, i) => [
+      join(d, `o${i}`),
+      Buffer.from(`x${i}`),
+      0o644,
+      -1,
+      -1,
+      [],
+    ]);
+    await native().writeObjectFiles!(items as never);
+    const SCHED_OTHER = 0;
+    const SCHED_BATCH = 3;
+    const policies = threadPolicies();
+    expect(policies.get(process.pid)).toBe(SCHED_OTHER);
+    expect([...policies.values()].filter((p) => p === SCHED_BATCH).length).toBeGreaterThanOrEqual(1);
+  });
+});
