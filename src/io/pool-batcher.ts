@@ -10,7 +10,9 @@
  * (`setImmediate`), or at once when MAX_ITEMS are waiting (or MAX_BYTES held), split in at most
  * one trip per pool thread of at least MIN_PER_TRIP items (so the kernel work still runs in
  * parallel: measured on commit and pull-local of the Debian minbase tree); each caller still gets
- * its own promise and its own outcome.
+ * its own promise and its own outcome. (The addon's pool threads now also run in SCHED_BATCH, so
+ * a woken one no longer preempts the main thread: native/arbor_native.c, `pool_thread_enter`;
+ * batching still saves the wake-ups and completions.)
  */
 
 /** How a {@link PoolBatcher} sends its items. */

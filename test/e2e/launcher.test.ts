@@ -72,14 +72,13 @@ describe("bin/arbor launcher", () => {
     const commit = ok(
       arbor(["commit", `--repo=${repo}`, "-b", "main", `--tree=dir=${tree}`, "-s", "x"]),
     ).trim();
-    // a preload that lists every CommonJS module loaded in the process (compiled from source or
-    // from the compile cache alike)
+    // a preload that lists every CommonJS module in the loader's cache at exit (loaded through
+    // Node's require or the compile cache's own, compiled from source or from the cache alike)
     const spy = join(t.dir, "list-modules.cjs");
     writeFileSync(
       spy,
-      `const M = require("node:module"); const load = M.prototype.load; const seen = [];
-       M.prototype.load = function (file) { seen.push(file); return load.call(this, file); };
-       process.on("exit", () => process.stderr.write(seen.join("\\n") + "\\n"));`,
+      `const M = require("node:module");
+       process.on("exit", () => process.stderr.write(Object.keys(M._cache).join("\\n") + "\\n"));`,
     );
     const loaded = (args: string[]) => {
       const r = spawnSync(process.execPath, ["-r", spy, ARBOR, ...args], { encoding: "utf8" });
@@ -165,6 +164,61 @@ describe("bin/arbor launcher", () => {
     writeFileSync(join(root, "m.js"), "exports.x = 6 * 7 + 200;");
     utimesSync(join(root, "m.js"), 1_000_000, 1_000_000);
     expect(run().stdout.trim()).toBe("242");
+  });
+
+  it("loads our modules' relative requires itself as Node would: one instance, cycles, failures", () => {
+    const root = join(t.dir, "req-root");
+    mkdirSync(join(root, "sub"), { recursive: true });
+    writeFileSync(join(root, "package.json"), '{ "type": "commonjs" }');
+    // a cycle: a.js needs sub/b.js while a.js is still loading
+    writeFileSync(join(root, "a.js"), 'exports.x = 1;\nexports.b = require("./sub/b.js");\nexports.y = 2;');
+    writeFileSync(
+      join(root, "sub/b.js"),
+      'const a = require("../a.js");\nexports.xThen = a.x;\nexports.yThen = a.y;\nexports.a = () => require("../a.js");',
+    );
+    // fails on its first load only: dropped from the cache, so the next require runs it again
+    writeFileSync(
+      join(root, "flaky.js"),
+      "globalThis.flakyRuns = (globalThis.flakyRuns ?? 0) + 1;\n" +
+        'if (globalThis.flakyRuns === 1) throw new Error("first load fails");\nexports.runs = globalThis.flakyRuns;',
+    );
+    writeFileSync(
+      join(root, "entry.js"),
+      `const out = {};
+       const a = require("./a.js");
+       out.cycle = [a.b.xThen, a.b.yThen, a.y];
+       out.sameInstance = a.b.a() === a && require("./sub/../a.js") === a;
+       const M = require("node:module");
+       const key = require.resolve("./sub/b.js");
+       out.cached = [M._cache[key]?.loaded, M._cache[key]?.filename === key, M._cache[key]?.parent?.filename === require.resolve("./a.js")];
+       try { require("./flaky.js"); } catch (e) { out.firstError = e.message; }
+       out.flaky = [require("./flaky.js").runs, require("./flaky.js").runs];
+       try { require("./missing.js"); } catch (e) { out.missing = e.code; }
+       try { require("../outside.js"); } catch (e) { out.outside = e.code; }
+       out.builtin = require("node:path") === require("path");
+       console.log(JSON.stringify(out));`,
+    );
+    const cc = join(ROOT, "dist-cjs/cli/compile-cache.js");
+    const r = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `require(${JSON.stringify(cc)}).installCompileCache(process.argv[1]); require(process.argv[1] + "/entry.js")`,
+        root,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({
+      cycle: [1, null, 2], // JSON: y was not yet set when b.js ran
+      sameInstance: true,
+      cached: [true, true, true],
+      firstError: "first load fails",
+      flaky: [2, 2],
+      missing: "MODULE_NOT_FOUND",
+      outside: "MODULE_NOT_FOUND",
+      builtin: true,
+    });
   });
 
   it("says to build when dist-cjs is missing", () => {
