@@ -11,6 +11,7 @@
  *     (`chattr +i`) and must be made mutable again before they can be deleted.
  *   - syncfs(2), and renameat2(2) with RENAME_NOREPLACE / RENAME_EXCHANGE.
  *   - FIFREEZE/FITHAW of /boot during the boot switch (with a watchdog that thaws if we die).
+ *   - SCHED_BATCH for the libuv pool threads that run its jobs (`pool_thread_enter`, below).
  *
  * Every function is synchronous and throws errors shaped like Node's own system errors:
  * `code` = errno name ("ENOENT"), `errno` = the negated errno value (as Node's fs does on Linux),
