@@ -238,6 +238,20 @@ class OriginPool implements ConnectionOwner {
  * for await (const chunk of res.body) process.stdout.write(chunk);
  * await client.close();
  */
+/** The longest delay Node's timers take (a longer one fires at once, with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `value` when it is an integer in [min, max]; else BAD_CONFIG naming the option. */
+function inRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ArborError(
+      "BAD_CONFIG",
+      `HTTP client: ${name} must be an integer from ${min} to ${max}, not ${value}`,
+    );
+  }
+  return value;
+}
+
 export class Http1Client implements HttpTransport {
   readonly connections: number;
   readonly keepAliveTimeout: number;
@@ -248,11 +262,12 @@ export class Http1Client implements HttpTransport {
   private context: Tls.SecureContext | undefined;
   private isClosed = false;
 
+  /** @throws ArborError BAD_CONFIG for an option out of its range (named in the message) */
   constructor(o: Http1ClientOptions = {}) {
-    this.connections = Math.max(1, o.connections ?? 8);
-    this.keepAliveTimeout = o.keepAliveTimeout ?? 30_000;
-    this.timeoutMs = o.timeoutMs ?? 30_000;
-    this.maxRedirections = o.maxRedirections ?? 5;
+    this.connections = inRange("connections", o.connections ?? 8, 1, 1024);
+    this.keepAliveTimeout = inRange("keepAliveTimeout", o.keepAliveTimeout ?? 30_000, 1, MAX_TIMER_MS);
+    this.timeoutMs = inRange("timeoutMs", o.timeoutMs ?? 30_000, 1, MAX_TIMER_MS);
+    this.maxRedirections = inRange("maxRedirections", o.maxRedirections ?? 5, 0, 100);
     this.tls = o.tls ?? {};
   }
 

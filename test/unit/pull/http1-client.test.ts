@@ -60,6 +60,38 @@ async function errorOf(p: Promise<unknown>): Promise<Error & { code?: string }> 
   throw new Error("expected a failure");
 }
 
+describe("Http1Client options", () => {
+  it("refuses an option out of its range, naming it, and keeps the defaults", () => {
+    const bad: Array<[Record<string, number>, RegExp]> = [
+      [{ connections: 0 }, /connections must be an integer from 1 to 1024, not 0/],
+      [{ connections: 2.5 }, /connections .* not 2\.5/],
+      [{ connections: 5000 }, /connections/],
+      [{ timeoutMs: 0 }, /timeoutMs must be an integer from 1 to 2147483647, not 0/],
+      [{ timeoutMs: Number.NaN }, /timeoutMs .* not NaN/],
+      [{ timeoutMs: 2 ** 31 }, /timeoutMs/],
+      [{ keepAliveTimeout: -1 }, /keepAliveTimeout/],
+      [{ maxRedirections: -1 }, /maxRedirections must be an integer from 0 to 100, not -1/],
+      [{ maxRedirections: Number.POSITIVE_INFINITY }, /maxRedirections/],
+    ];
+    for (const [o, msg] of bad) {
+      let err: unknown;
+      try {
+        new Http1Client(o);
+      } catch (e) {
+        err = e;
+      }
+      expect(isArborError(err) && err.code, JSON.stringify(o)).toBe("BAD_CONFIG");
+      expect((err as Error).message).toMatch(msg);
+    }
+    const c = new Http1Client();
+    expect([c.connections, c.keepAliveTimeout, c.timeoutMs, c.maxRedirections]).toEqual([
+      8, 30_000, 30_000, 5,
+    ]);
+    const d = new Http1Client({ connections: 1, maxRedirections: 0, timeoutMs: 1 });
+    expect([d.connections, d.maxRedirections, d.timeoutMs]).toEqual([1, 0, 1]);
+  });
+});
+
 describe("Http1Client connections", () => {
   it("one TCP connection serves many sequential requests", async () => {
     const srv = await httpServer((req, res) => res.end(`you asked ${req.url}`));
