@@ -136,24 +136,6 @@ static const char *errno_name(int e) {
   }
 }
 
-napi_value queue_pool_job(napi_env env, const char *what, napi_async_execute_callback execute,
-                          napi_async_complete_callback complete, void *data, napi_async_work *work,
-                          napi_deferred *deferred) {
-  napi_value promise, resource_name;
-  char msg[96];
-  snprintf(msg, sizeof msg, "arbor:%s", what);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &resource_name);
-  if (napi_create_promise(env, deferred, &promise) == napi_ok &&
-      napi_create_async_work(env, NULL, resource_name, execute, complete, data, work) == napi_ok) {
-    if (napi_queue_async_work(env, *work) == napi_ok) return promise;
-    napi_delete_async_work(env, *work);
-  }
-  /* the promise, if made, was never returned: dropped unresolved */
-  snprintf(msg, sizeof msg, "%s: cannot queue the work", what);
-  napi_throw_error(env, NULL, msg);
-  return NULL;
-}
-
 /*
  * A pool thread does the addon's file work in SCHED_BATCH, which differs from the default policy
  * in one thing: a thread of it that wakes does not take the CPU from the thread that is running
@@ -164,9 +146,10 @@ napi_value queue_pool_job(napi_env env, const char *what, napi_async_execute_cal
  * `writeObjectFiles` call in three held the main thread 1-8 ms instead of ~0.05 ms, 28-42 ms in
  * all. The pool threads keep their fair share of the CPU. Unprivileged (any thread may move
  * itself to SCHED_BATCH); a kernel that refuses it leaves the thread as it was. Node's own work on
- * those threads (fs calls) runs under the same policy from then on.
+ * those threads (fs calls) runs under the same policy from then on. Every job queued with
+ * queue_pool_job goes through pool_execute, so no job can miss it.
  */
-void pool_thread_enter(void) {
+static void pool_thread_enter(void) {
   static __thread bool entered = false;
   if (entered) return;
   entered = true;
@@ -174,6 +157,49 @@ void pool_thread_enter(void) {
   struct sched_param param = {.sched_priority = 0};
   (void)sched_setscheduler(0, SCHED_BATCH, &param); /* pid 0: this thread */
 #endif
+}
+
+
+/* A job as queue_pool_job hands it to N-API: the caller's callbacks and data, behind ours. */
+typedef struct {
+  napi_async_execute_callback execute;
+  napi_async_complete_callback complete;
+  void *data;
+} pool_trip;
+
+static void pool_execute(napi_env env, void *arg) {
+  pool_trip *t = arg;
+  pool_thread_enter();
+  t->execute(env, t->data);
+}
+
+static void pool_complete(napi_env env, napi_status status, void *arg) {
+  pool_trip t = *(pool_trip *)arg;
+  free(arg);
+  t.complete(env, status, t.data);
+}
+
+napi_value queue_pool_job(napi_env env, const char *what, napi_async_execute_callback execute,
+                          napi_async_complete_callback complete, void *data, napi_async_work *work,
+                          napi_deferred *deferred) {
+  napi_value promise, resource_name;
+  char msg[96];
+  pool_trip *trip = malloc(sizeof *trip);
+  snprintf(msg, sizeof msg, "arbor:%s", what);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &resource_name);
+  if (trip) {
+    *trip = (pool_trip){execute, complete, data};
+    if (napi_create_promise(env, deferred, &promise) == napi_ok &&
+        napi_create_async_work(env, NULL, resource_name, pool_execute, pool_complete, trip, work) == napi_ok) {
+      if (napi_queue_async_work(env, *work) == napi_ok) return promise;
+      napi_delete_async_work(env, *work);
+    }
+    free(trip);
+  }
+  /* the promise, if made, was never returned: dropped unresolved */
+  snprintf(msg, sizeof msg, "%s: cannot queue the work", what);
+  napi_throw_error(env, NULL, msg);
+  return NULL;
 }
 
 bool get_array_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage,

@@ -24,13 +24,10 @@ napi_value errno_error(napi_env env, int err, const char *syscall_name, const ch
 
 /* Create a promise and queue `execute` then `complete` with `data` on libuv's thread pool, filling
  * *work and *deferred; NULL (an error thrown naming `what`) when that fails: the caller frees
- * `data` then. */
+ * `data` then. The pool thread that runs `execute` is put in SCHED_BATCH first (arbor_native.c). */
 napi_value queue_pool_job(napi_env env, const char *what, napi_async_execute_callback execute,
                           napi_async_complete_callback complete, void *data, napi_async_work *work,
                           napi_deferred *deferred);
-/* Called first by every pool job's execute callback: puts the calling pool thread, once, in
- * SCHED_BATCH (see arbor_native.c for why). */
-void pool_thread_enter(void);
 /* Read up to `want` arguments into argv (missing ones undefined) and the length of argv[0], which
  * must be an array; else throw TypeError `usage` and return false. */
 bool get_array_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage,

@@ -233,7 +233,6 @@ static void batch_run(const checkout_job *j, batch *b) {
 
 /* Pool thread: the directories in order (a parent listed before its children is made first). */
 static void job_execute(napi_env env, void *data) {
-  pool_thread_enter();
   checkout_job *j = data;
   for (uint32_t i = 0; i < j->n; i++) batch_run(j, &j->dirs[i]);
 }

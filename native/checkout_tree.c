@@ -445,7 +445,6 @@ static void *worker(void *arg) {
 }
 
 static void tree_execute(napi_env env, void *data) {
-  pool_thread_enter();
   tree_job *j = data;
   do j->objects_fd = open(j->objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   while (j->objects_fd < 0 && errno == EINTR);
@@ -645,7 +644,6 @@ static int by_depth_desc(const void *a, const void *b) {
 }
 
 static void finish_execute(napi_env env, void *data) {
-  pool_thread_enter();
   finish_job *f = data;
   made_list *m = f->made;
   /* deepest first: a directory gets its (maybe read-only) mode and its mtime once nothing more is

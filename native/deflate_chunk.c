@@ -47,7 +47,6 @@ static void chunk_free(chunk_job *j) {
 }
 
 static void chunk_execute(napi_env env, void *data) {
-  pool_thread_enter();
   chunk_job *j = data;
   z_stream zs;
   memset(&zs, 0, sizeof zs);

@@ -142,7 +142,6 @@ static void hash_item(read_item *it) {
 }
 
 static void read_execute(napi_env env, void *data) {
-  pool_thread_enter();
   read_job *j = data;
   for (size_t i = 0; i < j->n; i++) {
     read_one(&j->items[i], j->limit);

@@ -67,7 +67,6 @@ static rename_job *rename_job_new(napi_env env, uint32_t n) {
 
 /* Pool thread: every rename (or fsync), in order. */
 static void rename_execute(napi_env env, void *data) {
-  pool_thread_enter();
   rename_job *j = data;
   for (size_t i = 0; i < j->n; i++) {
     rename_item *it = &j->items[i];

@@ -178,7 +178,6 @@ static bool walk_one(walk_job *j, int dfd, const uint8_t *b, size_t len, cs_set 
 }
 
 static void walk_execute(napi_env env, void *data) {
-  pool_thread_enter();
   walk_job *j = data;
   cs_set files = {0}, metas = {0}, trees = {0};
   cs_list stack = {0};

@@ -410,7 +410,6 @@ out:
 
 /* Pool thread: the job's items in order (one failing does not stop the others). */
 static void job_execute(napi_env env, void *data) {
-  pool_thread_enter();
   write_job *j = data;
   for (size_t i = 0; i < j->n; i++) item_write(&j->items[i]);
 }
