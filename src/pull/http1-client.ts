@@ -239,10 +239,13 @@ class OriginPool implements ConnectionOwner {
  * await client.close();
  */
 /** The longest delay Node's timers take (a longer one fires at once, with a warning). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** `value` when it is an integer in [min, max]; else BAD_CONFIG naming the option. */
-function inRange(name: string, value: number, min: number, max: number): number {
+/**
+ * A transport's numeric option: `value` when it is an integer in [min, max]; else BAD_CONFIG
+ * naming the option (this client and UndiciTransport check theirs with it).
+ */
+export function transportOption(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ArborError(
       "BAD_CONFIG",
@@ -264,10 +267,15 @@ export class Http1Client implements HttpTransport {
 
   /** @throws ArborError BAD_CONFIG for an option out of its range (named in the message) */
   constructor(o: Http1ClientOptions = {}) {
-    this.connections = inRange("connections", o.connections ?? 8, 1, 1024);
-    this.keepAliveTimeout = inRange("keepAliveTimeout", o.keepAliveTimeout ?? 30_000, 1, MAX_TIMER_MS);
-    this.timeoutMs = inRange("timeoutMs", o.timeoutMs ?? 30_000, 1, MAX_TIMER_MS);
-    this.maxRedirections = inRange("maxRedirections", o.maxRedirections ?? 5, 0, 100);
+    this.connections = transportOption("connections", o.connections ?? 8, 1, 1024);
+    this.keepAliveTimeout = transportOption(
+      "keepAliveTimeout",
+      o.keepAliveTimeout ?? 30_000,
+      1,
+      MAX_TIMER_MS,
+    );
+    this.timeoutMs = transportOption("timeoutMs", o.timeoutMs ?? 30_000, 1, MAX_TIMER_MS);
+    this.maxRedirections = transportOption("maxRedirections", o.maxRedirections ?? 5, 0, 100);
     this.tls = o.tls ?? {};
   }
 

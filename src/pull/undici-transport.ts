@@ -6,12 +6,14 @@
  */
 import type { Dispatcher } from "undici";
 import { TransientError } from "./fetcher.js";
-import type {
-  HttpResponse,
-  HttpTransport,
-  RequestOptions,
-  ResponseBody,
-  TlsOptions,
+import {
+  type HttpResponse,
+  type HttpTransport,
+  MAX_TIMER_MS,
+  type RequestOptions,
+  type ResponseBody,
+  type TlsOptions,
+  transportOption,
 } from "./http1-client.js";
 import { MAX_DUMP } from "./http1-exchange.js";
 import { guardConnections, unguardConnections } from "./undici-guard.js";
@@ -64,7 +66,10 @@ export class UndiciTransport implements HttpTransport {
   /** When the dispatcher was last replaced by {@link resetConnections} (ms). */
   private lastReset = 0;
 
+  /** @throws ArborError BAD_CONFIG for `connections` or `timeoutMs` out of range (as Http1Client) */
   constructor(o: UndiciTransportOptions) {
+    transportOption("connections", o.connections, 1, 1024);
+    transportOption("timeoutMs", o.timeoutMs, 1, MAX_TIMER_MS);
     const connect = {
       rejectUnauthorized: o.tls.rejectUnauthorized ?? true,
       ca: o.tls.ca,

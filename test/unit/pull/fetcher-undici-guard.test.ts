@@ -126,3 +126,29 @@ describe("undici guard", () => {
     }
   });
 });
+
+describe("transport options", () => {
+  it("are refused out of range with BAD_CONFIG naming them, through a proxy as direct", () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ connections: 0 }, /connections must be an integer from 1 to 1024, not 0/],
+      [{ timeoutMs: -5 }, /timeoutMs must be an integer from 1 to 2147483647, not -5/],
+      [{ timeoutMs: 1.5 }, /timeoutMs .* not 1\.5/],
+    ];
+    for (const viaProxy of [true, false]) {
+      for (const [o, msg] of cases) {
+        let err: unknown;
+        try {
+          new HttpFetcher({
+            url: "http://127.0.0.1:9/repo/",
+            ...(viaProxy ? { proxy: "http://127.0.0.1:9" } : {}),
+            ...o,
+          });
+        } catch (e) {
+          err = e;
+        }
+        expect((err as { code?: string })?.code, `${JSON.stringify(o)} proxy=${viaProxy}`).toBe("BAD_CONFIG");
+        expect((err as Error).message).toMatch(msg);
+      }
+    }
+  });
+});
